@@ -1,0 +1,51 @@
+# wotr-tui: the operations console of the WOTR platform, and the platform itself.
+GO        ?= go
+BIN       := bin
+PKGS      := ./...
+TEST_TIMEOUT ?= 25m
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: all build test unit demo deps controlplane bench lint fmt clean
+
+all: build
+
+## build: compile wotr-tui, wotr-api and wotr-consumer into ./bin
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+## deps: install the Debian packages of the local platform (apt-get)
+deps:
+	@./platform/local/install-deps.sh
+
+## controlplane: build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok into the XDG cache
+controlplane:
+	@./testdata/controlplane/build.sh
+
+## test: every test, integration included (installs and builds what it needs first)
+test: deps controlplane build
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 2 $(PKGS)
+
+## unit: tests that need no local platform
+unit:
+	WOTR_SKIP_INTEGRATION=1 $(GO) test -count=1 -short $(PKGS)
+
+## demo: boot the local platform and open the console on it
+demo: deps controlplane build
+	./$(BIN)/wotr-tui demo
+
+## bench: Go benchmarks (ratios against baselines measured in the same run)
+bench: deps controlplane build
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
+
+## lint: gofmt, go vet, staticcheck
+lint:
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,91 @@
+// Package localtest shares one local platform per test package and turns
+// "component missing" skips into failures when WOTR_REQUIRE_INTEGRATION=1.
+package localtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/wotr/wotr-tui/platform/local"
+)
+
+// Required reports whether integration tests must run (CI sets it).
+func Required() bool { return os.Getenv("WOTR_REQUIRE_INTEGRATION") == "1" }
+
+var (
+	shared    *local.Platform
+	sharedErr error
+)
+
+// Main starts one platform for the package, runs the tests, and stops it.
+// Use from TestMain: os.Exit(localtest.Main(m, local.Options{...})).
+// When a component cannot start because something is missing, tests that call
+// Platform(t) skip (or fail when integration is required).
+func Main(m *testing.M, opts local.Options) int {
+	if testing.Short() || os.Getenv("WOTR_SKIP_INTEGRATION") == "1" {
+		sharedErr = fmt.Errorf("integration tests disabled (-short or WOTR_SKIP_INTEGRATION=1)")
+		return m.Run()
+	}
+	if missing := local.Missing(opts); len(missing) > 0 {
+		sharedErr = fmt.Errorf("missing: %s", joinMissing(missing))
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		shared, sharedErr = local.Start(ctx, opts)
+		cancel()
+		if sharedErr == nil {
+			fmt.Fprintf(os.Stderr, "local platform up in %s:\n%s", shared.Dir, shared.StartReport())
+		}
+	}
+	code := m.Run()
+	if shared != nil {
+		if err := shared.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "localtest: stop:", err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	return code
+}
+
+// Platform returns the shared platform or skips the test (fails when required).
+// Listing components skips the test when the platform was started without them
+// (WOTR_LOCAL_ONLY), unless integration is required.
+func Platform(t testing.TB, components ...string) *local.Platform {
+	t.Helper()
+	if shared != nil {
+		for _, c := range components {
+			if !shared.Enabled(c) {
+				if Required() {
+					t.Fatalf("integration required but component %s was not started", c)
+				}
+				t.Skipf("component %s not started", c)
+			}
+		}
+	}
+	if shared == nil {
+		err := sharedErr
+		if err == nil {
+			err = fmt.Errorf("no platform: TestMain did not call localtest.Main")
+		}
+		if Required() {
+			t.Fatalf("integration required (WOTR_REQUIRE_INTEGRATION=1) but the local platform is unavailable: %v", err)
+		}
+		t.Skipf("local platform unavailable: %v", err)
+	}
+	return shared
+}
+
+func joinMissing(ms []local.MissingDep) string {
+	s := ""
+	for i, m := range ms {
+		if i > 0 {
+			s += "; "
+		}
+		s += m.String()
+	}
+	return s
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the local control plane (etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler, kwok) into the XDG cache. Rebuilds only when the pin changes.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+KWOK_VERSION="v0.8.0"
+key="$(cat "$here/go.mod" "$here/go.sum" "$here/build.sh" | sha256sum | cut -c1-16)"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/wotr-tui/controlplane"
+out="$cache/$key"
+if [[ -f "$out/.complete" ]]; then
+  echo "controlplane: up to date in $out"
+  ln -sfn "$out" "$cache/current"
+  exit 0
+fi
+mkdir -p "$out/bin" "$out/stages"
+export CGO_ENABLED=0 GOFLAGS=-trimpath
+step() { echo "controlplane: [$1/6] $2 ($(date +%H:%M:%S))"; }
+cd "$here"
+step 1 "etcd";                    go build -o "$out/bin/etcd" go.etcd.io/etcd/server/v3
+step 2 "kube-apiserver";          go build -o "$out/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+step 3 "kube-controller-manager"; go build -o "$out/bin/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
+step 4 "kube-scheduler";          go build -o "$out/bin/kube-scheduler" k8s.io/kubernetes/cmd/kube-scheduler
+step 5 "kwok $KWOK_VERSION";      GOBIN="$out/bin" go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+step 6 "kwok stages"
+moddir="$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION"
+if [[ ! -d "$moddir/kustomize/stage" ]]; then
+  (cd "$(mktemp -d)" && go mod download "sigs.k8s.io/kwok@$KWOK_VERSION")
+fi
+find "$moddir/kustomize/stage" -name '*.yaml' ! -name 'kustomization.yaml' -exec cp {} "$out/stages/" \;
+chmod -R u+w "$out/stages"
+touch "$out/.complete"
+ln -sfn "$out" "$cache/current"
+echo "controlplane: built into $out"
