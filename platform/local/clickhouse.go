@@ -11,4 +11,6 @@ type ClickHouseOptions struct{}
 // ClickHouseCluster is the running clickhouse component.
 type ClickHouseCluster struct{}
 
-func (p *Platform) startClickHouse(ctx context.Context) error { return errors.New("clickhouse: not implemented yet") }
+func (p *Platform) startClickHouse(ctx context.Context) error {
+	return errors.New("clickhouse: not implemented yet")
+}

@@ -11,4 +11,6 @@ type HAProxyOptions struct{}
 // HAProxyServer is the running haproxy component.
 type HAProxyServer struct{}
 
-func (p *Platform) startHAProxy(ctx context.Context) error { return errors.New("haproxy: not implemented yet") }
+func (p *Platform) startHAProxy(ctx context.Context) error {
+	return errors.New("haproxy: not implemented yet")
+}

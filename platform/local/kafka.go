@@ -11,4 +11,6 @@ type KafkaOptions struct{}
 // KafkaCluster is the running kafka component.
 type KafkaCluster struct{}
 
-func (p *Platform) startKafka(ctx context.Context) error { return errors.New("kafka: not implemented yet") }
+func (p *Platform) startKafka(ctx context.Context) error {
+	return errors.New("kafka: not implemented yet")
+}

@@ -11,4 +11,6 @@ type KubeOptions struct{}
 // KubeCluster is the running kube component.
 type KubeCluster struct{}
 
-func (p *Platform) startKube(ctx context.Context) error { return errors.New("kube: not implemented yet") }
+func (p *Platform) startKube(ctx context.Context) error {
+	return errors.New("kube: not implemented yet")
+}

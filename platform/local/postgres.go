@@ -11,4 +11,6 @@ type PostgresOptions struct{}
 // PostgresPair is the running postgres component.
 type PostgresPair struct{}
 
-func (p *Platform) startPostgres(ctx context.Context) error { return errors.New("postgres: not implemented yet") }
+func (p *Platform) startPostgres(ctx context.Context) error {
+	return errors.New("postgres: not implemented yet")
+}

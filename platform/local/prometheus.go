@@ -11,4 +11,6 @@ type PrometheusOptions struct{}
 // PrometheusServer is the running prometheus component.
 type PrometheusServer struct{}
 
-func (p *Platform) startPrometheus(ctx context.Context) error { return errors.New("prometheus: not implemented yet") }
+func (p *Platform) startPrometheus(ctx context.Context) error {
+	return errors.New("prometheus: not implemented yet")
+}

@@ -11,4 +11,6 @@ type RedisOptions struct{}
 // RedisPair is the running redis component.
 type RedisPair struct{}
 
-func (p *Platform) startRedis(ctx context.Context) error { return errors.New("redis: not implemented yet") }
+func (p *Platform) startRedis(ctx context.Context) error {
+	return errors.New("redis: not implemented yet")
+}
