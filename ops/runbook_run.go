@@ -1,0 +1,521 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Sample is one value of a PromQL vector with its labels.
+type Sample struct {
+	Labels map[string]string `json:"labels"`
+	Value  float64           `json:"value"`
+}
+
+// PromQuerier runs an instant PromQL query.
+type PromQuerier interface {
+	QueryVector(ctx context.Context, query string) ([]Sample, error)
+}
+
+// SQLQuerier runs a read-only query and returns rows as strings.
+type SQLQuerier interface {
+	QueryRows(ctx context.Context, query string) (columns []string, rows [][]string, err error)
+}
+
+// KubeQuerier returns one object of the context's namespace (or a cluster-scoped
+// one) decoded as generic JSON.
+type KubeQuerier interface {
+	GetObject(ctx context.Context, resource, name string) (map[string]any, error)
+}
+
+// LBServer is one backend server as the load balancer sees it.
+type LBServer struct {
+	Name  string `json:"name"`
+	Addr  string `json:"addr"`
+	State string `json:"state"` // UP, DOWN, MAINT, DRAIN
+}
+
+// LBReader lists the load balancer's backend servers.
+type LBReader interface {
+	Servers(ctx context.Context) ([]LBServer, error)
+}
+
+// RunbookEnv is everything a runbook step can read or do. Nil members make the
+// steps that need them report "error: <source> not configured".
+type RunbookEnv struct {
+	Context string
+	// Collect takes a fresh snapshot of the platform.
+	Collect func(ctx context.Context) (Snapshot, error)
+	Prom    PromQuerier
+	SQL     map[string]SQLQuerier // "postgres", "clickhouse"
+	Kube    KubeQuerier
+	LB      LBReader
+	Actor   Actor
+	// Confirm asks the operator for the plan's confirm phrase; nil means
+	// non-interactive, and action steps are refused unless AssumeYes.
+	Confirm func(plan *Plan) (string, error)
+	// Ack asks the operator to tick off a manual step; nil with AssumeYes
+	// records it as acknowledged, nil without it leaves it pending.
+	Ack       func(step Step) (bool, error)
+	AssumeYes bool
+	// Progress receives each step result as it completes.
+	Progress func(StepResult)
+	// Now is injectable for tests.
+	Now func() time.Time
+}
+
+// StepStatus, ordered by Severity.
+type StepStatus string
+
+const (
+	StepPass    StepStatus = "pass"
+	StepWarn    StepStatus = "warn"
+	StepPending StepStatus = "pending" // manual step not ticked off
+	StepFail    StepStatus = "fail"
+	StepError   StepStatus = "error" // could not evaluate (source down, bad query)
+	StepRefused StepStatus = "refused"
+)
+
+// Severity orders step statuses, worst highest.
+func (s StepStatus) Severity() int {
+	switch s {
+	case StepPass:
+		return 0
+	case StepWarn:
+		return 1
+	case StepPending:
+		return 2
+	case StepFail:
+		return 3
+	case StepError:
+		return 4
+	case StepRefused:
+		return 5
+	}
+	return 0
+}
+
+// StepResult is one step's outcome with the evidence it captured.
+type StepResult struct {
+	ID       string     `json:"id"`
+	Title    string     `json:"title"`
+	Kind     string     `json:"kind"`
+	Status   StepStatus `json:"status"`
+	Summary  string     `json:"summary"`
+	Evidence []string   `json:"evidence,omitempty"`
+	Cause    string     `json:"cause,omitempty"`
+	Fix      string     `json:"fix,omitempty"`
+	Started  time.Time  `json:"started"`
+	Finished time.Time  `json:"finished"`
+}
+
+// RunState is a run in progress or finished; persisted after every step so an
+// interrupted run resumes where it stopped.
+type RunState struct {
+	Runbook  string       `json:"runbook"`
+	Hash     string       `json:"hash"`
+	Context  string       `json:"context"`
+	Started  time.Time    `json:"started"`
+	Finished time.Time    `json:"finished,omitempty"`
+	Steps    []StepResult `json:"steps"`
+	// Diagnosis lists the causes of failed steps, worst first (diagnosis runbooks).
+	Diagnosis []string   `json:"diagnosis,omitempty"`
+	Worst     StepStatus `json:"worst"`
+}
+
+// Done reports whether every step has a result.
+func (s *RunState) Done(rb *Runbook) bool { return len(s.Steps) >= len(rb.Steps) }
+
+// RunStatePath is where a context's run of a runbook is persisted.
+func RunStatePath(stateDir, context, runbook string) string {
+	return filepath.Join(stateDir, "runs", context+"--"+runbook+".json")
+}
+
+// LoadRunState reads an unfinished run, or returns nil when there is none or it
+// belongs to another version of the runbook.
+func LoadRunState(path string, rb *Runbook) (*RunState, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st RunState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("run state %s: %w", path, err)
+	}
+	if st.Hash != rb.Hash || !st.Finished.IsZero() {
+		return nil, nil
+	}
+	return &st, nil
+}
+
+func saveRunState(path string, st *RunState) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// RunRunbook executes the steps of rb that resume (if non-nil) has not done yet,
+// persisting state to statePath after each step. A step whose result is pending
+// (manual, not acknowledged) stops the run so that it resumes there.
+func RunRunbook(ctx context.Context, env RunbookEnv, rb *Runbook, resume *RunState, statePath string) (*RunState, error) {
+	now := env.Now
+	if now == nil {
+		now = time.Now
+	}
+	st := resume
+	if st == nil {
+		st = &RunState{Runbook: rb.Name, Hash: rb.Hash, Context: env.Context, Started: now()}
+	}
+	// A pending manual step is asked again on resume.
+	for len(st.Steps) > 0 && st.Steps[len(st.Steps)-1].Status == StepPending {
+		st.Steps = st.Steps[:len(st.Steps)-1]
+	}
+	var snap *Snapshot
+	for i := len(st.Steps); i < len(rb.Steps); i++ {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		step := rb.Steps[i]
+		res := StepResult{ID: step.ID, Title: step.Title, Kind: step.Kind(), Started: now(), Fix: step.Fix}
+		runStep(ctx, env, step, &snap, &res)
+		res.Finished = now()
+		if res.Status != StepPass && step.Cause != "" {
+			res.Cause = step.Cause
+		}
+		st.Steps = append(st.Steps, res)
+		if env.Progress != nil {
+			env.Progress(res)
+		}
+		if err := saveRunState(statePath, st); err != nil {
+			return st, err
+		}
+		// Actions change the platform: later checks must see the new state.
+		if step.Action != nil {
+			snap = nil
+		}
+		if res.Status == StepPending || res.Status == StepRefused {
+			break
+		}
+	}
+	st.Worst = StepPass
+	st.Diagnosis = nil
+	for _, r := range st.Steps {
+		if r.Status.Severity() > st.Worst.Severity() {
+			st.Worst = r.Status
+		}
+		if r.Cause != "" && (r.Status == StepFail || r.Status == StepWarn) {
+			st.Diagnosis = append(st.Diagnosis, fmt.Sprintf("%s: %s", r.Cause, r.Summary))
+		}
+	}
+	if st.Done(rb) && st.Worst != StepPending {
+		st.Finished = now()
+	}
+	return st, saveRunState(statePath, st)
+}
+
+func runStep(ctx context.Context, env RunbookEnv, step Step, snap **Snapshot, res *StepResult) {
+	failStatus := StepFail
+	if step.Severity == "warn" {
+		failStatus = StepWarn
+	}
+	switch {
+	case step.Check != "":
+		if *snap == nil {
+			if env.Collect == nil {
+				res.Status, res.Summary = StepError, "state: no collector configured"
+				return
+			}
+			s, err := env.Collect(ctx)
+			if err != nil {
+				res.Status, res.Summary = StepError, "state: "+err.Error()
+				return
+			}
+			*snap = &s
+		}
+		out := runbookChecks[step.Check](ctx, CheckInput{Env: env, Snapshot: **snap, Args: step.Args})
+		res.Status, res.Summary, res.Evidence = out.Status, out.Summary, out.Evidence
+		if res.Status == StepFail {
+			res.Status = failStatus
+		}
+	case step.PromQL != "":
+		if env.Prom == nil {
+			res.Status, res.Summary = StepError, "prometheus: not configured for this context"
+			return
+		}
+		samples, err := env.Prom.QueryVector(ctx, step.PromQL)
+		if err != nil {
+			res.Status, res.Summary = StepError, "prometheus: "+err.Error()
+			return
+		}
+		res.Evidence = append(res.Evidence, "query: "+step.PromQL)
+		var values []float64
+		for _, s := range samples {
+			values = append(values, s.Value)
+			res.Evidence = append(res.Evidence, fmt.Sprintf("%s = %s", labelString(s.Labels), fmtFloat(s.Value)))
+		}
+		expectValues(res, step.Expect, values, failStatus)
+	case step.SQL != nil:
+		q := env.SQL[step.SQL.Store]
+		if q == nil {
+			res.Status, res.Summary = StepError, step.SQL.Store+": not configured for this context"
+			return
+		}
+		cols, rows, err := q.QueryRows(ctx, step.SQL.Query)
+		if err != nil {
+			res.Status, res.Summary = StepError, step.SQL.Store+": "+err.Error()
+			return
+		}
+		res.Evidence = append(res.Evidence, "query: "+strings.TrimSpace(step.SQL.Query), strings.Join(cols, " | "))
+		var values []float64
+		for _, r := range rows {
+			res.Evidence = append(res.Evidence, strings.Join(r, " | "))
+			if len(r) > 0 {
+				v, err := strconv.ParseFloat(r[len(r)-1], 64)
+				if err != nil {
+					res.Status, res.Summary = StepError, fmt.Sprintf("last column %q is not a number", r[len(r)-1])
+					return
+				}
+				values = append(values, v)
+			}
+		}
+		expectValues(res, step.Expect, values, failStatus)
+	case step.Kube != nil:
+		runKubeStep(ctx, env, step, res, failStatus)
+	case step.Action != nil:
+		runActionStep(ctx, env, step, res)
+	case step.Manual != "":
+		res.Evidence = []string{step.Manual}
+		switch {
+		case env.Ack != nil:
+			ok, err := env.Ack(step)
+			if err != nil {
+				res.Status, res.Summary = StepError, err.Error()
+			} else if ok {
+				res.Status, res.Summary = StepPass, "ticked off by the operator"
+			} else {
+				res.Status, res.Summary = StepPending, "waiting for the operator"
+			}
+		case env.AssumeYes:
+			res.Status, res.Summary = StepPass, "acknowledged (--yes)"
+		default:
+			res.Status, res.Summary = StepPending, "manual step: run interactively or with --yes to acknowledge"
+		}
+	}
+}
+
+func runKubeStep(ctx context.Context, env RunbookEnv, step Step, res *StepResult, failStatus StepStatus) {
+	if env.Kube == nil {
+		res.Status, res.Summary = StepError, "kube: not configured for this context"
+		return
+	}
+	obj, err := env.Kube.GetObject(ctx, step.Kube.Resource, step.Kube.Name)
+	if err != nil {
+		res.Status, res.Summary = StepError, "kube: "+err.Error()
+		return
+	}
+	found := lookupPath(obj, strings.Split(step.Kube.Path, "."))
+	res.Evidence = append(res.Evidence, fmt.Sprintf("%s/%s %s", step.Kube.Resource, step.Kube.Name, step.Kube.Path))
+	var values []float64
+	missing := 0
+	for _, v := range found {
+		if v == nil {
+			missing++
+			res.Evidence = append(res.Evidence, "  (absent)")
+			continue
+		}
+		b, _ := json.Marshal(v)
+		res.Evidence = append(res.Evidence, "  "+truncate(string(b), 160))
+		if f, ok := v.(float64); ok {
+			values = append(values, f)
+		}
+	}
+	if len(found) == 0 || missing > 0 {
+		res.Status, res.Summary = failStatus, fmt.Sprintf("%s absent on %s/%s", step.Kube.Path, step.Kube.Resource, step.Kube.Name)
+		return
+	}
+	if step.Expect != "" {
+		expectValues(res, step.Expect, values, failStatus)
+		return
+	}
+	res.Status, res.Summary = StepPass, fmt.Sprintf("%s present (%d)", step.Kube.Path, len(found))
+}
+
+// lookupPath walks a generic JSON object; "*" fans out over a list. Missing
+// fields yield nil entries so that "absent on one container" is visible.
+func lookupPath(v any, path []string) []any {
+	if len(path) == 0 || (len(path) == 1 && path[0] == "") {
+		return []any{v}
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		child, ok := t[path[0]]
+		if !ok {
+			return []any{nil}
+		}
+		return lookupPath(child, path[1:])
+	case []any:
+		if path[0] == "*" {
+			var out []any
+			for _, e := range t {
+				out = append(out, lookupPath(e, path[1:])...)
+			}
+			return out
+		}
+		i, err := strconv.Atoi(path[0])
+		if err != nil || i < 0 || i >= len(t) {
+			return []any{nil}
+		}
+		return lookupPath(t[i], path[1:])
+	}
+	return []any{nil}
+}
+
+func runActionStep(ctx context.Context, env RunbookEnv, step Step, res *StepResult) {
+	if env.Actor == nil {
+		res.Status, res.Summary = StepError, "actions: not available for this context"
+		return
+	}
+	plan, err := env.Actor.Plan(ctx, *step.Action)
+	if err != nil {
+		res.Status, res.Summary = StepError, "plan: "+err.Error()
+		return
+	}
+	res.Evidence = append(res.Evidence, "plan: "+plan.Summary)
+	for _, c := range plan.Checks {
+		res.Evidence = append(res.Evidence, fmt.Sprintf("preflight %s: %s %s", c.Name, c.Status, c.Detail))
+	}
+	if plan.Blocked {
+		res.Status, res.Summary = StepRefused, "refused by a preflight check"
+		return
+	}
+	phrase := ""
+	switch {
+	case env.Confirm != nil:
+		phrase, err = env.Confirm(plan)
+		if err != nil {
+			res.Status, res.Summary = StepRefused, "not confirmed: "+err.Error()
+			return
+		}
+	case env.AssumeYes:
+		phrase = plan.ConfirmPhrase
+	default:
+		res.Status, res.Summary = StepRefused, "action needs confirmation: run interactively or with --yes"
+		return
+	}
+	result, err := env.Actor.Execute(ctx, plan, phrase, func(p Progress) {
+		res.Evidence = append(res.Evidence, fmt.Sprintf("%s %s %s", p.Time.Format("15:04:05"), p.Step, p.Detail))
+	})
+	if err != nil {
+		res.Status, res.Summary = StepFail, err.Error()
+		return
+	}
+	for _, c := range result.Verified {
+		res.Evidence = append(res.Evidence, fmt.Sprintf("verify %s: %s %s", c.Name, c.Status, c.Detail))
+	}
+	if result.OK {
+		res.Status, res.Summary = StepPass, result.Summary
+	} else {
+		res.Status, res.Summary = StepFail, result.Summary+" "+result.Error
+	}
+}
+
+// parseExpect parses "< 0.8", ">= 1", "== 0", "!= 0".
+func parseExpect(s string) (op string, v float64, err error) {
+	s = strings.TrimSpace(s)
+	for _, o := range []string{"<=", ">=", "==", "!=", "<", ">"} {
+		if strings.HasPrefix(s, o) {
+			v, err := strconv.ParseFloat(strings.TrimSpace(s[len(o):]), 64)
+			if err != nil {
+				return "", 0, fmt.Errorf("expect %q: the value after %s must be a number", s, o)
+			}
+			return o, v, nil
+		}
+	}
+	return "", 0, fmt.Errorf("expect %q: must start with one of <, <=, >, >=, ==, != followed by a number", s)
+}
+
+func compare(op string, a, b float64) bool {
+	switch op {
+	case "<":
+		return a < b
+	case "<=":
+		return a <= b
+	case ">":
+		return a > b
+	case ">=":
+		return a >= b
+	case "==":
+		return a == b
+	case "!=":
+		return a != b
+	}
+	return false
+}
+
+// expectValues passes when there is at least one value and every value meets
+// the expectation; no data is a failure, since a check that sees nothing proves nothing.
+func expectValues(res *StepResult, expect string, values []float64, failStatus StepStatus) {
+	op, want, _ := parseExpect(expect)
+	if len(values) == 0 {
+		res.Status, res.Summary = failStatus, "no data returned"
+		return
+	}
+	bad := 0
+	for _, v := range values {
+		if !compare(op, v, want) {
+			bad++
+		}
+	}
+	if bad > 0 {
+		res.Status, res.Summary = failStatus, fmt.Sprintf("%d of %d values not %s", bad, len(values), expect)
+		return
+	}
+	res.Status, res.Summary = StepPass, fmt.Sprintf("all %d values %s", len(values), expect)
+}
+
+func labelString(l map[string]string) string {
+	if len(l) == 0 {
+		return "{}"
+	}
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%q", k, l[k]))
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
