@@ -1,0 +1,49 @@
+// Command wotr-api is the WOTR ingest API. It is configured by environment
+// variables (see platform/api.ConfigFromEnv); SIGTERM drains and exits 0.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/wotr/wotr-tui/platform/api"
+)
+
+func main() {
+	bootstrap := flag.Bool("bootstrap", false, "create the sources table (and the source named by SEED_SOURCE with SEED_API_KEY) before serving")
+	flag.Parse()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(*bootstrap, log); err != nil {
+		log.Error("wotr-api failed", "err", err)
+		fmt.Fprintln(os.Stderr, "wotr-api:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bootstrap bool, log *slog.Logger) error {
+	cfg, err := api.ConfigFromEnv(nil)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if bootstrap {
+		var seeds []api.Source
+		if name, key := os.Getenv("SEED_SOURCE"), os.Getenv("SEED_API_KEY"); name != "" || key != "" {
+			seeds = append(seeds, api.Source{Name: name, APIKey: key})
+		}
+		if err := api.Bootstrap(ctx, cfg.Postgres.DSN(), seeds...); err != nil {
+			return err
+		}
+	}
+	srv, err := api.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx, nil)
+}

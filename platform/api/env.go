@@ -1,0 +1,126 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Env reads typed settings from environment-style variables and collects every
+// invalid value, so a misconfigured service reports all its mistakes at once.
+type Env struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+// NewEnv reads from lookup; nil means os.LookupEnv.
+func NewEnv(lookup func(string) (string, bool)) *Env {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	return &Env{lookup: lookup}
+}
+
+// MapLookup adapts a map for NewEnv (tests, embedding).
+func MapLookup(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// Err returns every invalid value seen so far, or nil.
+func (e *Env) Err() error { return errors.Join(e.errs...) }
+
+func (e *Env) get(name string) (string, bool) {
+	v, ok := e.lookup(name)
+	if !ok {
+		return "", false
+	}
+	v = strings.TrimSpace(v)
+	return v, v != ""
+}
+
+func (e *Env) fail(name, value, rule string) {
+	e.errs = append(e.errs, fmt.Errorf("%s=%q: %s", name, value, rule))
+}
+
+// String returns the value or def when unset or empty.
+func (e *Env) String(name, def string) string {
+	if v, ok := e.get(name); ok {
+		return v
+	}
+	return def
+}
+
+// Int returns an integer within [min, max].
+func (e *Env) Int(name string, def, min, max int) int {
+	v, ok := e.get(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		e.fail(name, v, fmt.Sprintf("must be an integer from %d to %d", min, max))
+		return def
+	}
+	return n
+}
+
+// Port returns a TCP port number.
+func (e *Env) Port(name string, def int) int {
+	v, ok := e.get(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 65535 {
+		e.fail(name, v, "must be a TCP port number from 1 to 65535")
+		return def
+	}
+	return n
+}
+
+// Duration returns a Go duration (e.g. "250ms", "5s") within [min, max].
+func (e *Env) Duration(name string, def, min, max time.Duration) time.Duration {
+	v, ok := e.get(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < min || d > max {
+		e.fail(name, v, fmt.Sprintf("must be a duration (like 500ms or 5s) from %s to %s", min, max))
+		return def
+	}
+	return d
+}
+
+// List returns a comma-separated list with empty items dropped.
+func (e *Env) List(name, def string) []string {
+	var out []string
+	for _, s := range strings.Split(e.String(name, def), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		e.fail(name, "", "must list at least one host:port")
+	}
+	return out
+}
+
+// HostPorts checks that each item is host:port with a valid port.
+func (e *Env) HostPorts(name, def string) []string {
+	items := e.List(name, def)
+	for _, it := range items {
+		i := strings.LastIndexByte(it, ':')
+		if i <= 0 {
+			e.fail(name, it, "each item must be host:port")
+			continue
+		}
+		if p, err := strconv.Atoi(it[i+1:]); err != nil || p < 1 || p > 65535 {
+			e.fail(name, it, "each item must be host:port with a port from 1 to 65535")
+		}
+	}
+	return items
+}

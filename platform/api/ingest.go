@@ -1,0 +1,226 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// IngestResponse is the 202 body.
+type IngestResponse struct {
+	Accepted int `json:"accepted"`
+	// Duplicates lists ids already ingested within the de-dup window; they
+	// count as accepted but were not produced again.
+	Duplicates []string `json:"duplicates,omitempty"`
+}
+
+// PartialFailure is the 503 body when Kafka did not take every event: ids in
+// Written are safe (a retry of them is de-duplicated), Failed must be retried.
+type PartialFailure struct {
+	Error   string   `json:"error"`
+	Written []string `json:"written"`
+	Failed  []string `json:"failed"`
+}
+
+// APIKeyHeader carries the source's API key; "Authorization: Bearer" works too.
+const APIKeyHeader = "X-API-Key"
+
+func apiKey(r *http.Request) string {
+	if k := r.Header.Get(APIKeyHeader); k != "" {
+		return k
+	}
+	if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return strings.TrimSpace(v)
+	}
+	return ""
+}
+
+// authenticate answers the request itself and returns ok=false on failure.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+	key := apiKey(r)
+	if key == "" {
+		s.fail(w, http.StatusUnauthorized, "missing API key: send it in the "+APIKeyHeader+" header")
+		return "", false
+	}
+	source, err := s.auth.Source(r.Context(), key)
+	switch {
+	case errors.Is(err, ErrUnknownKey):
+		s.fail(w, http.StatusUnauthorized, "unknown or inactive API key")
+		return "", false
+	case err != nil:
+		s.unavailable(w, err)
+		return "", false
+	}
+	return source, true
+}
+
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	source, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		s.fail(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: must be application/json", ct))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", mbe.Limit))
+			return
+		}
+		s.fail(w, http.StatusBadRequest, "reading body: "+err.Error())
+		return
+	}
+	raws, err := SplitBody(body, s.cfg.Limits.MaxBatchEvents)
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	now := s.now()
+	events := make([]Event, 0, len(raws))
+	var rejected []Rejection
+	for i, raw := range raws {
+		ev, err := ParseEvent(raw, s.cfg.Limits, now)
+		if err == nil && ev.Source != source {
+			err = fmt.Errorf("source %q does not match the API key's source %q", ev.Source, source)
+		}
+		if err != nil {
+			rejected = append(rejected, Rejection{Index: i, ID: ev.ID, Reason: err.Error()})
+			continue
+		}
+		events = append(events, ev)
+	}
+	if len(rejected) > 0 {
+		// All or nothing: a partly accepted batch is hard for clients to retry.
+		s.metrics.events.WithLabelValues("rejected").Add(float64(len(raws)))
+		writeJSON(w, http.StatusBadRequest, errorBody{
+			Error:    fmt.Sprintf("%d of %d events rejected; nothing was ingested", len(rejected), len(raws)),
+			Rejected: rejected,
+		})
+		return
+	}
+	if s.kGuard.Open() {
+		s.unavailable(w, &UnavailableError{Dep: DepKafka, RetryAfter: s.cfg.BreakerOpenFor, Err: errors.New("circuit open")})
+		return
+	}
+	resp, fail, err := s.ingest(r.Context(), events)
+	switch {
+	case fail != nil:
+		w.Header().Set("Retry-After", "1")
+		s.metrics.depErrors.WithLabelValues(DepKafka).Inc()
+		writeJSON(w, http.StatusServiceUnavailable, fail)
+	case err != nil:
+		s.unavailable(w, err)
+	default:
+		writeJSON(w, http.StatusAccepted, resp)
+	}
+}
+
+// ingest de-duplicates and produces; it returns a PartialFailure when Kafka
+// failed some or all records.
+func (s *Server) ingest(ctx context.Context, events []Event) (*IngestResponse, *PartialFailure, error) {
+	resp := &IngestResponse{Accepted: len(events)}
+	// Duplicates inside one request are dropped before asking Redis.
+	seen := make(map[string]struct{}, len(events))
+	uniq := events[:0:0]
+	for _, ev := range events {
+		if _, dup := seen[ev.ID]; dup {
+			resp.Duplicates = append(resp.Duplicates, ev.ID)
+			continue
+		}
+		seen[ev.ID] = struct{}{}
+		uniq = append(uniq, ev)
+	}
+	ids := make([]string, len(uniq))
+	for i, ev := range uniq {
+		ids[i] = ev.ID
+	}
+	fresh, err := s.dedup.Claim(ctx, ids)
+	claimed := err == nil
+	if err != nil {
+		// De-dup is an optimisation; ClickHouse removes duplicates by id too.
+		s.metrics.dedupFails.Inc()
+		s.log.Warn("de-dup unavailable; producing without it", "err", err)
+	}
+	var toSend []Event
+	for i, ev := range uniq {
+		if claimed && !fresh[i] {
+			resp.Duplicates = append(resp.Duplicates, ev.ID)
+			continue
+		}
+		toSend = append(toSend, ev)
+	}
+	s.metrics.events.WithLabelValues("duplicate").Add(float64(len(resp.Duplicates)))
+	if len(toSend) == 0 {
+		return resp, nil, nil
+	}
+	recs := make([]*kgo.Record, len(toSend))
+	for i, ev := range toSend {
+		recs[i] = &kgo.Record{
+			Key:     []byte(ev.Source),
+			Value:   ev.Marshal(),
+			Headers: []kgo.RecordHeader{{Key: "event-id", Value: []byte(ev.ID)}},
+		}
+	}
+	var errs []error
+	perr := s.kGuard.Once(ctx, func(ctx context.Context) error {
+		errs = s.producers.Produce(ctx, recs)
+		return errors.Join(errs...)
+	})
+	if perr == nil {
+		s.metrics.events.WithLabelValues("accepted").Add(float64(len(toSend)))
+		return resp, nil, nil
+	}
+	if errs == nil { // the breaker refused before producing anything
+		if claimed {
+			s.release(toSend)
+		}
+		return nil, nil, perr
+	}
+	fail := &PartialFailure{Error: "kafka did not acknowledge every event: " + firstErr(errs).Error()}
+	var failed []Event
+	for i, ev := range toSend {
+		if errs[i] != nil {
+			fail.Failed = append(fail.Failed, ev.ID)
+			failed = append(failed, ev)
+		} else {
+			fail.Written = append(fail.Written, ev.ID)
+		}
+	}
+	if claimed {
+		s.release(failed)
+	}
+	s.metrics.events.WithLabelValues("accepted").Add(float64(len(toSend) - len(failed)))
+	s.metrics.events.WithLabelValues("failed").Add(float64(len(failed)))
+	return nil, fail, nil
+}
+
+func (s *Server) release(evs []Event) {
+	ids := make([]string, len(evs))
+	for i, ev := range evs {
+		ids[i] = ev.ID
+	}
+	// The request may be gone; the release must still happen.
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DepTimeout)
+	defer cancel()
+	if err := s.dedup.Release(ctx, ids); err != nil {
+		s.log.Warn("de-dup release failed; retries of these ids will be reported as duplicates until the window ends",
+			"ids", len(ids), "err", err)
+	}
+}
+
+func firstErr(errs []error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

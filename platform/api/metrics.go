@@ -1,0 +1,107 @@
+package api
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics keeps the seed's metric names so its PromQL runs verbatim, e.g.
+// (postgres_pool_size - postgres_pool_available) / postgres_pool_size.
+type metrics struct {
+	reg        *prometheus.Registry
+	requests   *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	events     *prometheus.CounterVec
+	depErrors  *prometheus.CounterVec
+	dedupFails prometheus.Counter
+}
+
+// Buckets reach down to 0.5 ms: the API answers in single milliseconds.
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+func newMetrics(s *Server) *metrics {
+	reg := prometheus.NewRegistry()
+	r := prometheus.WrapRegistererWith(prometheus.Labels{"pod": s.cfg.PodName}, reg)
+	m := &metrics{reg: reg}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fastapi_requests_total", Help: "HTTP requests by method, endpoint and status code.",
+	}, []string{"method", "endpoint", "status"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "fastapi_request_duration_seconds", Help: "HTTP request duration.", Buckets: latencyBuckets,
+	}, []string{"method", "endpoint"})
+	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wotr_api_events_total", Help: "Events by outcome: accepted, duplicate, rejected, failed.",
+	}, []string{"outcome"})
+	m.depErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wotr_api_dependency_errors_total", Help: "Failed dependency calls.",
+	}, []string{"dependency"})
+	m.dedupFails = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wotr_api_dedup_unavailable_total", Help: "Requests produced without de-dup because Redis failed.",
+	})
+	r.MustRegister(m.requests, m.duration, m.events, m.depErrors, m.dedupFails,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	gauge := func(name, help string, f func() float64) {
+		r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+	}
+	counter := func(name, help string, f func() float64) {
+		r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
+	}
+	pg := s.pg
+	gauge("postgres_pool_size", "Maximum PostgreSQL connections of this instance's pool.", func() float64 { return float64(pg.Stat().MaxConns()) })
+	gauge("postgres_pool_available", "PostgreSQL connections not checked out (size - in use).", func() float64 {
+		st := pg.Stat()
+		return float64(st.MaxConns() - st.AcquiredConns())
+	})
+	gauge("postgres_pool_in_use", "PostgreSQL connections checked out.", func() float64 { return float64(pg.Stat().AcquiredConns()) })
+	gauge("postgres_pool_open", "PostgreSQL connections open.", func() float64 { return float64(pg.Stat().TotalConns()) })
+	gauge("postgres_pool_idle", "PostgreSQL connections open and idle.", func() float64 { return float64(pg.Stat().IdleConns()) })
+	counter("postgres_pool_waits_total", "Acquires that had to wait for a connection.", func() float64 { return float64(pg.Stat().EmptyAcquireCount()) })
+
+	ch := s.ch
+	gauge("clickhouse_pool_size", "Maximum ClickHouse connections.", func() float64 { return float64(ch.Stats().MaxOpenConns) })
+	gauge("clickhouse_pool_open", "ClickHouse connections open.", func() float64 { return float64(ch.Stats().Open) })
+	gauge("clickhouse_pool_idle", "ClickHouse connections idle.", func() float64 { return float64(ch.Stats().Idle) })
+	gauge("clickhouse_pool_available", "ClickHouse connections not in use (size - in use).", func() float64 {
+		st := ch.Stats()
+		return float64(st.MaxOpenConns - (st.Open - st.Idle))
+	})
+
+	rdb := s.rdb
+	gauge("redis_pool_size", "Maximum Redis connections.", func() float64 { return float64(s.cfg.Redis.PoolSize) })
+	gauge("redis_pool_open", "Redis connections open.", func() float64 { return float64(rdb.PoolStats().TotalConns) })
+	gauge("redis_pool_idle", "Redis connections idle.", func() float64 { return float64(rdb.PoolStats().IdleConns) })
+	gauge("redis_pool_available", "Redis connections not in use (size - in use).", func() float64 {
+		st := rdb.PoolStats()
+		return float64(s.cfg.Redis.PoolSize) - float64(st.TotalConns-st.IdleConns)
+	})
+	counter("redis_pool_timeouts_total", "Redis pool wait timeouts.", func() float64 { return float64(rdb.PoolStats().Timeouts) })
+	counter("redis_pool_waits_total", "Redis pool acquires that waited.", func() float64 { return float64(rdb.PoolStats().WaitCount) })
+
+	kp := s.producers
+	gauge("kafka_producer_pool_size", "Kafka producer clients.", func() float64 { return float64(kp.Size()) })
+	gauge("kafka_producer_buffered_records", "Records buffered in producers, not yet acknowledged.", func() float64 {
+		n, _ := kp.Buffered()
+		return float64(n)
+	})
+	gauge("kafka_producer_buffered_bytes", "Bytes buffered in producers.", func() float64 {
+		_, b := kp.Buffered()
+		return float64(b)
+	})
+	gauge("kafka_producer_inflight_records", "Records handed to producers and awaiting their ack.", func() float64 { return float64(kp.InFlight()) })
+
+	for _, g := range s.guards() {
+		g := g
+		r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "circuit_breaker_state", Help: "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
+			ConstLabels: prometheus.Labels{"dependency": g.Name},
+		}, func() float64 { return float64(g.State()) }))
+	}
+	gauge("wotr_api_draining", "1 after SIGTERM while in-flight requests finish.", func() float64 {
+		if s.draining.Load() {
+			return 1
+		}
+		return 0
+	})
+	return m
+}

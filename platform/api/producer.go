@@ -1,0 +1,101 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// ProducerPool spreads produce calls over several franz-go clients (the seed's
+// "Kafka producer pool"), each with idempotent acks=all producing.
+type ProducerPool struct {
+	clients  []*kgo.Client
+	topic    string
+	next     atomic.Uint64
+	inflight atomic.Int64
+}
+
+// NewProducerPool creates n clients; they connect lazily.
+func NewProducerPool(cfg KafkaConfig, extra ...kgo.Opt) (*ProducerPool, error) {
+	p := &ProducerPool{topic: cfg.Topic}
+	for i := 0; i < cfg.Producers; i++ {
+		opts := append([]kgo.Opt{
+			kgo.SeedBrokers(cfg.Brokers...),
+			kgo.DefaultProduceTopic(cfg.Topic),
+			kgo.RequiredAcks(kgo.AllISRAcks()),
+			kgo.ProducerLinger(cfg.Linger),
+			kgo.RecordDeliveryTimeout(cfg.DeliveryTimeout),
+			kgo.ProduceRequestTimeout(cfg.DeliveryTimeout),
+			kgo.ClientID(fmt.Sprintf("wotr-api-%d", i)),
+		}, extra...)
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			p.Close()
+			return nil, fmt.Errorf("kafka producer %d: %w", i, err)
+		}
+		p.clients = append(p.clients, cl)
+	}
+	return p, nil
+}
+
+// Size is the number of producer clients.
+func (p *ProducerPool) Size() int { return len(p.clients) }
+
+// Buffered sums records and bytes waiting in all clients.
+func (p *ProducerPool) Buffered() (records, bytes int64) {
+	for _, c := range p.clients {
+		records += c.BufferedProduceRecords()
+		bytes += c.BufferedProduceBytes()
+	}
+	return
+}
+
+// InFlight is the number of records handed to Kafka and not yet answered.
+func (p *ProducerPool) InFlight() int64 { return p.inflight.Load() }
+
+// Produce writes records through one client and waits until every record is
+// acknowledged or failed; errs[i] belongs to recs[i].
+func (p *ProducerPool) Produce(ctx context.Context, recs []*kgo.Record) (errs []error) {
+	cl := p.clients[p.next.Add(1)%uint64(len(p.clients))]
+	errs = make([]error, len(recs))
+	var wg sync.WaitGroup
+	wg.Add(len(recs))
+	p.inflight.Add(int64(len(recs)))
+	for i, r := range recs {
+		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			errs[i] = err
+			p.inflight.Add(-1)
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
+// Ping checks that a broker answers.
+func (p *ProducerPool) Ping(ctx context.Context) error {
+	if len(p.clients) == 0 {
+		return errors.New("no producers")
+	}
+	return p.clients[0].Ping(ctx)
+}
+
+// Flush waits for buffered records (used while draining).
+func (p *ProducerPool) Flush(ctx context.Context) error {
+	var errs []error
+	for _, c := range p.clients {
+		errs = append(errs, c.Flush(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes every client.
+func (p *ProducerPool) Close() {
+	for _, c := range p.clients {
+		c.Close()
+	}
+}
