@@ -33,6 +33,9 @@ type Check struct {
 	Name   string      `json:"name"`
 	Status CheckStatus `json:"status"`
 	Detail string      `json:"detail"`
+	// Hard failures cannot be overridden by --force (read-only context,
+	// partition decrease).
+	Hard bool `json:"hard,omitempty"`
 }
 
 // Plan is what an action will do, shown before confirmation.

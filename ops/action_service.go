@@ -1,0 +1,468 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Errors an action returns, so the CLI can map them to exit codes and the TUI
+// can tell a refusal from a failure.
+var (
+	// ErrInvalid: bad input (exit 2). Nothing was changed.
+	ErrInvalid = errors.New("invalid request")
+	// ErrRefused: a preflight check, a read-only context, a wrong confirmation or
+	// a busy lock refused the action (exit 3). Nothing was changed.
+	ErrRefused = errors.New("refused")
+	// ErrBlocked: the system blocked a running action (a PodDisruptionBudget
+	// refusing evictions). Reported as a block, exit 3.
+	ErrBlocked = errors.New("blocked")
+	// ErrNotFound: the named object does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrUnsupported: the context has no backend for a capability the action needs.
+	ErrUnsupported = errors.New("capability not available")
+)
+
+// invalidf wraps ErrInvalid with a message naming the value and the rule.
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+func refusedf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
+}
+
+// Action kinds.
+const (
+	KindScale      = "scale"
+	KindPartitions = "partitions"
+	KindDrain      = "drain"
+	KindCordon     = "cordon"
+	KindUncordon   = "uncordon"
+	KindPromote    = "promote"
+	KindBackup     = "backup"
+)
+
+// ActionKinds lists every action the service knows.
+var ActionKinds = []string{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup}
+
+// Backends opens one region's clients for the actions. cmd wires each field to
+// a backend package; the value returned is checked for the capability
+// interfaces an action needs (Scaler, Drainer, Promoter, ...), so an action is
+// offered only where the capability exists. A nil field means "not configured".
+type Backends struct {
+	Kube       func(RegionConfig) (any, error)
+	Kafka      func(RegionConfig) (any, error)
+	Postgres   func(RegionConfig) (any, error)
+	Redis      func(RegionConfig) (any, error)
+	ClickHouse func(RegionConfig) (any, error)
+}
+
+// ActionOptions tunes waits; zero values take defaults.
+type ActionOptions struct {
+	// VerifyTimeout bounds waits for replicas ready, group rebalance, metadata.
+	VerifyTimeout time.Duration
+	// PDBBlockWait is how long a drain retries an eviction a PDB refuses before
+	// reporting the block.
+	PDBBlockWait time.Duration
+	// DrainTimeout bounds a whole drain (kubectl's --timeout).
+	DrainTimeout time.Duration
+	// MaxStandbyLag is the DR gate's limit on replay lag.
+	MaxStandbyLag time.Duration
+	// MaxBackupAge is the DR gate's limit on the newest PostgreSQL backup.
+	MaxBackupAge time.Duration
+	// PollInterval between verification reads.
+	PollInterval time.Duration
+}
+
+func (o ActionOptions) withDefaults() ActionOptions {
+	if o.VerifyTimeout == 0 {
+		o.VerifyTimeout = 2 * time.Minute
+	}
+	if o.PDBBlockWait == 0 {
+		o.PDBBlockWait = 10 * time.Second
+	}
+	if o.DrainTimeout == 0 {
+		o.DrainTimeout = 5 * time.Minute
+	}
+	if o.MaxStandbyLag == 0 {
+		o.MaxStandbyLag = 30 * time.Second
+	}
+	if o.MaxBackupAge == 0 {
+		o.MaxBackupAge = 26 * time.Hour
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = 100 * time.Millisecond
+	}
+	return o
+}
+
+// Actions is the action service: it implements Actor for one context. The
+// CLI verbs and the TUI both drive it.
+type Actions struct {
+	Config   ContextConfig
+	Backends Backends
+	Audit    *AuditLog
+	Options  ActionOptions
+	// Who is recorded in the audit log; default: the OS user.
+	Who string
+	Now func() time.Time
+
+	mu      sync.Mutex
+	clients map[string]any
+}
+
+var _ Actor = (*Actions)(nil)
+
+// NewActions builds the service for a context. The audit log path comes from
+// the context (or $XDG_STATE_HOME/wotr/audit.jsonl).
+func NewActions(cfg ContextConfig, b Backends) *Actions {
+	return &Actions{Config: cfg, Backends: b, Audit: NewAuditLog(AuditPath(cfg))}
+}
+
+// Close releases every client the service opened.
+func (a *Actions) Close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k, c := range a.clients {
+		switch c := c.(type) {
+		case interface{ Close() }:
+			c.Close()
+		case interface{ Close() error }:
+			_ = c.Close()
+		}
+		delete(a.clients, k)
+	}
+}
+
+func (a *Actions) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Actions) opts() ActionOptions { return a.Options.withDefaults() }
+
+func (a *Actions) who() string {
+	if a.Who != "" {
+		return a.Who
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return fmt.Sprintf("uid:%d", os.Getuid())
+}
+
+// client opens (once) the backend of one system for one region.
+func (a *Actions) client(system string, r RegionConfig) (any, error) {
+	var open func(RegionConfig) (any, error)
+	configured := false
+	switch system {
+	case "kube":
+		open, configured = a.Backends.Kube, r.Kube != nil
+	case "kafka":
+		open, configured = a.Backends.Kafka, r.Kafka != nil
+	case "postgres":
+		open, configured = a.Backends.Postgres, r.Postgres != nil
+	case "redis":
+		open, configured = a.Backends.Redis, r.Redis != nil
+	case "clickhouse":
+		open, configured = a.Backends.ClickHouse, r.ClickHouse != nil
+	}
+	if open == nil || !configured {
+		return nil, fmt.Errorf("%w: region %q has no %s endpoint", ErrUnsupported, r.Name, system)
+	}
+	key := system + "/" + r.Name
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c, ok := a.clients[key]; ok {
+		return c, nil
+	}
+	c, err := open(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s client for region %s: %w", system, r.Name, err)
+	}
+	if a.clients == nil {
+		a.clients = map[string]any{}
+	}
+	a.clients[key] = c
+	return c, nil
+}
+
+// capability opens the system's client in region r and asserts capability T.
+func capability[T any](a *Actions, system string, r RegionConfig) (T, error) {
+	var zero T
+	c, err := a.client(system, r)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := c.(T)
+	if !ok {
+		return zero, fmt.Errorf("%w: the %s backend cannot %T", ErrUnsupported, system, &zero)
+	}
+	return t, nil
+}
+
+// region returns the named region, or the primary when name is empty.
+func (a *Actions) region(name string) (RegionConfig, error) {
+	var names []string
+	for _, r := range a.Config.Regions {
+		if name == "" && (r.Role == "primary" || r.Role == "") {
+			return r, nil
+		}
+		if r.Name == name {
+			return r, nil
+		}
+		names = append(names, r.Name)
+	}
+	if name == "" {
+		if len(a.Config.Regions) > 0 {
+			return a.Config.Regions[0], nil
+		}
+		return RegionConfig{}, invalidf("context %q has no regions", a.Config.Name)
+	}
+	return RegionConfig{}, invalidf("region %q is not in context %q (regions: %s)", name, a.Config.Name, strings.Join(names, ", "))
+}
+
+// primaryWith returns the first region, primary first, that has the system configured.
+func (a *Actions) primaryWith(system string, want string) (RegionConfig, error) {
+	if want != "" {
+		return a.region(want)
+	}
+	regions := append([]RegionConfig(nil), a.Config.Regions...)
+	sort.SliceStable(regions, func(i, j int) bool { return regions[i].Role == "primary" && regions[j].Role != "primary" })
+	for _, r := range regions {
+		has := false
+		switch system {
+		case "kube":
+			has = r.Kube != nil
+		case "kafka":
+			has = r.Kafka != nil
+		case "postgres":
+			has = r.Postgres != nil
+		case "redis":
+			has = r.Redis != nil
+		case "clickhouse":
+			has = r.ClickHouse != nil
+		}
+		if has {
+			return r, nil
+		}
+	}
+	return RegionConfig{}, fmt.Errorf("%w: context %q has no %s endpoint", ErrUnsupported, a.Config.Name, system)
+}
+
+// actionImpl is one action's plan and execute halves.
+type actionImpl interface {
+	plan(ctx context.Context, a *Actions, req ActionRequest, p *Plan) error
+	execute(ctx context.Context, a *Actions, p *Plan, res *Result, progress func(Progress)) error
+}
+
+func implFor(kind string) (actionImpl, error) {
+	switch kind {
+	case KindScale:
+		return scaleAction{}, nil
+	case KindPartitions:
+		return partitionsAction{}, nil
+	case KindDrain:
+		return drainAction{}, nil
+	case KindCordon:
+		return cordonAction{cordon: true}, nil
+	case KindUncordon:
+		return cordonAction{cordon: false}, nil
+	case KindPromote:
+		return promoteAction{}, nil
+	case KindBackup:
+		return backupAction{}, nil
+	}
+	return nil, invalidf("unknown action %q (known: %s)", kind, strings.Join(ActionKinds, ", "))
+}
+
+// Plan reads state, runs the preflight checks and describes the effect. It
+// changes nothing. Bad input returns ErrInvalid; failed checks set Blocked.
+func (a *Actions) Plan(ctx context.Context, req ActionRequest) (*Plan, error) {
+	impl, err := implFor(req.Kind)
+	if err != nil {
+		return nil, err
+	}
+	if req.Force && strings.TrimSpace(req.Reason) == "" {
+		return nil, invalidf("--force needs a --reason: overriding a check is audited with its reason")
+	}
+	p := &Plan{Request: req, Context: a.Config.Name, ConfirmPhrase: "yes"}
+	if a.Config.ReadOnly {
+		p.Summary = fmt.Sprintf("%s %s refused: context %q is read-only", req.Kind, req.Target, a.Config.Name)
+		p.Checks = append(p.Checks, Check{Name: "read-only context", Status: CheckFail, Hard: true,
+			Detail: fmt.Sprintf("context %q is marked read-only; no action runs against it", a.Config.Name)})
+		p.Blocked = true
+		return p, nil
+	}
+	if err := impl.plan(ctx, a, req, p); err != nil {
+		return nil, err
+	}
+	p.Blocked = blocked(p.Checks, req.Force)
+	return p, nil
+}
+
+// blocked: any hard failure, or any failure without --force.
+func blocked(checks []Check, force bool) bool {
+	for _, c := range checks {
+		if c.Status == CheckFail && (c.Hard || !force) {
+			return true
+		}
+	}
+	return false
+}
+
+// FailedChecks lists the checks that failed, for refusal messages.
+func (p *Plan) FailedChecks() []Check {
+	var out []Check
+	for _, c := range p.Checks {
+		if c.Status == CheckFail {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Execute runs a confirmed plan, verifies it and writes the audit record. A
+// blocked plan or a confirmation that does not match is refused (ErrRefused)
+// and the refusal is audited too.
+func (a *Actions) Execute(ctx context.Context, p *Plan, confirmation string, progress func(Progress)) (*Result, error) {
+	start := a.now()
+	res := &Result{Started: start}
+	if progress == nil {
+		progress = func(Progress) {}
+	}
+	emit := func(pr Progress) {
+		if pr.Time.IsZero() {
+			pr.Time = a.now()
+		}
+		progress(pr)
+	}
+	finish := func(outcome string, err error) (*Result, error) {
+		res.Duration = a.now().Sub(start)
+		if err != nil {
+			res.OK = false
+			res.Error = err.Error()
+			if res.Summary == "" {
+				res.Summary = err.Error()
+			}
+		}
+		if aerr := a.audit(p, res, outcome); aerr != nil {
+			// An action that cannot be audited is reported as failed: the log is the record.
+			err = errors.Join(err, fmt.Errorf("audit: %w", aerr))
+			res.OK = false
+		}
+		return res, err
+	}
+	impl, err := implFor(p.Request.Kind)
+	if err != nil {
+		return finish(OutcomeRefused, err)
+	}
+	if p.Context != a.Config.Name {
+		return finish(OutcomeRefused, refusedf("plan was made for context %q, this is %q", p.Context, a.Config.Name))
+	}
+	if a.Config.ReadOnly {
+		return finish(OutcomeRefused, refusedf("context %q is read-only", a.Config.Name))
+	}
+	if blocked(p.Checks, p.Request.Force) {
+		var why []string
+		for _, c := range p.FailedChecks() {
+			why = append(why, c.Name+": "+c.Detail)
+		}
+		return finish(OutcomeRefused, refusedf("preflight failed: %s", strings.Join(why, "; ")))
+	}
+	if !p.Request.DryRun && confirmation != p.ConfirmPhrase {
+		return finish(OutcomeRefused, refusedf("confirmation %q does not match %q", confirmation, p.ConfirmPhrase))
+	}
+	err = impl.execute(ctx, a, p, res, emit)
+	if err != nil {
+		outcome := OutcomeFailed
+		if errors.Is(err, ErrRefused) || errors.Is(err, ErrBlocked) {
+			outcome = OutcomeRefused
+		}
+		return finish(outcome, err)
+	}
+	res.OK = true
+	for _, c := range res.Verified {
+		if c.Status == CheckFail {
+			res.OK = false
+		}
+	}
+	if !res.OK {
+		var why []string
+		for _, c := range res.Verified {
+			if c.Status == CheckFail {
+				why = append(why, c.Name+": "+c.Detail)
+			}
+		}
+		return finish(OutcomeFailed, fmt.Errorf("verification failed: %s", strings.Join(why, "; ")))
+	}
+	return finish(OutcomeOK, nil)
+}
+
+// waitFor polls cond until it reports done, ctx ends or timeout passes. The
+// last detail is returned with the timeout error.
+func waitFor(ctx context.Context, timeout, every time.Duration, cond func(context.Context) (bool, string, error)) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	last := ""
+	for {
+		ok, detail, err := cond(ctx)
+		if detail != "" {
+			last = detail
+		}
+		if err == nil && ok {
+			return last, nil
+		}
+		if err != nil {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return last, fmt.Errorf("timed out after %s: %s", timeout, last)
+		case <-t.C:
+		}
+	}
+}
+
+func paramInt(req ActionRequest, name string) (int, bool, error) {
+	v, ok := req.Params[name]
+	if !ok || v == "" {
+		return 0, false, nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(v, "%d", &n); err != nil || fmt.Sprint(n) != strings.TrimPrefix(v, "+") {
+		return 0, true, invalidf("--%s %q is not an integer", name, v)
+	}
+	return n, true, nil
+}
+
+func paramBool(req ActionRequest, name string) bool {
+	switch strings.ToLower(req.Params[name]) {
+	case "true", "1", "yes":
+		return true
+	}
+	return false
+}
+
+func paramDuration(req ActionRequest, name string) (time.Duration, bool, error) {
+	v, ok := req.Params[name]
+	if !ok || v == "" {
+		return 0, false, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, true, invalidf("--%s %q is not a duration (e.g. 30s, 5m)", name, v)
+	}
+	return d, true, nil
+}
