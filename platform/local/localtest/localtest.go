@@ -4,6 +4,7 @@ package localtest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -25,6 +26,10 @@ var (
 // When a component cannot start because something is missing, tests that call
 // Platform(t) skip (or fail when integration is required).
 func Main(m *testing.M, opts local.Options) int {
+	// TestMain runs before the testing flags are parsed; -short needs them.
+	if !flag.Parsed() {
+		flag.Parse()
+	}
 	if testing.Short() || os.Getenv("WOTR_SKIP_INTEGRATION") == "1" {
 		sharedErr = fmt.Errorf("integration tests disabled (-short or WOTR_SKIP_INTEGRATION=1)")
 		return m.Run()
