@@ -1,0 +1,276 @@
+package local_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wotr/wotr-tui/platform/local"
+	"github.com/wotr/wotr-tui/platform/local/localtest"
+)
+
+// pollUntil retries check until it returns nil or the deadline passes.
+func pollUntil(t *testing.T, timeout time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := 20 * time.Millisecond
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %v", what, timeout, err)
+		}
+		time.Sleep(tick) // poll interval, not a wait for state
+		if tick < 200*time.Millisecond {
+			tick *= 2
+		}
+	}
+}
+
+func insertEvents(ctx context.Context, t *testing.T, ch *local.ClickHouseCluster, replica int, source string, ids ...string) {
+	t.Helper()
+	conn, err := ch.Conn(replica)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 18.16 over clickhouse-go needs the INSERT to name its columns.
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO wotr.events (id, source, type, created_at, payload)")
+	if err != nil {
+		t.Fatalf("prepare insert on replica %d: %v", replica, err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, id := range ids {
+		if err := batch.Append(id, source, "test.event", now, `{"n":1}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatalf("insert on replica %d: %v", replica, err)
+	}
+}
+
+func selectIDs(ctx context.Context, ch *local.ClickHouseCluster, replica int, source string) ([]string, error) {
+	conn, err := ch.Conn(replica)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := conn.Query(ctx, "SELECT id FROM wotr.events WHERE source = ? ORDER BY id", source)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func expectIDs(ctx context.Context, ch *local.ClickHouseCluster, replica int, source string, want []string) func() error {
+	return func() error {
+		got, err := selectIDs(ctx, ch, replica, source)
+		if err != nil {
+			return err
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Errorf("replica %d has %v, want %v", replica, got, want)
+		}
+		return nil
+	}
+}
+
+func TestClickHouseReplicates(t *testing.T) {
+	p := localtest.Platform(t, local.ClickHouse)
+	ch := p.ClickHouse
+	t.Logf("clickhouse ready in %s: %d servers, zookeeper %s", p.StartTimes[local.ClickHouse], len(ch.Replicas), ch.ZooKeeperAddr)
+	if len(ch.Replicas) < 2 {
+		t.Fatalf("want at least 2 replicas, got %d", len(ch.Replicas))
+	}
+	if ch.Database != "wotr" {
+		t.Fatalf("Database = %q, want wotr", ch.Database)
+	}
+	for i, r := range ch.Replicas {
+		if _, err := os.Stat(r.Dir + "/config.xml"); err != nil {
+			t.Errorf("replica %d config: %v", i, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	source := fmt.Sprintf("repl-%d", time.Now().UnixNano())
+	ids := []string{"a1", "a2", "a3"}
+	insertEvents(ctx, t, ch, 0, source, ids...)
+	pollUntil(t, 20*time.Second, "rows inserted on replica1 visible on replica2", expectIDs(ctx, ch, 1, source, ids))
+}
+
+func TestClickHouseFetchesLag(t *testing.T) {
+	p := localtest.Platform(t, local.ClickHouse)
+	ch := p.ClickHouse
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	if err := ch.StopFetches(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	stopped := true
+	defer func() {
+		if stopped {
+			_ = ch.StartFetches(context.Background(), 1)
+		}
+	}()
+	source := fmt.Sprintf("lag-%d", time.Now().UnixNano())
+	insertEvents(ctx, t, ch, 0, source, "b1")
+	insertEvents(ctx, t, ch, 0, source, "b2")
+
+	var lag local.ReplicaLag
+	pollUntil(t, 20*time.Second, "replica2 reports a fetch queue", func() error {
+		var err error
+		lag, err = ch.Lag(ctx, 1)
+		if err != nil {
+			return err
+		}
+		if lag.QueueSize == 0 {
+			return fmt.Errorf("queue_size = 0 (%+v)", lag)
+		}
+		return nil
+	})
+	t.Logf("replica2 while fetches stopped: %+v", lag)
+	if lag.TotalReplicas != uint8(len(ch.Replicas)) || lag.ActiveReplicas != lag.TotalReplicas {
+		t.Errorf("replicas active/total = %d/%d, want %d/%d", lag.ActiveReplicas, lag.TotalReplicas, len(ch.Replicas), len(ch.Replicas))
+	}
+	// absolute_delay counts seconds since the oldest part the replica lacks;
+	// it becomes positive once a second has passed.
+	pollUntil(t, 10*time.Second, "replica2 reports absolute_delay", func() error {
+		var err error
+		lag, err = ch.Lag(ctx, 1)
+		if err != nil {
+			return err
+		}
+		if lag.AbsoluteDelay == 0 {
+			return fmt.Errorf("absolute_delay = 0 (%+v)", lag)
+		}
+		return nil
+	})
+	t.Logf("replica2 delay: %+v", lag)
+	if got, err := selectIDs(ctx, ch, 1, source); err != nil || len(got) != 0 {
+		t.Fatalf("replica2 has %v (err %v) while fetches are stopped, want nothing", got, err)
+	}
+
+	if err := ch.StartFetches(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	stopped = false
+	caughtUp := time.Now()
+	pollUntil(t, 30*time.Second, "replica2 catches up", func() error {
+		l, err := ch.Lag(ctx, 1)
+		if err != nil {
+			return err
+		}
+		if l.QueueSize != 0 || l.AbsoluteDelay != 0 {
+			return fmt.Errorf("still behind: %+v", l)
+		}
+		return expectIDs(ctx, ch, 1, source, []string{"b1", "b2"})()
+	})
+	t.Logf("replica2 caught up %s after START FETCHES", time.Since(caughtUp).Round(time.Millisecond))
+}
+
+func TestClickHouseDeduplicatesByID(t *testing.T) {
+	p := localtest.Platform(t, local.ClickHouse)
+	ch := p.ClickHouse
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	source := fmt.Sprintf("dedup-%d", time.Now().UnixNano())
+	insertEvents(ctx, t, ch, 0, source, "d1", "d2")
+	// The same event redelivered in a different batch (a new block, so block
+	// de-duplication does not apply): FINAL collapses it by id.
+	insertEvents(ctx, t, ch, 1, source, "d2")
+	conn, err := ch.Conn(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, 20*time.Second, "redelivered event replicated", func() error {
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM wotr.events WHERE source = ?", source).Scan(&n); err != nil {
+			return err
+		}
+		if n != 3 {
+			return fmt.Errorf("%d raw rows, want 3 before a merge", n)
+		}
+		return nil
+	})
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM wotr.events FINAL WHERE source = ?", source).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("SELECT ... FINAL counts %d rows, want 2 distinct ids", n)
+	}
+}
+
+func TestClickHouseBadReplicaIndex(t *testing.T) {
+	p := localtest.Platform(t, local.ClickHouse)
+	err := p.ClickHouse.Exec(context.Background(), len(p.ClickHouse.Replicas), "SELECT 1")
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("index %d", len(p.ClickHouse.Replicas))) {
+		t.Fatalf("Exec on replica %d: got %v, want an error naming the index", len(p.ClickHouse.Replicas), err)
+	}
+}
+
+func TestClickHouseBadOptions(t *testing.T) {
+	_, err := local.Start(context.Background(), local.Options{
+		Only:       []string{local.ClickHouse},
+		ClickHouse: local.ClickHouseOptions{Replicas: -1},
+	})
+	if err == nil || !strings.Contains(err.Error(), "Replicas = -1") {
+		t.Fatalf("Start with Replicas -1: got %v, want an error naming the value", err)
+	}
+}
+
+// TestClickHouseStopLeavesNothing starts a second, private clickhouse
+// component (the shared one stays up for the other tests), stops it, and
+// checks through /proc that none of its processes survive.
+func TestClickHouseStopLeavesNothing(t *testing.T) {
+	localtest.Platform(t, local.ClickHouse) // skip rules of the shared platform
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := local.Start(ctx, local.Options{Only: []string{local.ClickHouse}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := p.PIDs()
+	sort.Ints(pids)
+	t.Logf("private clickhouse up in %s, pids %v", p.StartTimes[local.ClickHouse], pids)
+	if want := len(p.ClickHouse.Replicas) + 1; len(pids) != want {
+		t.Errorf("tracked %d processes, want %d (zookeeper + servers)", len(pids), want)
+	}
+	for _, pid := range pids {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+			t.Fatalf("pid %d not running before Stop: %v", pid, err)
+		}
+	}
+	t0 := time.Now()
+	if err := p.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	t.Logf("stopped in %s", time.Since(t0).Round(time.Millisecond))
+	if left := p.PIDs(); len(left) != 0 {
+		t.Errorf("still tracked after Stop: %v", left)
+	}
+	for _, pid := range pids {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			t.Errorf("pid %d alive after Stop: %s", pid, b)
+		}
+	}
+	if _, err := os.Stat(p.Dir); !os.IsNotExist(err) {
+		t.Errorf("platform dir %s remains after Stop: %v", p.Dir, err)
+	}
+}
