@@ -1,0 +1,648 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ui/common"
+	"github.com/wotr/wotr-tui/ui/components/dialog"
+	"github.com/wotr/wotr-tui/ui/components/input"
+	"github.com/wotr/wotr-tui/ui/views/audit"
+	"github.com/wotr/wotr-tui/ui/views/backups"
+	"github.com/wotr/wotr-tui/ui/views/base"
+	"github.com/wotr/wotr-tui/ui/views/consumers"
+	"github.com/wotr/wotr-tui/ui/views/instances"
+	"github.com/wotr/wotr-tui/ui/views/nodes"
+	"github.com/wotr/wotr-tui/ui/views/overview"
+	"github.com/wotr/wotr-tui/ui/views/pools"
+	"github.com/wotr/wotr-tui/ui/views/regions"
+	"github.com/wotr/wotr-tui/ui/views/replication"
+	"github.com/wotr/wotr-tui/ui/views/runbooks"
+)
+
+// Timeouts of the console's own reads.
+const (
+	AuditTimeout   = 5 * time.Second
+	RunbookTimeout = 5 * time.Second
+	AuditLimit     = 500
+)
+
+// Options of the console.
+type Options struct {
+	Source   StateSource
+	Actor    ops.Actor // nil: no actions
+	Audit    AuditReader
+	Runbooks RunbookLister
+	ReadOnly bool
+	Context  string
+	// Clock is time.Now unless a test fixes it.
+	Clock func() time.Time
+	// Tick is the redraw interval for data ages (default 1s; <0 disables).
+	Tick  time.Duration
+	Theme common.Theme
+	// Parent cancels running actions when the console exits.
+	Parent context.Context
+}
+
+type mode int
+
+const (
+	modeNormal mode = iota
+	modeFilter
+	modeCommand
+	modeHelp
+	modeQuitConfirm
+)
+
+// Messages produced by commands.
+type (
+	snapshotMsg struct {
+		snap ops.Snapshot
+		hist map[string][]float64
+	}
+	subscribedMsg struct {
+		ch     <-chan ops.Snapshot
+		cancel func()
+	}
+	sourceClosedMsg struct{}
+	auditMsg        struct {
+		entries []common.AuditEntry
+		err     error
+	}
+	runbooksMsg struct {
+		list []common.RunbookInfo
+		err  error
+	}
+	tickMsg time.Time
+)
+
+// Model is the root of the console.
+type Model struct {
+	opts    Options
+	ctx     *common.Context
+	views   []common.View
+	current int
+	data    *common.Data
+	mode    mode
+	input   input.Model
+	status  string // one-line message (unknown command, read-only, ...)
+	dialog  *dialog.Model
+	help    help.Model
+	unsub   func()
+	hasData bool
+}
+
+// New builds the console.
+func New(opts Options) *Model {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Tick == 0 {
+		opts.Tick = time.Second
+	}
+	if opts.Parent == nil {
+		opts.Parent = context.Background()
+	}
+	if opts.Theme == (common.Theme{}) {
+		opts.Theme = common.DefaultTheme()
+	}
+	ctx := common.NewContext(opts.Theme)
+	ctx.ReadOnly = opts.ReadOnly || opts.Actor == nil
+	ctx.ContextName = opts.Context
+	ctx.Now = opts.Clock()
+	m := &Model{opts: opts, ctx: ctx, data: &common.Data{NoAudit: opts.Audit == nil, NoRunbooks: opts.Runbooks == nil}}
+	m.views = []common.View{
+		overview.New(ctx), instances.New(ctx), consumers.New(ctx), replication.New(ctx), pools.New(ctx),
+		nodes.New(ctx), regions.New(ctx), backups.New(ctx), runbooks.New(ctx), audit.New(ctx),
+	}
+	m.help = help.New()
+	m.help.Styles.ShortKey = ctx.Styles.Key
+	m.help.Styles.FullKey = ctx.Styles.Key
+	m.help.Styles.ShortDesc = ctx.Styles.Muted
+	m.help.Styles.FullDesc = ctx.Styles.Muted
+	m.help.Styles.ShortSeparator = ctx.Styles.Muted
+	m.help.Styles.FullSeparator = ctx.Styles.Muted
+	for _, v := range m.views {
+		v.SetData(m.data)
+	}
+	return m
+}
+
+// Context is the shared program context (tests read it).
+func (m *Model) Context() *common.Context { return m.ctx }
+
+// Current view.
+func (m *Model) Current() common.View { return m.views[m.current] }
+
+// Dialog open, or nil.
+func (m *Model) Dialog() *dialog.Model { return m.dialog }
+
+// Init starts the reads: latest snapshot, subscription, audit, runbooks, clock.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.loadRunbooks(), m.loadAudit()}
+	if m.opts.Source != nil {
+		src := m.opts.Source
+		cmds = append(cmds,
+			func() tea.Msg { return collect(src, src.Latest()) },
+			func() tea.Msg { ch, cancel := src.Subscribe(); return subscribedMsg{ch, cancel} },
+		)
+	}
+	if m.opts.Tick > 0 {
+		cmds = append(cmds, m.tick())
+	}
+	return tea.Batch(cmds...)
+}
+
+// collect reads the histories of a snapshot; it runs inside a command.
+func collect(src StateSource, s ops.Snapshot) tea.Msg {
+	hist := map[string][]float64{}
+	for _, name := range common.SeriesFor(s) {
+		if h := src.History(name); len(h) > 0 {
+			hist[name] = h
+		}
+	}
+	return snapshotMsg{snap: s, hist: hist}
+}
+
+func (m *Model) waitSnapshot(ch <-chan ops.Snapshot) tea.Cmd {
+	src := m.opts.Source
+	return func() tea.Msg {
+		s, ok := <-ch
+		if !ok {
+			return sourceClosedMsg{}
+		}
+		msg := collect(src, s).(snapshotMsg)
+		return subscribedSnapshot{snapshotMsg: msg, ch: ch}
+	}
+}
+
+type subscribedSnapshot struct {
+	snapshotMsg
+	ch <-chan ops.Snapshot
+}
+
+func (m *Model) tick() tea.Cmd {
+	return tea.Tick(m.opts.Tick, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+func (m *Model) loadAudit() tea.Cmd {
+	if m.opts.Audit == nil {
+		return nil
+	}
+	a, parent := m.opts.Audit, m.opts.Parent
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(parent, AuditTimeout)
+		defer cancel()
+		e, err := a.Recent(ctx, AuditLimit)
+		return auditMsg{e, err}
+	}
+}
+
+func (m *Model) loadRunbooks() tea.Cmd {
+	if m.opts.Runbooks == nil {
+		return nil
+	}
+	r, parent := m.opts.Runbooks, m.opts.Parent
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(parent, RunbookTimeout)
+		defer cancel()
+		l, err := r.List(ctx)
+		return runbooksMsg{l, err}
+	}
+}
+
+// setData hands a new data value to every view. Views keep pointers to
+// immutable values, so each change makes a copy.
+func (m *Model) setData(mut func(d *common.Data)) {
+	d := *m.data
+	mut(&d)
+	m.data = &d
+	for _, v := range m.views {
+		v.SetData(m.data)
+	}
+}
+
+// Update routes messages; it never blocks.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.ctx.Width, m.ctx.Height = msg.Width, msg.Height
+		m.resize()
+		return m, nil
+	case snapshotMsg:
+		m.applySnapshot(msg)
+		return m, nil
+	case subscribedSnapshot:
+		m.applySnapshot(msg.snapshotMsg)
+		return m, m.waitSnapshot(msg.ch)
+	case subscribedMsg:
+		m.unsub = msg.cancel
+		if msg.ch == nil {
+			return m, nil
+		}
+		return m, m.waitSnapshot(msg.ch)
+	case sourceClosedMsg:
+		m.status = "state source closed"
+		return m, nil
+	case auditMsg:
+		m.setData(func(d *common.Data) {
+			d.AuditOK = true
+			d.AuditErr = ""
+			if msg.err != nil {
+				d.AuditErr = msg.err.Error()
+				return
+			}
+			d.Audit = msg.entries
+		})
+		return m, nil
+	case runbooksMsg:
+		m.setData(func(d *common.Data) {
+			d.RunbookErr = ""
+			if msg.err != nil {
+				d.RunbookErr = msg.err.Error()
+				return
+			}
+			d.Runbooks = msg.list
+		})
+		return m, nil
+	case tickMsg:
+		m.ctx.Now = m.opts.Clock()
+		return m, m.tick()
+	case common.SwitchViewMsg:
+		m.switchTo(msg.Name)
+		return m, nil
+	case dialog.FinishedMsg:
+		return m, m.loadAudit()
+	case tea.KeyMsg:
+		return m, m.key(msg)
+	}
+	// anything else belongs to the dialog (plan, progress, result)
+	if m.dialog != nil {
+		cmd, closed := m.dialog.Update(msg)
+		if closed {
+			m.dialog = nil
+		}
+		return m, cmd
+	}
+	return m, nil
+}
+
+func (m *Model) applySnapshot(s snapshotMsg) {
+	m.hasData = true
+	m.setData(func(d *common.Data) { d.Snap, d.History = s.snap, s.hist })
+}
+
+func (m *Model) bodyHeight() int { return max(m.ctx.Height-4, 0) }
+
+func (m *Model) resize() {
+	for _, v := range m.views {
+		v.SetSize(m.ctx.Width, m.bodyHeight())
+	}
+	m.help.Width = m.ctx.Width
+	if m.dialog != nil {
+		m.dialog.SetSize(m.ctx.Width, m.bodyHeight())
+	}
+}
+
+func (m *Model) quit() tea.Cmd {
+	if m.dialog != nil {
+		m.dialog.Cancel()
+	}
+	if m.unsub != nil {
+		m.unsub()
+	}
+	return tea.Quit
+}
+
+func (m *Model) key(km tea.KeyMsg) tea.Cmd {
+	k := m.ctx.Keys
+	switch m.mode {
+	case modeQuitConfirm:
+		m.mode = modeNormal
+		if km.String() == "y" || km.String() == "Y" {
+			return m.quit()
+		}
+		m.status = ""
+		return nil
+	case modeHelp:
+		if key.Matches(km, k.Help) || key.Matches(km, k.Back) || km.String() == "q" {
+			m.mode = modeNormal
+		}
+		return nil
+	case modeFilter, modeCommand:
+		return m.inputKey(km)
+	}
+	if km.Type == tea.KeyCtrlC {
+		return m.askQuit()
+	}
+	if m.dialog != nil {
+		if key.Matches(km, k.Quit) && m.dialog.Running() {
+			return m.askQuit()
+		}
+		cmd, closed := m.dialog.Update(km)
+		if closed {
+			m.dialog = nil
+		}
+		return cmd
+	}
+	m.status = ""
+	switch {
+	case key.Matches(km, k.Quit):
+		return m.askQuit()
+	case key.Matches(km, k.Help):
+		m.mode = modeHelp
+		return nil
+	case key.Matches(km, k.Filter):
+		m.mode = modeFilter
+		m.input = input.New("/")
+		return nil
+	case key.Matches(km, k.Command):
+		m.mode = modeCommand
+		m.input = input.New(":")
+		return nil
+	case key.Matches(km, k.Views):
+		n := int(km.Runes[0] - '0')
+		if n == 0 {
+			n = 10
+		}
+		if n-1 < len(m.views) {
+			m.current = n - 1
+		}
+		return nil
+	case key.Matches(km, k.Back):
+		if m.Current().Back() {
+			return nil
+		}
+		m.Current().SetFilter("")
+		return nil
+	}
+	for _, a := range m.Current().Actions() {
+		if key.Matches(km, a.Key) {
+			return m.startAction(a)
+		}
+	}
+	_, cmd := m.Current().Update(km)
+	return cmd
+}
+
+func (m *Model) askQuit() tea.Cmd {
+	if m.dialog != nil && m.dialog.Running() {
+		m.mode = modeQuitConfirm
+		return nil
+	}
+	return m.quit()
+}
+
+func (m *Model) startAction(a common.ActionBinding) tea.Cmd {
+	if m.ctx.ReadOnly {
+		m.status = "read-only: " + a.Kind + " is disabled"
+		return nil
+	}
+	d, cmd := dialog.New(m.ctx, m.opts.Parent, m.opts.Actor, a)
+	d.SetSize(m.ctx.Width, m.bodyHeight())
+	m.dialog = d
+	return cmd
+}
+
+func (m *Model) inputKey(km tea.KeyMsg) tea.Cmd {
+	switch km.Type {
+	case tea.KeyEsc:
+		if m.mode == modeFilter {
+			m.Current().SetFilter("")
+		}
+		m.mode = modeNormal
+		return nil
+	case tea.KeyEnter:
+		if m.mode == modeCommand {
+			m.mode = modeNormal
+			return m.command(strings.TrimSpace(m.input.Value()))
+		}
+		m.mode = modeNormal
+		return nil
+	}
+	m.input.Update(km)
+	if m.mode == modeFilter {
+		m.Current().SetFilter(m.input.Value())
+	}
+	return nil
+}
+
+// command runs a ":" command: a view name or alias, or q/quit.
+func (m *Model) command(c string) tea.Cmd {
+	switch c {
+	case "":
+		return nil
+	case "q", "q!", "quit":
+		return m.askQuit()
+	}
+	if !m.switchTo(c) {
+		m.status = fmt.Sprintf("unknown view %q: try one of %s", common.Sanitize(c), m.viewNames())
+	}
+	return nil
+}
+
+func (m *Model) viewNames() string {
+	names := make([]string, len(m.views))
+	for i, v := range m.views {
+		names[i] = v.Name()
+	}
+	return strings.Join(names, ", ")
+}
+
+// switchTo a view by name, alias or unique prefix.
+func (m *Model) switchTo(name string) bool {
+	name = strings.ToLower(name)
+	match := -1
+	for i, v := range m.views {
+		if v.Name() == name {
+			m.current = i
+			return true
+		}
+		for _, a := range v.Aliases() {
+			if a == name {
+				match = i
+			}
+		}
+	}
+	if match < 0 {
+		for i, v := range m.views {
+			if strings.HasPrefix(v.Name(), name) {
+				if match >= 0 {
+					return false // ambiguous
+				}
+				match = i
+			}
+		}
+	}
+	if match < 0 {
+		return false
+	}
+	m.current = match
+	return true
+}
+
+// View draws header, body and footer in exactly the terminal size.
+func (m *Model) View() string {
+	w, h := m.ctx.Width, m.ctx.Height
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	if w < 40 || h < 10 {
+		return common.Fit("wotr-tui needs at least 40x10", w)
+	}
+	lines := make([]string, 0, h)
+	lines = append(lines, m.headerLines()...)
+	var body string
+	switch {
+	case m.mode == modeHelp:
+		body = m.helpView()
+	case m.dialog != nil:
+		body = m.dialog.View()
+	default:
+		body = m.Current().View()
+	}
+	bh := m.bodyHeight()
+	bl := strings.Split(body, "\n")
+	for i := 0; i < bh; i++ {
+		l := ""
+		if i < len(bl) {
+			l = bl[i]
+		}
+		lines = append(lines, l)
+	}
+	lines = append(lines, m.footerLines()...)
+	// nothing may overflow: clip every line to the width
+	for i, l := range lines {
+		if common.Width(l) > w {
+			lines[i] = common.Clip(l, w)
+		}
+	}
+	return strings.Join(lines[:h], "\n")
+}
+
+func (m *Model) headerLines() []string {
+	st := m.ctx.Styles
+	w := m.ctx.Width
+	left := st.Title.Render("wotr-tui")
+	if m.ctx.ContextName != "" {
+		left += st.Muted.Render(" ctx ") + common.Sanitize(m.ctx.ContextName)
+	}
+	if m.ctx.ReadOnly {
+		left += " " + st.Warn.Render("[read-only]")
+	}
+	right := st.Muted.Render("waiting for data")
+	if m.hasData {
+		right = st.Muted.Render("data " + common.Age(m.ctx.Now.Sub(m.data.Snap.TakenAt)) + " old")
+	}
+	if m.dialog != nil && m.dialog.Running() {
+		right = st.Accent.Render("running: "+common.Sanitize(m.dialog.Title())) + " " + right
+	}
+	top := base.JoinEnds(left, right, w)
+	// tabs: full titles when they fit, short names otherwise
+	tabs := func(short bool) string {
+		parts := make([]string, len(m.views))
+		for i, v := range m.views {
+			t := v.Title()
+			if short {
+				t = v.Short()
+			}
+			n := fmt.Sprint((i + 1) % 10)
+			if i == m.current {
+				parts[i] = st.Selected.Render(n + " " + t)
+			} else {
+				parts[i] = st.Key.Render(n) + st.Muted.Render(" "+t)
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+	t := tabs(false)
+	if common.Width(t) > w {
+		t = tabs(true)
+	}
+	return []string{top, common.Fit(t, w)}
+}
+
+func (m *Model) footerLines() []string {
+	st := m.ctx.Styles
+	w := m.ctx.Width
+	var status string
+	switch m.mode {
+	case modeFilter, modeCommand:
+		m.input.Width = w
+		status = m.input.View()
+	case modeQuitConfirm:
+		status = st.Warn.Render("An action is running. Quit and cancel it? (y/N)")
+	default:
+		status = m.statusLine()
+	}
+	return []string{common.Fit(status, w), common.Fit(m.shortHelp(), w)}
+}
+
+// statusLine reports the worst stale source, or the last message.
+func (m *Model) statusLine() string {
+	st := m.ctx.Styles
+	if m.status != "" {
+		return st.Warn.Render(common.Sanitize(m.status))
+	}
+	var worst *ops.Meta
+	stale := 0
+	for i, s := range m.data.Snap.Sources {
+		if s.Stale || s.Error != "" {
+			stale++
+			if worst == nil || s.Age(m.ctx.Now) > worst.Age(m.ctx.Now) {
+				worst = &m.data.Snap.Sources[i]
+			}
+		}
+	}
+	if worst != nil {
+		msg := fmt.Sprintf("⚠ %s stale %s: %s", worst.Source, common.Age(worst.Age(m.ctx.Now)), worst.Error)
+		if stale > 1 {
+			msg += fmt.Sprintf(" (+%d more)", stale-1)
+		}
+		return st.Warn.Render(common.Sanitize(msg))
+	}
+	if m.data.AuditErr != "" && m.Current().Name() == "audit" {
+		return st.Warn.Render("⚠ audit log: " + common.Sanitize(m.data.AuditErr))
+	}
+	return ""
+}
+
+func (m *Model) shortHelp() string {
+	k := m.ctx.Keys
+	bindings := []key.Binding{}
+	if m.dialog == nil {
+		bindings = append(bindings, m.Current().ShortHelp()...)
+		if !m.ctx.ReadOnly {
+			for _, a := range m.Current().Actions() {
+				bindings = append(bindings, a.Key)
+			}
+		}
+	}
+	bindings = append(bindings, k.Command, k.Help, k.Quit)
+	return m.help.ShortHelpView(bindings)
+}
+
+// helpView is the full help generated from the global, view and action keys.
+func (m *Model) helpView() string {
+	k := m.ctx.Keys
+	groups := [][]key.Binding{{k.Views, k.Command, k.Filter, k.Help, k.Back, k.Quit}}
+	groups = append(groups, m.Current().FullHelp()...)
+	if !m.ctx.ReadOnly {
+		acts := []key.Binding{}
+		for _, a := range m.Current().Actions() {
+			acts = append(acts, a.Key)
+		}
+		if len(acts) > 0 {
+			groups = append(groups, acts)
+		}
+	}
+	title := m.ctx.Styles.Title.Render("Help: " + m.Current().Title() + " (? or esc to close)")
+	return title + "\n\n" + m.help.FullHelpView(groups)
+}

@@ -1,0 +1,71 @@
+package common
+
+import (
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// Context is shared by pointer between the root and every view.
+type Context struct {
+	Width, Height int
+	Theme         Theme
+	Styles        Styles
+	Keys          *Keys
+	ReadOnly      bool
+	ContextName   string
+	// Now is the clock of the last tick; data ages are computed against it so
+	// golden screens stay fixed.
+	Now time.Time
+}
+
+// NewContext builds a context with the default keys and the given theme.
+func NewContext(theme Theme) *Context {
+	return &Context{Theme: theme, Styles: NewStyles(theme), Keys: DefaultKeys()}
+}
+
+// Component is the contract of every part of the screen.
+type Component interface {
+	tea.Model
+	help.KeyMap
+	SetSize(width, height int)
+}
+
+// Param is a value the operator types before an action is planned.
+type Param struct {
+	Name    string
+	Prompt  string
+	Default string
+}
+
+// ActionBinding binds a key of a view to an ops action on the selected row.
+type ActionBinding struct {
+	Key    key.Binding
+	Kind   string // ops.ActionRequest.Kind
+	Target string
+	Params []Param
+}
+
+// View is one screen of the console.
+type View interface {
+	Component
+	// Name is the command-mode name (":nodes"); Title is shown in the tabs.
+	Name() string
+	Title() string
+	Short() string
+	// Aliases accepted in command mode besides the name.
+	Aliases() []string
+	SetData(d *Data)
+	SetFilter(q string)
+	// Back leaves a drill-in; false when there was nothing to leave.
+	Back() bool
+	// Actions available on the current selection (nil when none).
+	Actions() []ActionBinding
+	// Sources are the Meta.Source prefixes whose staleness badges this view.
+	Sources() []string
+}
+
+// SwitchViewMsg asks the root to show a view by name.
+type SwitchViewMsg struct{ Name string }

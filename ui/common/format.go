@@ -1,0 +1,250 @@
+package common
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Sanitize makes text from the outside (errors, names) safe to draw on one
+// line: control characters and escape sequences never reach the terminal.
+func Sanitize(s string) string {
+	clean := true
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	s = ansi.Strip(s)
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || r == '\r' {
+			return ' '
+		}
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// Fit pads or truncates plain or styled text to exactly w cells.
+func Fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	sw := ansi.StringWidth(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s + strings.Repeat(" ", w-sw)
+}
+
+// FitRight right-aligns s in w cells.
+func FitRight(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	sw := ansi.StringWidth(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return strings.Repeat(" ", w-sw) + s
+}
+
+// Clip truncates s to at most w cells without padding.
+func Clip(s string, w int) string {
+	if ansi.StringWidth(s) > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s
+}
+
+// Age formats a duration the way k9s does: 5s, 3m, 2h, 4d.
+func Age(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// Seconds formats a lag in seconds compactly; negative means unknown.
+func Seconds(s float64) string {
+	switch {
+	case s < 0 || math.IsNaN(s):
+		return "-"
+	case s < 10:
+		return fmt.Sprintf("%.1fs", s)
+	case s < 3600:
+		return fmt.Sprintf("%.0fs", s)
+	}
+	return Age(time.Duration(s * float64(time.Second)))
+}
+
+// Millis formats seconds as milliseconds.
+func Millis(s float64) string {
+	if s < 0.0995 {
+		return fmt.Sprintf("%.1fms", s*1000)
+	}
+	return fmt.Sprintf("%.0fms", s*1000)
+}
+
+// Percent formats a fraction.
+func Percent(f float64) string {
+	if f < 0.1 {
+		return fmt.Sprintf("%.1f%%", f*100)
+	}
+	return fmt.Sprintf("%.0f%%", f*100)
+}
+
+// Bytes formats a size in binary units.
+func Bytes(b float64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%.0fB", b)
+	}
+	exp, div := 0, float64(unit)
+	for n := b / unit; n >= unit && exp < 4; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f%ci", b/div, "KMGTP"[exp])
+}
+
+// Count formats a large integer compactly: 950, 12.3k, 4.1M.
+func Count(n float64) string {
+	a := math.Abs(n)
+	switch {
+	case a < 1000:
+		if n == math.Trunc(n) {
+			return fmt.Sprintf("%.0f", n)
+		}
+		return fmt.Sprintf("%.1f", n)
+	case a < 1e6:
+		return fmt.Sprintf("%.1fk", n/1e3)
+	case a < 1e9:
+		return fmt.Sprintf("%.1fM", n/1e6)
+	}
+	return fmt.Sprintf("%.1fG", n/1e9)
+}
+
+var sparkRunes = []rune("▁▂▃▄▅▆▇█")
+
+// Sparkline draws the last w values of series scaled to its own maximum.
+func Sparkline(series []float64, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if len(series) > w {
+		series = series[len(series)-w:]
+	}
+	max := 0.0
+	for _, v := range series {
+		if v > max {
+			max = v
+		}
+	}
+	var b strings.Builder
+	b.Grow(w * 3)
+	for i := 0; i < w-len(series); i++ {
+		b.WriteByte(' ')
+	}
+	for _, v := range series {
+		if max <= 0 || math.IsNaN(v) || v <= 0 {
+			b.WriteRune(sparkRunes[0])
+			continue
+		}
+		i := int(v / max * float64(len(sparkRunes)-1))
+		b.WriteRune(sparkRunes[min(max0(i), len(sparkRunes)-1)])
+	}
+	return b.String()
+}
+
+func max0(i int) int {
+	if i < 0 {
+		return 0
+	}
+	return i
+}
+
+// Bar draws a utilisation bar of w cells for a fraction 0..1.
+func Bar(f float64, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if f < 0 || math.IsNaN(f) {
+		f = 0
+	}
+	if f > 1 {
+		f = 1
+	}
+	n := int(math.Round(f * float64(w)))
+	return strings.Repeat("█", n) + strings.Repeat("░", w-n)
+}
+
+// Width of styled text in cells.
+func Width(s string) int { return ansi.StringWidth(s) }
+
+// Chart draws series as a bar chart of h rows and w columns (latest value on
+// the right), with the maximum labelled on the first row by the caller.
+func Chart(series []float64, w, h int) []string {
+	if w <= 0 || h <= 0 {
+		return nil
+	}
+	if len(series) > w {
+		series = series[len(series)-w:]
+	}
+	max := 0.0
+	for _, v := range series {
+		if v > max {
+			max = v
+		}
+	}
+	pad := w - len(series)
+	rows := make([]strings.Builder, h)
+	for r := range rows {
+		rows[r].WriteString(strings.Repeat(" ", pad))
+	}
+	levels := h * 8
+	for _, v := range series {
+		n := 0
+		if max > 0 && v > 0 && !math.IsNaN(v) {
+			n = int(math.Ceil(v / max * float64(levels)))
+		}
+		for r := 0; r < h; r++ {
+			// r=0 is the top row; it covers levels (h-1)*8 .. h*8
+			base := (h - 1 - r) * 8
+			switch fill := n - base; {
+			case fill >= 8:
+				rows[r].WriteRune('█')
+			case fill <= 0:
+				if r == h-1 {
+					rows[r].WriteRune('▁')
+				} else {
+					rows[r].WriteRune(' ')
+				}
+			default:
+				rows[r].WriteRune(sparkRunes[fill-1])
+			}
+		}
+	}
+	out := make([]string, h)
+	for r := range rows {
+		out[r] = rows[r].String()
+	}
+	return out
+}

@@ -1,0 +1,94 @@
+// Package backups lists store backups; a backup of the selected store is
+// bound here.
+package backups
+
+import (
+	"math"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/wotr/wotr-tui/ui/common"
+	"github.com/wotr/wotr-tui/ui/components/table"
+	"github.com/wotr/wotr-tui/ui/views/base"
+)
+
+// BackupKey takes a backup of the selected row's store.
+var BackupKey = key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "backup store"))
+
+// New builds the view.
+func New(ctx *common.Context) *base.TableView {
+	return base.New(ctx, base.Spec{
+		Name: "backups", Title: "Backups", Short: "Bak", Aliases: []string{"backup", "bak"},
+		Sources: []string{"backup"},
+		Columns: []table.Column{
+			{Title: "STORE", Width: 10},
+			{Title: "ID", Width: 14, Flex: true},
+			{Title: "STATE", Width: 7, Status: true},
+			{Title: "AGE", Width: 5, Right: true, Numeric: true},
+			{Title: "TOOK", Width: 5, Right: true, Numeric: true, Priority: 1},
+			{Title: "SIZE", Width: 8, Right: true, Numeric: true},
+			{Title: "WAL", Width: 10, Priority: 3},
+			{Title: "LOCATION", Width: 14, Flex: true, Priority: 2},
+		},
+		SortCol: 3,
+		Empty:   "no backups yet",
+		Rows: func(d *common.Data) []table.Row {
+			out := []table.Row{}
+			for _, b := range d.Snap.Backups {
+				age := d.Snap.TakenAt.Sub(b.StartedAt)
+				took, tookN := "-", math.NaN()
+				if !b.Finished.IsZero() {
+					took, tookN = common.Age(b.Finished.Sub(b.StartedAt)), b.Finished.Sub(b.StartedAt).Seconds()
+				}
+				state := b.State
+				if b.Error != "" {
+					state = "failed"
+				}
+				out = append(out, table.Row{
+					Key:   b.Store + "/" + b.ID,
+					Cells: []string{b.Store, common.Sanitize(b.ID), state, common.Age(age), took, common.Bytes(float64(b.SizeBytes)), b.WALPosition, common.Sanitize(b.Location)},
+					Nums:  []float64{math.NaN(), math.NaN(), math.NaN(), age.Seconds(), tookN, float64(b.SizeBytes), math.NaN(), math.NaN()},
+					Level: common.BackupLevel(b),
+				})
+			}
+			return out
+		},
+		Actions: func(ctx *common.Context, d *common.Data, k string) []common.ActionBinding {
+			store := "postgres"
+			for _, b := range d.Snap.Backups {
+				if b.Store+"/"+b.ID == k {
+					store = b.Store
+				}
+			}
+			return []common.ActionBinding{{Key: BackupKey, Kind: "backup", Target: store,
+				Params: []common.Param{{Name: "store", Prompt: "store to back up (postgres, clickhouse, redis)", Default: store}}}}
+		},
+		Open: func(ctx *common.Context, d *common.Data, k string) base.Drill {
+			return base.NewTextDrill(ctx, d, k, func(d *common.Data, w int) []string {
+				for _, b := range d.Snap.Backups {
+					if b.Store+"/"+b.ID != k {
+						continue
+					}
+					lines := []string{
+						base.KV(ctx, "store", b.Store), base.KV(ctx, "id", b.ID), base.KV(ctx, "state", b.State),
+						base.KV(ctx, "started", b.StartedAt.UTC().Format(time.RFC3339)),
+						base.KV(ctx, "size", common.Bytes(float64(b.SizeBytes))),
+						base.KV(ctx, "location", b.Location),
+					}
+					if b.WALPosition != "" {
+						lines = append(lines, base.KV(ctx, "WAL position", b.WALPosition))
+					}
+					for t, off := range b.KafkaOffsets {
+						lines = append(lines, base.KV(ctx, "kafka offset", t+" "+common.Count(float64(off))))
+					}
+					if b.Error != "" {
+						lines = append(lines, ctx.Styles.Crit.Render("error: ")+common.Sanitize(b.Error))
+					}
+					return lines
+				}
+				return []string{"backup is gone"}
+			}, nil)
+		},
+	})
+}

@@ -1,0 +1,383 @@
+// Package consumers shows consumer groups (members, lag, status, catch-up
+// ETA) and topics; Enter on a group opens its per-partition lag table with a
+// lag-over-time chart. Adding partitions to a topic is bound here.
+package consumers
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ui/common"
+	"github.com/wotr/wotr-tui/ui/components/table"
+	"github.com/wotr/wotr-tui/ui/views/base"
+)
+
+// PartitionsKey alters the partition count of a topic.
+var PartitionsKey = key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "add partitions"))
+
+var sources = []string{"kafka"}
+
+// View of consumer groups and topics.
+type View struct {
+	ctx    *common.Context
+	data   *common.Data
+	groups *table.Model
+	topics *table.Model
+	focus  int // 0 groups, 1 topics
+	drill  *groupDrill
+	filter string
+	w, h   int
+}
+
+// New builds the view.
+func New(ctx *common.Context) *View {
+	v := &View{ctx: ctx, data: &common.Data{}}
+	v.groups = table.New(ctx, []table.Column{
+		{Title: "GROUP", Width: 14, Flex: true},
+		{Title: "STATE", Width: 8, Priority: 3},
+		{Title: "MEMB", Width: 4, Right: true, Numeric: true},
+		{Title: "LAG", Width: 7, Right: true, Numeric: true},
+		{Title: "LAG(s)", Width: 6, Right: true, Numeric: true},
+		{Title: "ETA", Width: 6, Right: true, Numeric: true, Priority: 1},
+		{Title: "STATUS", Width: 6, Status: true},
+		{Title: "LAG~", Width: 10, Priority: 2, Muted: true},
+	}, 6, true)
+	v.groups.Empty = "no consumer groups"
+	v.topics = table.New(ctx, []table.Column{
+		{Title: "TOPIC", Width: 14, Flex: true},
+		{Title: "PARTS", Width: 5, Right: true, Numeric: true},
+		{Title: "RF", Width: 3, Right: true, Numeric: true},
+		{Title: "RATE/s", Width: 8, Right: true, Numeric: true},
+	}, 0, false)
+	v.topics.Empty = "no topics"
+	v.topics.SetFocused(false)
+	return v
+}
+
+func (v *View) Name() string         { return "consumers" }
+func (v *View) Title() string        { return "Consumers" }
+func (v *View) Short() string        { return "Cons" }
+func (v *View) Aliases() []string    { return []string{"cons", "groups", "kafka", "topics", "lag"} }
+func (v *View) Sources() []string    { return sources }
+func (v *View) Init() tea.Cmd        { return nil }
+func (v *View) InDrill() bool        { return v.drill != nil }
+func (v *View) Groups() *table.Model { return v.groups }
+func (v *View) Topics() *table.Model { return v.topics }
+
+// SetData rebuilds both tables.
+func (v *View) SetData(d *common.Data) {
+	v.data = d
+	rows := make([]table.Row, 0, len(d.Snap.Kafka.Groups))
+	for _, g := range d.Snap.Kafka.Groups {
+		name := g.Name
+		hist := d.History
+		eta := "-"
+		if g.ETASeconds >= 0 && g.TotalLag > 0 {
+			eta = common.Seconds(g.ETASeconds)
+		} else if g.TotalLag == 0 {
+			eta = "0s"
+		}
+		rows = append(rows, table.Row{
+			Key:   name,
+			Cells: []string{common.Sanitize(name), g.State, fmt.Sprint(len(g.Members)), common.Count(float64(g.TotalLag)), common.Seconds(g.LagSeconds), eta, string(g.Status), ""},
+			Nums:  []float64{math.NaN(), math.NaN(), float64(len(g.Members)), float64(g.TotalLag), g.LagSeconds, g.ETASeconds, float64(g.Status.Severity()), math.NaN()},
+			Level: common.StatusLevel(g.Status),
+			Cell: func(col, w int) string {
+				if col == 7 {
+					return common.Sparkline(hist[common.SeriesGroupLag(name)], w)
+				}
+				return ""
+			},
+		})
+	}
+	v.groups.SetRows(rows)
+	trows := make([]table.Row, 0, len(d.Snap.Kafka.Topics))
+	for _, t := range d.Snap.Kafka.Topics {
+		trows = append(trows, table.Row{
+			Key:   t.Name,
+			Cells: []string{common.Sanitize(t.Name), fmt.Sprint(t.Partitions), fmt.Sprint(t.Replicas), common.Count(t.ProduceRate)},
+			Nums:  []float64{math.NaN(), float64(t.Partitions), float64(t.Replicas), t.ProduceRate},
+		})
+	}
+	v.topics.SetRows(trows)
+	if v.drill != nil {
+		v.drill.SetData(d)
+	}
+}
+
+// SetFilter applies to the focused table or the drill-in.
+func (v *View) SetFilter(q string) {
+	v.filter = q
+	if v.drill != nil {
+		v.drill.SetFilter(q)
+		return
+	}
+	v.focused().SetFilter(q)
+}
+
+func (v *View) focused() *table.Model {
+	if v.focus == 1 {
+		return v.topics
+	}
+	return v.groups
+}
+
+// SetSize splits the body: groups on top, topics below.
+func (v *View) SetSize(w, h int) {
+	v.w, v.h = w, h
+	v.layout()
+}
+
+func (v *View) layout() {
+	body := max(v.h-1, 0)
+	th := min(len(v.data.Snap.Kafka.Topics)+1, 6)
+	th = max(th, 2)
+	gh := body - th - 1
+	if gh < 3 {
+		gh, th = body, 0
+	}
+	v.groups.SetSize(v.w, gh)
+	v.topics.SetSize(v.w, th)
+	if v.drill != nil {
+		v.drill.SetSize(v.w, body)
+	}
+}
+
+// Back closes the drill-in.
+func (v *View) Back() bool {
+	if v.drill == nil {
+		return false
+	}
+	v.drill = nil
+	v.focused().SetFilter(v.filter)
+	return true
+}
+
+// Actions: partitions on the focused topic, or the topic of the selected group.
+func (v *View) Actions() []common.ActionBinding {
+	if v.drill != nil {
+		return v.drill.Actions()
+	}
+	topic := ""
+	if v.focus == 1 {
+		topic = v.topics.SelectedKey()
+	} else if g, ok := findGroup(v.data, v.groups.SelectedKey()); ok && len(g.Partitions) > 0 {
+		topic = g.Partitions[0].Topic
+	}
+	if topic == "" {
+		return nil
+	}
+	return []common.ActionBinding{PartitionsAction(v.data, topic)}
+}
+
+// PartitionsAction raises the partition count of topic.
+func PartitionsAction(d *common.Data, topic string) common.ActionBinding {
+	def := ""
+	for _, t := range d.Snap.Kafka.Topics {
+		if t.Name == topic {
+			def = strconv.Itoa(int(t.Partitions))
+		}
+	}
+	return common.ActionBinding{Key: PartitionsKey, Kind: "partitions", Target: topic,
+		Params: []common.Param{{Name: "count", Prompt: "partition count for " + topic + " (now " + def + ")", Default: def}}}
+}
+
+func findGroup(d *common.Data, name string) (ops.Group, bool) {
+	for _, g := range d.Snap.Kafka.Groups {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return ops.Group{}, false
+}
+
+// Update: Tab switches tables, Enter opens a group.
+func (v *View) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if v.drill != nil {
+		return v, v.drill.Update(msg)
+	}
+	if km, ok := msg.(tea.KeyMsg); ok {
+		switch {
+		case key.Matches(km, v.ctx.Keys.Tab):
+			v.focused().SetFilter("")
+			v.focus = 1 - v.focus
+			v.groups.SetFocused(v.focus == 0)
+			v.topics.SetFocused(v.focus == 1)
+			v.focused().SetFilter(v.filter)
+			return v, nil
+		case key.Matches(km, v.ctx.Keys.Enter) && v.focus == 0:
+			if k := v.groups.SelectedKey(); k != "" {
+				v.drill = newGroupDrill(v.ctx, v.data, k)
+				v.drill.SetSize(v.w, max(v.h-1, 0))
+			}
+			return v, nil
+		}
+	}
+	return v, v.focused().Update(msg)
+}
+
+// View renders exactly h lines.
+func (v *View) View() string {
+	if v.h <= 0 {
+		return ""
+	}
+	if v.drill != nil {
+		return base.TitleLine(v.ctx, v.data, "Consumers › "+common.Sanitize(v.drill.group), v.drill.info(), v.filter, sources, v.w) + "\n" + v.drill.View()
+	}
+	v.layout()
+	info := fmt.Sprintf("%d groups · %d topics", v.groups.Total(), v.topics.Total())
+	lines := []string{base.TitleLine(v.ctx, v.data, "Consumers", info, v.filter, sources, v.w), v.groups.View()}
+	if v.topics.Total() > 0 || v.h > 8 {
+		lines = append(lines, v.ctx.Styles.Title.Render(common.Fit("Topics", v.w)), v.topics.View())
+	}
+	return base.Pad(strings.Split(strings.Join(lines, "\n"), "\n"), v.h)
+}
+
+// ShortHelp for the footer.
+func (v *View) ShortHelp() []key.Binding {
+	k := v.ctx.Keys
+	if v.drill != nil {
+		return []key.Binding{k.Back, k.Filter, k.SortNext}
+	}
+	return []key.Binding{k.Enter, k.Tab, k.Filter, k.SortNext}
+}
+
+// FullHelp for the help screen.
+func (v *View) FullHelp() [][]key.Binding {
+	k := v.ctx.Keys
+	return [][]key.Binding{append(k.TableHelp(), k.Enter, k.Back, k.Tab)}
+}
+
+// groupDrill is one group: summary, lag chart, members, per-partition lag.
+type groupDrill struct {
+	ctx   *common.Context
+	data  *common.Data
+	group string
+	parts *table.Model
+	w, h  int
+}
+
+func newGroupDrill(ctx *common.Context, d *common.Data, group string) *groupDrill {
+	g := &groupDrill{ctx: ctx, group: group}
+	g.parts = table.New(ctx, []table.Column{
+		{Title: "TOPIC", Width: 12, Flex: true},
+		{Title: "PART", Width: 4, Right: true, Numeric: true},
+		{Title: "COMMITTED", Width: 10, Right: true, Numeric: true, Priority: 2},
+		{Title: "END", Width: 10, Right: true, Numeric: true, Priority: 2},
+		{Title: "LAG", Width: 7, Right: true, Numeric: true},
+		{Title: "LAG(s)", Width: 6, Right: true, Numeric: true},
+		{Title: "MEMBER", Width: 12, Flex: true, Priority: 1},
+		{Title: "STATUS", Width: 6, Status: true},
+	}, 4, true)
+	g.parts.Empty = "no partitions"
+	g.SetData(d)
+	return g
+}
+
+func (g *groupDrill) Title() string { return g.group }
+
+func (g *groupDrill) SetData(d *common.Data) {
+	g.data = d
+	grp, _ := findGroup(d, g.group)
+	rows := make([]table.Row, 0, len(grp.Partitions))
+	for _, p := range grp.Partitions {
+		committed := common.Count(float64(p.Committed))
+		if p.Committed < 0 {
+			committed = "-"
+		}
+		rows = append(rows, table.Row{
+			Key:   p.Topic + "/" + strconv.Itoa(int(p.Partition)),
+			Cells: []string{p.Topic, strconv.Itoa(int(p.Partition)), committed, common.Count(float64(p.End)), common.Count(float64(p.Lag)), common.Seconds(p.LagSeconds), common.Sanitize(p.Member), string(p.Status)},
+			Nums:  []float64{math.NaN(), float64(p.Partition), float64(p.Committed), float64(p.End), float64(p.Lag), p.LagSeconds, math.NaN(), float64(p.Status.Severity())},
+			Level: common.StatusLevel(p.Status),
+		})
+	}
+	g.parts.SetRows(rows)
+}
+
+func (g *groupDrill) SetFilter(q string) { g.parts.SetFilter(q) }
+
+func (g *groupDrill) info() string {
+	grp, ok := findGroup(g.data, g.group)
+	if !ok {
+		return "gone"
+	}
+	return fmt.Sprintf("%s · %d members · %d partitions", grp.State, len(grp.Members), len(grp.Partitions))
+}
+
+func (g *groupDrill) chartHeight() int {
+	switch {
+	case g.h >= 30:
+		return 8
+	case g.h >= 16:
+		return 4
+	}
+	return 0
+}
+
+func (g *groupDrill) SetSize(w, h int) {
+	g.w, g.h = w, h
+	used := 1 // summary line
+	if ch := g.chartHeight(); ch > 0 {
+		used += ch
+	}
+	g.parts.SetSize(w, max(h-used, 0))
+}
+
+func (g *groupDrill) Update(msg tea.Msg) tea.Cmd { return g.parts.Update(msg) }
+
+func (g *groupDrill) Actions() []common.ActionBinding {
+	k := g.parts.SelectedKey()
+	if i := strings.LastIndexByte(k, '/'); i > 0 {
+		return []common.ActionBinding{PartitionsAction(g.data, k[:i])}
+	}
+	return nil
+}
+
+func (g *groupDrill) View() string {
+	st := g.ctx.Styles
+	grp, ok := findGroup(g.data, g.group)
+	lines := []string{}
+	if !ok {
+		lines = append(lines, st.Warn.Render("group "+common.Sanitize(g.group)+" is gone"))
+		return base.Pad(lines, g.h)
+	}
+	eta := "not catching up"
+	if grp.ETASeconds >= 0 {
+		eta = common.Seconds(grp.ETASeconds)
+	}
+	members := make([]string, 0, len(grp.Members))
+	for _, m := range grp.Members {
+		members = append(members, common.Sanitize(m.ClientID+"@"+m.Host))
+	}
+	sum := st.LevelStyle(common.StatusLevel(grp.Status)).Render(string(grp.Status)) +
+		fmt.Sprintf(" lag %s (%s) · catch-up %s · ", common.Count(float64(grp.TotalLag)), common.Seconds(grp.LagSeconds), eta) +
+		st.Muted.Render(strings.Join(members, ", "))
+	lines = append(lines, common.Fit(sum, g.w))
+	if ch := g.chartHeight(); ch > 0 {
+		series := g.data.History[common.SeriesGroupLag(g.group)]
+		peak := 0.0
+		for _, v := range series {
+			peak = math.Max(peak, v)
+		}
+		label := 8
+		for i, row := range common.Chart(series, max(g.w-label-1, 1), ch) {
+			l := ""
+			switch i {
+			case 0:
+				l = common.Count(peak)
+			case ch - 1:
+				l = "0"
+			}
+			lines = append(lines, st.Muted.Render(common.FitRight(l, label))+" "+st.Accent.Render(row))
+		}
+	}
+	lines = append(lines, g.parts.View())
+	return base.Pad(strings.Split(strings.Join(lines, "\n"), "\n"), g.h)
+}

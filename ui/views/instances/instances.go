@@ -1,0 +1,209 @@
+// Package instances is the per-instance load view: requests/s, latency and
+// error sparklines, share of load, CPU and memory, with the deployments
+// (and their HPA) above. Scale is bound here.
+package instances
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ui/common"
+	"github.com/wotr/wotr-tui/ui/components/table"
+	"github.com/wotr/wotr-tui/ui/views/base"
+)
+
+// ScaleKey scales the deployment of the selected instance.
+var ScaleKey = key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "scale deployment"))
+
+const (
+	colPod = iota
+	colDeploy
+	colNode
+	colReady
+	colRPS
+	colRPSSpark
+	colP99
+	colP99Spark
+	colErr
+	colErrSpark
+	colShare
+	colCPU
+	colMem
+)
+
+// New builds the view.
+func New(ctx *common.Context) *base.TableView {
+	return base.New(ctx, base.Spec{
+		Name: "instances", Title: "Instances", Short: "Inst",
+		Aliases: []string{"inst", "pods", "po", "deploy", "deployments"},
+		Sources: []string{"prom", "kube"},
+		Columns: []table.Column{
+			{Title: "POD", Width: 12, Flex: true},
+			{Title: "DEPLOY", Width: 10, Priority: 5},
+			{Title: "NODE", Width: 8, Priority: 6},
+			{Title: "RDY", Width: 3, Priority: 2, Status: true},
+			{Title: "RPS", Width: 7, Right: true, Numeric: true},
+			{Title: "RPS~", Width: 8, Priority: 2, Muted: true},
+			{Title: "P99", Width: 7, Right: true, Numeric: true},
+			{Title: "P99~", Width: 8, Priority: 4, Muted: true},
+			{Title: "ERR%", Width: 6, Right: true, Numeric: true, Status: true},
+			{Title: "ERR~", Width: 8, Priority: 4, Muted: true},
+			{Title: "SHARE", Width: 6, Right: true, Numeric: true, Priority: 1},
+			{Title: "CPU", Width: 9, Right: true, Numeric: true, Priority: 1},
+			{Title: "MEM", Width: 8, Right: true, Numeric: true, Priority: 3},
+		},
+		SortCol: colRPS, Desc: true,
+		Empty:   "no instances",
+		Rows:    rows,
+		Summary: summary,
+		Open:    open,
+		Actions: actions,
+	})
+}
+
+func rows(d *common.Data) []table.Row {
+	out := make([]table.Row, 0, len(d.Snap.Instances))
+	for _, in := range d.Snap.Instances {
+		rdy := "yes"
+		if !in.Ready {
+			rdy = "no"
+		}
+		pod := in.Pod
+		hist := d.History
+		out = append(out, table.Row{
+			Key: pod,
+			Cells: []string{
+				common.Sanitize(pod), in.Deployment, in.Node, rdy,
+				common.Count(in.RPS), "", common.Millis(in.P99), "", common.Percent(in.ErrorRate), "",
+				common.Percent(in.LoadShare), cpu(in), common.Bytes(in.Memory),
+			},
+			Nums: []float64{
+				math.NaN(), math.NaN(), math.NaN(), b2f(in.Ready),
+				in.RPS, math.NaN(), in.P99, math.NaN(), in.ErrorRate, math.NaN(),
+				in.LoadShare, in.CPU, in.Memory,
+			},
+			Level: common.InstanceLevel(in),
+			Cell: func(col, w int) string {
+				switch col {
+				case colRPSSpark:
+					return common.Sparkline(hist[common.SeriesRPS(pod)], w)
+				case colP99Spark:
+					return common.Sparkline(hist[common.SeriesLatency(pod)], w)
+				case colErrSpark:
+					return common.Sparkline(hist[common.SeriesErrors(pod)], w)
+				}
+				return ""
+			},
+		})
+	}
+	return out
+}
+
+func cpu(in ops.Instance) string {
+	if in.CPULimit > 0 {
+		return fmt.Sprintf("%.2f/%.1f", in.CPU, in.CPULimit)
+	}
+	return fmt.Sprintf("%.2f", in.CPU)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// summary shows one line per deployment with its HPA.
+func summary(ctx *common.Context, d *common.Data, w int) []string {
+	out := []string{}
+	for i, dep := range d.Snap.Deployments {
+		if i == 3 {
+			out = append(out, ctx.Styles.Muted.Render(fmt.Sprintf("  … %d more deployments", len(d.Snap.Deployments)-3)))
+			break
+		}
+		out = append(out, deploymentLine(ctx, dep))
+	}
+	return out
+}
+
+func deploymentLine(ctx *common.Context, dep ops.Deployment) string {
+	st := ctx.Styles
+	s := st.Accent.Render(common.Sanitize(dep.Name)) + " " +
+		st.LevelStyle(common.DeploymentLevel(dep)).Render(fmt.Sprintf("%d/%d ready", dep.Ready, dep.Desired))
+	if h := dep.HPA; h != nil {
+		parts := []string{fmt.Sprintf("hpa %d..%d", h.Min, h.Max)}
+		for _, m := range h.Metrics {
+			cur := m.Current
+			if cur == "" {
+				cur = "?"
+			}
+			parts = append(parts, fmt.Sprintf("%s %s/%s", m.Name, cur, m.Target))
+		}
+		s += st.Muted.Render(" · " + strings.Join(parts, " · "))
+	}
+	return " " + s
+}
+
+func find(d *common.Data, pod string) (ops.Instance, bool) {
+	for _, in := range d.Snap.Instances {
+		if in.Pod == pod {
+			return in, true
+		}
+	}
+	return ops.Instance{}, false
+}
+
+func actions(ctx *common.Context, d *common.Data, pod string) []common.ActionBinding {
+	in, ok := find(d, pod)
+	if !ok || in.Deployment == "" {
+		return nil
+	}
+	return []common.ActionBinding{ScaleAction(d, in.Deployment)}
+}
+
+// ScaleAction scales a deployment; the default is its desired count.
+func ScaleAction(d *common.Data, deployment string) common.ActionBinding {
+	def := ""
+	for _, dep := range d.Snap.Deployments {
+		if dep.Name == deployment {
+			def = strconv.Itoa(int(dep.Desired))
+		}
+	}
+	return common.ActionBinding{Key: ScaleKey, Kind: "scale", Target: deployment,
+		Params: []common.Param{{Name: "replicas", Prompt: "replicas for " + deployment, Default: def}}}
+}
+
+func open(ctx *common.Context, d *common.Data, pod string) base.Drill {
+	return base.NewTextDrill(ctx, d, pod, func(d *common.Data, w int) []string {
+		in, ok := find(d, pod)
+		if !ok {
+			return []string{ctx.Styles.Warn.Render("instance " + common.Sanitize(pod) + " is gone")}
+		}
+		sw := max(w-16, 8)
+		kv := func(k, v string) string { return base.KV(ctx, k, v) }
+		mem := common.Bytes(in.Memory)
+		if in.MemLimit > 0 {
+			mem += fmt.Sprintf(" of %s limit (%s)", common.Bytes(in.MemLimit), common.Percent(in.Memory/in.MemLimit))
+		}
+		return []string{
+			kv("deployment", in.Deployment),
+			kv("node / zone", in.Node+" / "+in.Zone),
+			kv("address", in.Address),
+			kv("ready", fmt.Sprint(in.Ready)),
+			kv("requests/s", common.Count(in.RPS)+"  ("+common.Percent(in.LoadShare)+" of load)"),
+			kv("", ctx.Styles.Accent.Render(common.Sparkline(d.History[common.SeriesRPS(pod)], sw))),
+			kv("latency", "p50 "+common.Millis(in.P50)+"  p99 "+common.Millis(in.P99)),
+			kv("", ctx.Styles.Accent.Render(common.Sparkline(d.History[common.SeriesLatency(pod)], sw))),
+			kv("errors", common.Percent(in.ErrorRate)),
+			kv("", ctx.Styles.Accent.Render(common.Sparkline(d.History[common.SeriesErrors(pod)], sw))),
+			kv("cpu", fmt.Sprintf("%.2f cores (request %.2f, limit %.2f)", in.CPU, in.CPURequest, in.CPULimit)),
+			kv("memory", mem),
+			kv("source", in.Source+" · "+common.Age(in.Age(ctx.Now))+" old"),
+		}
+	}, func(d *common.Data) []common.ActionBinding { return actions(ctx, d, pod) })
+}

@@ -1,0 +1,325 @@
+// Package overview is the first screen: the health of every area, worst
+// first, with the age of the data behind it. Enter opens the area's view.
+package overview
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ui/common"
+	"github.com/wotr/wotr-tui/ui/components/table"
+	"github.com/wotr/wotr-tui/ui/views/base"
+	"github.com/wotr/wotr-tui/ui/views/regions"
+)
+
+// View wraps a table view; Enter switches to the area's view.
+type View struct {
+	*base.TableView
+	ctx *common.Context
+}
+
+// Area is one line of the overview.
+type Area struct {
+	Name    string
+	View    string
+	Level   common.Level
+	Summary string
+	Sources []string
+}
+
+// New builds the view.
+func New(ctx *common.Context) *View {
+	var v *View
+	tv := base.New(ctx, base.Spec{
+		Name: "overview", Title: "Overview", Short: "Ovw", Aliases: []string{"ov", "home", "health"},
+		Sources: []string{"*"},
+		Columns: []table.Column{
+			{Title: "AREA", Width: 12},
+			{Title: "HEALTH", Width: 6, Status: true, Numeric: true},
+			{Title: "SUMMARY", Width: 30, Flex: true},
+			{Title: "AGE", Width: 5, Right: true, Numeric: true, Priority: 1},
+		},
+		SortCol: 1, Desc: true,
+		Empty: "waiting for the first snapshot",
+		Rows: func(d *common.Data) []table.Row {
+			out := []table.Row{}
+			for i, a := range Areas(d.Snap) {
+				age := dataAge(d.Snap, a.Sources, v.ctx.Now)
+				ageS, ageN := "-", math.NaN()
+				if age >= 0 {
+					ageS, ageN = common.Age(age), age.Seconds()
+				}
+				out = append(out, table.Row{
+					Key:   a.View,
+					Cells: []string{a.Name, a.Level.String(), common.Sanitize(a.Summary), ageS},
+					// ties keep the fixed area order
+					Nums:  []float64{math.NaN(), float64(a.Level)*100 - float64(i), math.NaN(), ageN},
+					Level: a.Level,
+				})
+			}
+			return out
+		},
+		Summary: func(ctx *common.Context, d *common.Data, w int) []string {
+			if d.Snap.TakenAt.IsZero() {
+				return nil
+			}
+			stale := 0
+			for _, m := range d.Snap.Sources {
+				if m.Stale || m.Error != "" {
+					stale++
+				}
+			}
+			s := fmt.Sprintf(" context %s · snapshot %s old · %d sources", common.Sanitize(d.Snap.Context), common.Age(ctx.Now.Sub(d.Snap.TakenAt)), len(d.Snap.Sources))
+			if stale > 0 {
+				s += ctx.Styles.Warn.Render(fmt.Sprintf(", %d stale", stale))
+			}
+			return []string{ctx.Styles.Muted.Render(s)}
+		},
+	})
+	v = &View{TableView: tv, ctx: ctx}
+	return v
+}
+
+// Update: Enter opens the area's view.
+func (v *View) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if km, ok := msg.(tea.KeyMsg); ok && key.Matches(km, v.ctx.Keys.Enter) {
+		if k := v.Table.SelectedKey(); k != "" {
+			return v, func() tea.Msg { return common.SwitchViewMsg{Name: k} }
+		}
+		return v, nil
+	}
+	_, cmd := v.TableView.Update(msg)
+	return v, cmd
+}
+
+// ShortHelp for the footer.
+func (v *View) ShortHelp() []key.Binding {
+	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open area")), v.ctx.Keys.Filter}
+}
+
+// dataAge is the age of the oldest good value among the sources; -1 if none.
+func dataAge(s ops.Snapshot, prefixes []string, now time.Time) time.Duration {
+	age := time.Duration(-1)
+	for _, m := range s.Sources {
+		for _, p := range prefixes {
+			if len(m.Source) >= len(p) && m.Source[:len(p)] == p && !m.FetchedAt.IsZero() {
+				age = max(age, m.Age(now))
+			}
+		}
+	}
+	return age
+}
+
+// Areas computes the health of every area of a snapshot.
+func Areas(s ops.Snapshot) []Area {
+	return []Area{instances(s), deployments(s), consumers(s), replication(s), pools(s), nodes(s), regionsArea(s), backups(s), sourcesArea(s)}
+}
+
+func instances(s ops.Snapshot) Area {
+	a := Area{Name: "API load", View: "instances", Sources: []string{"prom"}}
+	if len(s.Instances) == 0 {
+		a.Level, a.Summary = common.LevelWarn, "no instances reporting"
+		return a
+	}
+	ready, crit, rps, worstErr := 0, 0, 0.0, 0.0
+	for _, in := range s.Instances {
+		if in.Ready {
+			ready++
+		}
+		l := common.InstanceLevel(in)
+		a.Level = common.Worst(a.Level, l)
+		if l == common.LevelCrit {
+			crit++
+		}
+		rps += in.RPS
+		worstErr = math.Max(worstErr, in.ErrorRate)
+	}
+	if a.Level == common.LevelCrit && crit*2 < len(s.Instances) {
+		a.Level = common.LevelWarn // a minority down is degraded, not an outage
+	}
+	a.Summary = fmt.Sprintf("%d/%d ready · %s req/s · worst errors %s", ready, len(s.Instances), common.Count(rps), common.Percent(worstErr))
+	return a
+}
+
+func deployments(s ops.Snapshot) Area {
+	a := Area{Name: "Deployments", View: "instances", Level: common.LevelOK, Sources: []string{"kube"}}
+	if len(s.Deployments) == 0 {
+		a.Level, a.Summary = common.LevelNone, "none"
+		return a
+	}
+	sum := ""
+	for i, d := range s.Deployments {
+		a.Level = common.Worst(a.Level, common.DeploymentLevel(d))
+		if i > 0 {
+			sum += " · "
+		}
+		sum += fmt.Sprintf("%s %d/%d", d.Name, d.Ready, d.Desired)
+	}
+	a.Summary = sum
+	return a
+}
+
+func consumers(s ops.Snapshot) Area {
+	a := Area{Name: "Consumers", View: "consumers", Level: common.LevelOK, Sources: []string{"kafka"}}
+	if len(s.Kafka.Groups) == 0 {
+		a.Level, a.Summary = common.LevelWarn, "no consumer groups"
+		return a
+	}
+	worst := s.Kafka.Groups[0]
+	for _, g := range s.Kafka.Groups {
+		if g.Status.Severity() > worst.Status.Severity() || g.Status.Severity() == worst.Status.Severity() && g.TotalLag > worst.TotalLag {
+			worst = g
+		}
+		a.Level = common.Worst(a.Level, common.StatusLevel(g.Status))
+	}
+	a.Summary = fmt.Sprintf("%s %s lag %s (%s)", worst.Name, worst.Status, common.Count(float64(worst.TotalLag)), common.Seconds(worst.LagSeconds))
+	return a
+}
+
+func replication(s ops.Snapshot) Area {
+	a := Area{Name: "Replication", View: "replication", Level: common.LevelOK, Sources: []string{"postgres", "clickhouse", "redis"}}
+	r := s.Replication
+	pg, ch, rd := -1.0, -1.0, -1.0
+	for _, x := range r.Postgres {
+		a.Level = common.Worst(a.Level, common.PGLevel(x))
+		pg = math.Max(pg, x.ReplayLagSeconds)
+	}
+	for _, x := range r.ClickHouse {
+		a.Level = common.Worst(a.Level, common.CHLevel(x))
+		ch = math.Max(ch, x.AbsoluteDelay)
+	}
+	for _, x := range r.Redis {
+		a.Level = common.Worst(a.Level, common.RedisLevel(x))
+		rd = math.Max(rd, x.LagSeconds)
+	}
+	if pg < 0 && ch < 0 && rd < 0 {
+		a.Level, a.Summary = common.LevelWarn, "no replicas reporting"
+		return a
+	}
+	a.Summary = fmt.Sprintf("postgres %s · clickhouse %s · redis %s", common.Seconds(pg), common.Seconds(ch), common.Seconds(rd))
+	return a
+}
+
+func pools(s ops.Snapshot) Area {
+	a := Area{Name: "Pools", View: "pools", Level: common.LevelOK, Sources: []string{"prom", "postgres", "redis", "clickhouse"}}
+	worst, worstStore := 0.0, ""
+	for _, ip := range s.Pools.Instances {
+		for _, p := range ip.Pools {
+			if u := p.Utilization(); u > worst {
+				worst, worstStore = u, p.Store
+			}
+		}
+	}
+	for _, st := range s.Pools.Stores {
+		if st.Limit > 0 {
+			if u := float64(st.Connections) / float64(st.Limit); u > worst {
+				worst, worstStore = u, st.Store+" server"
+			}
+		}
+	}
+	a.Level = common.UtilLevel(worst)
+	a.Summary = fmt.Sprintf("max utilisation %s", common.Percent(worst))
+	if worstStore != "" {
+		a.Summary += " (" + worstStore + ")"
+	}
+	for _, b := range s.Pools.Budget {
+		if !b.OK {
+			a.Level = common.Worst(a.Level, common.LevelWarn)
+			a.Summary += fmt.Sprintf(" · %s budget %d > %d", b.Store, b.Total, b.Limit)
+		}
+	}
+	return a
+}
+
+func nodes(s ops.Snapshot) Area {
+	a := Area{Name: "Nodes", View: "nodes", Level: common.LevelOK, Sources: []string{"kube"}}
+	if len(s.Nodes) == 0 {
+		a.Level, a.Summary = common.LevelNone, "no nodes"
+		return a
+	}
+	ready, cordoned, pods := 0, 0, 0
+	for _, n := range s.Nodes {
+		if n.Ready {
+			ready++
+		}
+		if n.Cordoned {
+			cordoned++
+		}
+		pods += n.Pods
+		a.Level = common.Worst(a.Level, common.NodeLevel(n))
+	}
+	a.Summary = fmt.Sprintf("%d/%d ready · %d cordoned · %d pods", ready, len(s.Nodes), cordoned, pods)
+	return a
+}
+
+func regionsArea(s ops.Snapshot) Area {
+	a := Area{Name: "Regions / DR", View: "regions", Level: common.LevelOK, Sources: []string{"postgres"}}
+	if len(s.Regions) == 0 {
+		a.Level, a.Summary = common.LevelNone, "no regions"
+		return a
+	}
+	sum := ""
+	for i, r := range s.Regions {
+		a.Level = common.Worst(a.Level, regions.Level(r))
+		if i > 0 {
+			sum += " · "
+		}
+		state := "ready"
+		if !r.Ready {
+			state = "NOT READY"
+		}
+		sum += fmt.Sprintf("%s %s %s", r.Name, r.Role, state)
+	}
+	a.Summary = sum
+	return a
+}
+
+func backups(s ops.Snapshot) Area {
+	a := Area{Name: "Backups", View: "backups", Level: common.LevelOK, Sources: []string{"backup"}}
+	if len(s.Backups) == 0 {
+		a.Level, a.Summary = common.LevelWarn, "no backups"
+		return a
+	}
+	latest := map[string]ops.Backup{}
+	for _, b := range s.Backups {
+		if cur, ok := latest[b.Store]; !ok || b.StartedAt.After(cur.StartedAt) {
+			latest[b.Store] = b
+		}
+	}
+	sum := ""
+	for _, st := range []string{"postgres", "clickhouse", "redis"} {
+		b, ok := latest[st]
+		if !ok {
+			continue
+		}
+		a.Level = common.Worst(a.Level, common.BackupLevel(b))
+		if sum != "" {
+			sum += " · "
+		}
+		sum += fmt.Sprintf("%s %s %s ago", st, b.State, common.Age(s.TakenAt.Sub(b.StartedAt)))
+	}
+	a.Summary = sum
+	return a
+}
+
+func sourcesArea(s ops.Snapshot) Area {
+	a := Area{Name: "Sources", View: "overview", Level: common.LevelOK, Sources: []string{"*"}}
+	stale := []string{}
+	for _, m := range s.Sources {
+		if m.Stale || m.Error != "" {
+			stale = append(stale, m.Source)
+		}
+	}
+	if len(stale) > 0 {
+		a.Level = common.LevelWarn
+		a.Summary = fmt.Sprintf("%d of %d stale: %v", len(stale), len(s.Sources), stale)
+	} else {
+		a.Summary = fmt.Sprintf("%d sources fresh", len(s.Sources))
+	}
+	return a
+}

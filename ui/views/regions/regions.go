@@ -1,0 +1,113 @@
+// Package regions shows the primary and secondary regions and DR readiness.
+// Promote is bound here.
+package regions
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ui/common"
+	"github.com/wotr/wotr-tui/ui/components/table"
+	"github.com/wotr/wotr-tui/ui/views/base"
+)
+
+// PromoteKey promotes the selected (secondary) region.
+var PromoteKey = key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "promote region"))
+
+// Level of a region's DR readiness.
+func Level(r ops.Region) common.Level {
+	switch {
+	case r.Role == "secondary" && !r.Ready:
+		return common.LevelCrit
+	case !r.Ready:
+		return common.LevelWarn
+	}
+	return common.LevelOK
+}
+
+// New builds the view.
+func New(ctx *common.Context) *base.TableView {
+	return base.New(ctx, base.Spec{
+		Name: "regions", Title: "Regions", Short: "Reg", Aliases: []string{"region", "reg", "dr"},
+		Sources: []string{"*"},
+		Columns: []table.Column{
+			{Title: "REGION", Width: 10},
+			{Title: "ROLE", Width: 9},
+			{Title: "DR READY", Width: 8, Status: true},
+			{Title: "STANDBY LAG", Width: 11, Right: true, Numeric: true},
+			{Title: "BACKUP AGE", Width: 10, Right: true, Numeric: true},
+			{Title: "NODES", Width: 5, Right: true, Numeric: true, Priority: 1},
+			{Title: "NOTES", Width: 10, Flex: true, Priority: 2},
+		},
+		SortCol: -1,
+		Empty:   "no regions configured",
+		Rows: func(d *common.Data) []table.Row {
+			out := []table.Row{}
+			for _, r := range d.Snap.Regions {
+				ready := "ready"
+				if !r.Ready {
+					ready = "NOT READY"
+				}
+				lag := "-"
+				if r.Role == "secondary" {
+					lag = common.Seconds(r.StandbyLagSec)
+				}
+				bak := "never"
+				if r.LastBackupAge >= 0 {
+					bak = common.Seconds(r.LastBackupAge)
+				}
+				out = append(out, table.Row{
+					Key:   r.Name,
+					Cells: []string{r.Name, r.Role, ready, lag, bak, fmt.Sprint(r.Nodes), common.Sanitize(strings.Join(r.Notes, "; "))},
+					Nums:  []float64{math.NaN(), math.NaN(), math.NaN(), r.StandbyLagSec, r.LastBackupAge, float64(r.Nodes), math.NaN()},
+					Level: Level(r),
+				})
+			}
+			return out
+		},
+		Open: func(ctx *common.Context, d *common.Data, name string) base.Drill {
+			return base.NewTextDrill(ctx, d, name, func(d *common.Data, w int) []string {
+				for _, r := range d.Snap.Regions {
+					if r.Name != name {
+						continue
+					}
+					lines := []string{
+						base.KV(ctx, "role", r.Role),
+						base.KV(ctx, "DR ready", fmt.Sprint(r.Ready)),
+						base.KV(ctx, "standby lag", common.Seconds(r.StandbyLagSec)),
+						base.KV(ctx, "backup age", common.Seconds(r.LastBackupAge)),
+						base.KV(ctx, "nodes", fmt.Sprint(r.Nodes)),
+					}
+					for _, n := range r.Notes {
+						lines = append(lines, base.KV(ctx, "note", n))
+					}
+					for _, m := range d.Snap.Sources {
+						if m.Region == name {
+							state := "ok"
+							if m.Stale || m.Error != "" {
+								state = "stale: " + m.Error
+							}
+							lines = append(lines, base.KV(ctx, "source", m.Source+" "+common.Age(m.Age(ctx.Now))+" "+state))
+						}
+					}
+					return lines
+				}
+				return []string{"region " + common.Sanitize(name) + " is gone"}
+			}, func(d *common.Data) []common.ActionBinding { return actions(d, name) })
+		},
+		Actions: func(ctx *common.Context, d *common.Data, name string) []common.ActionBinding { return actions(d, name) },
+	})
+}
+
+func actions(d *common.Data, name string) []common.ActionBinding {
+	for _, r := range d.Snap.Regions {
+		if r.Name == name && r.Role == "secondary" {
+			return []common.ActionBinding{{Key: PromoteKey, Kind: "promote", Target: name}}
+		}
+	}
+	return nil
+}
