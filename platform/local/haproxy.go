@@ -2,15 +2,346 @@ package local
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 )
 
-// HAProxyOptions configures the haproxy component. (placeholder: being implemented)
-type HAProxyOptions struct{}
+func init() {
+	requiredBinaries[HAProxy] = [][2]string{{"haproxy", "apt-get install haproxy"}}
+}
 
-// HAProxyServer is the running haproxy component.
-type HAProxyServer struct{}
+// Names from the seed's haproxy/wotr.cfg.
+const (
+	HAProxyFrontend = "wotr_api_frontend"
+	HAProxyBackend  = "wotr_api_backend"
+	// HAProxySlotPrefix names the server-template slots: api1, api2, ...
+	HAProxySlotPrefix = "api"
+)
+
+// HAProxyOptions configures the load balancer in front of the API instances.
+type HAProxyOptions struct {
+	// Slots is how many API servers can be attached at run time; default 10.
+	Slots int
+	// CheckInterval between GET /health checks; default 1s (the seed uses 5s).
+	CheckInterval time.Duration
+}
+
+func (o HAProxyOptions) withDefaults() (HAProxyOptions, error) {
+	if o.Slots == 0 {
+		o.Slots = 10
+	}
+	if o.Slots < 1 || o.Slots > 1000 {
+		return o, fmt.Errorf("slots %d: must be between 1 and 1000", o.Slots)
+	}
+	if o.CheckInterval == 0 {
+		o.CheckInterval = time.Second
+	}
+	if o.CheckInterval < 10*time.Millisecond {
+		return o, fmt.Errorf("check interval %s: must be at least 10ms", o.CheckInterval)
+	}
+	return o, nil
+}
+
+// HAProxyServer is Debian's haproxy with a runtime API socket. API instances
+// are attached to server-template slots at run time, without reloads.
+type HAProxyServer struct {
+	// FrontendAddr is where clients send requests (host:port).
+	FrontendAddr string
+	// Socket is the admin-level runtime API (stats socket).
+	Socket string
+	// Backend is the backend name (wotr_api_backend).
+	Backend string
+	Slots   int
+	Dir     string
+	Proc    *Process
+
+	mu     sync.Mutex
+	byName map[string]string // backend name -> slot
+	addrs  map[string]string // slot -> ip:port
+}
+
+// Backend is one API instance: a name (a pod, say) and its ip:port.
+type Backend struct {
+	Name string
+	Addr string
+}
 
 func (p *Platform) startHAProxy(ctx context.Context) error {
-	return errors.New("haproxy: not implemented yet")
+	o, err := p.opts.HAProxy.withDefaults()
+	if err != nil {
+		return err
+	}
+	bin, err := findBinary("haproxy")
+	if err != nil {
+		return err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(p.Dir, "haproxy")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	s := &HAProxyServer{
+		FrontendAddr: fmt.Sprintf("127.0.0.1:%d", port),
+		Socket:       filepath.Join(dir, "haproxy.sock"),
+		Backend:      HAProxyBackend,
+		Slots:        o.Slots,
+		Dir:          dir,
+		byName:       map[string]string{},
+		addrs:        map[string]string{},
+	}
+	// Slots start disabled at a placeholder address; SetBackends fills them.
+	cfg := fmt.Sprintf(`global
+    stats socket %[1]s mode 600 level admin
+    stats timeout 2m
+    maxconn 4096
+
+defaults
+    mode http
+    option dontlognull
+    option redispatch
+    retries 2
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+
+frontend %[2]s
+    bind %[3]s
+    option forwardfor
+    default_backend %[4]s
+
+backend %[4]s
+    balance roundrobin
+    option httpchk GET /health
+    http-check expect status 200
+    default-server check inter %[5]dms fall 3 rise 2
+    server-template %[6]s 1-%[7]d 127.0.0.1:1 disabled
+`, s.Socket, HAProxyFrontend, s.FrontendAddr, HAProxyBackend, o.CheckInterval.Milliseconds(), HAProxySlotPrefix, o.Slots)
+	cfgPath := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	// -db: stay in the foreground so the process is ours to track and stop.
+	proc, err := p.startProcess(ProcSpec{Name: "haproxy", Path: bin, Dir: dir, Args: []string{"-db", "-f", cfgPath}})
+	if err != nil {
+		return err
+	}
+	s.Proc = proc
+	p.onStop(HAProxy, func() error { return proc.Stop(10 * time.Second) })
+	if err := WaitFor(ctx, "haproxy frontend and runtime API", proc, func(ctx context.Context) error {
+		if err := dialCheck(s.FrontendAddr)(ctx); err != nil {
+			return err
+		}
+		_, err := s.RuntimeCommand("show info")
+		return err
+	}); err != nil {
+		return err
+	}
+	p.HAProxy = s
+	return nil
+}
+
+// RuntimeCommand sends one command to the runtime API and returns its answer.
+func (s *HAProxyServer) RuntimeCommand(cmd string) (string, error) {
+	if strings.ContainsAny(cmd, "\n;") {
+		return "", fmt.Errorf("runtime command %q: must be a single command without newlines or ';'", cmd)
+	}
+	c, err := net.DialTimeout("unix", s.Socket, 5*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, cmd+"\n"); err != nil {
+		return "", err
+	}
+	// Without "prompt" HAProxy answers one command and closes the connection.
+	out, err := io.ReadAll(c)
+	if err != nil {
+		return "", fmt.Errorf("runtime command %q: %w", cmd, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// serverCommand runs a "set server" command; HAProxy reports failures as text.
+func (s *HAProxyServer) serverCommand(cmd string) error {
+	out, err := s.RuntimeCommand(cmd)
+	if err != nil {
+		return err
+	}
+	if out == "" || strings.Contains(out, "changed from") || strings.Contains(out, "no need to change") {
+		return nil
+	}
+	return fmt.Errorf("haproxy %q: %s", cmd, out)
+}
+
+// SetBackends makes the backend serve exactly these instances. An instance
+// already attached keeps its slot and its state (a drained one stays drained);
+// new ones are put in free slots and made ready; missing ones go to maintenance.
+func (s *HAProxyServer) SetBackends(backends []Backend) error {
+	want := map[string]string{}
+	for _, b := range backends {
+		if b.Name == "" {
+			return fmt.Errorf("backend %q: name must not be empty", b.Addr)
+		}
+		if _, dup := want[b.Name]; dup {
+			return fmt.Errorf("backend name %q: listed twice", b.Name)
+		}
+		ap, err := netip.ParseAddrPort(b.Addr)
+		if err != nil {
+			return fmt.Errorf("backend %s address %q: must be ip:port (HAProxy's runtime API takes no host names)", b.Name, b.Addr)
+		}
+		want[b.Name] = ap.String()
+	}
+	if len(want) > s.Slots {
+		return fmt.Errorf("%d backends: more than the %d slots (HAProxyOptions.Slots)", len(want), s.Slots)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, slot := range s.byName {
+		if _, keep := want[name]; keep {
+			continue
+		}
+		if err := s.serverCommand(fmt.Sprintf("set server %s/%s state maint", s.Backend, slot)); err != nil {
+			return err
+		}
+		delete(s.byName, name)
+		delete(s.addrs, slot)
+	}
+	for _, b := range backends {
+		addr := want[b.Name]
+		slot, known := s.byName[b.Name]
+		if known && s.addrs[slot] == addr {
+			continue
+		}
+		if !known {
+			slot = s.freeSlotLocked()
+		}
+		ap := netip.MustParseAddrPort(addr)
+		if err := s.serverCommand(fmt.Sprintf("set server %s/%s addr %s port %d", s.Backend, slot, ap.Addr(), ap.Port())); err != nil {
+			return err
+		}
+		s.byName[b.Name] = slot
+		s.addrs[slot] = addr
+		if known {
+			continue
+		}
+		if err := s.serverCommand(fmt.Sprintf("set server %s/%s state ready", s.Backend, slot)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *HAProxyServer) freeSlotLocked() string {
+	for i := 1; i <= s.Slots; i++ {
+		slot := HAProxySlotPrefix + strconv.Itoa(i)
+		if _, used := s.addrs[slot]; !used {
+			return slot
+		}
+	}
+	panic("haproxy: no free slot after the count check")
+}
+
+// Slot returns the server slot (api1, ...) of a backend name; a slot name maps to itself.
+func (s *HAProxyServer) Slot(name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slot, ok := s.byName[name]; ok {
+		return slot, true
+	}
+	if _, ok := s.addrs[name]; ok {
+		return name, true
+	}
+	return "", false
+}
+
+// Drain stops new requests to a backend (by name or slot); open ones finish.
+func (s *HAProxyServer) Drain(name string) error { return s.setState(name, "drain") }
+
+// Ready puts a drained or maintained backend back in rotation.
+func (s *HAProxyServer) Ready(name string) error { return s.setState(name, "ready") }
+
+// Maint takes a backend out of rotation entirely.
+func (s *HAProxyServer) Maint(name string) error { return s.setState(name, "maint") }
+
+func (s *HAProxyServer) setState(name, state string) error {
+	slot, ok := s.Slot(name)
+	if !ok {
+		return fmt.Errorf("backend %q: not attached (SetBackends first)", name)
+	}
+	return s.serverCommand(fmt.Sprintf("set server %s/%s state %s", s.Backend, slot, state))
+}
+
+// HAProxyServerState is one row of "show servers state" for the backend.
+type HAProxyServerState struct {
+	Slot string // api1, ...
+	Name string // the backend name given to SetBackends; empty for a free slot
+	Addr string // ip:port
+	// OpState: 0 stopped (down), 1 starting, 2 running, 3 stopping.
+	OpState int
+	// AdminState bits: 0x01|0x02|0x20|0x40 maintenance, 0x08|0x10 drain.
+	AdminState int
+}
+
+// Up reports whether the server takes new requests.
+func (st HAProxyServerState) Up() bool { return st.OpState == 2 && !st.Maint() && !st.Draining() }
+
+// Maint reports forced, inherited, resolution or hostname maintenance.
+func (st HAProxyServerState) Maint() bool { return st.AdminState&0x63 != 0 }
+
+// Draining reports a drained server.
+func (st HAProxyServerState) Draining() bool { return st.AdminState&0x18 != 0 }
+
+// Servers parses "show servers state" for the backend.
+func (s *HAProxyServer) Servers() ([]HAProxyServerState, error) {
+	out, err := s.RuntimeCommand("show servers state " + s.Backend)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(out, "\n")
+	var header []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "# ") {
+			header = strings.Fields(strings.TrimPrefix(l, "# "))
+		}
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[h] = i
+	}
+	for _, need := range []string{"srv_name", "srv_addr", "srv_port", "srv_op_state", "srv_admin_state"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("show servers state: no %s column in %q", need, out)
+		}
+	}
+	s.mu.Lock()
+	names := map[string]string{}
+	for n, slot := range s.byName {
+		names[slot] = n
+	}
+	s.mu.Unlock()
+	var rows []HAProxyServerState
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) != len(header) || strings.HasPrefix(l, "#") {
+			continue
+		}
+		op, _ := strconv.Atoi(f[col["srv_op_state"]])
+		adm, _ := strconv.Atoi(f[col["srv_admin_state"]])
+		slot := f[col["srv_name"]]
+		rows = append(rows, HAProxyServerState{Slot: slot, Name: names[slot],
+			Addr: net.JoinHostPort(f[col["srv_addr"]], f[col["srv_port"]]), OpState: op, AdminState: adm})
+	}
+	return rows, nil
 }
