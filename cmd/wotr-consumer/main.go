@@ -1,0 +1,52 @@
+// Command wotr-consumer moves events from Kafka ingest-events into ClickHouse.
+// It is configured by environment variables (see platform/consumer.ConfigFromEnv);
+// SIGTERM finishes and commits the current batch, leaves the group and exits 0.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/wotr/wotr-tui/platform/consumer"
+)
+
+func main() {
+	slowdown := flag.Duration("slowdown", -1, "pause after every batch (overrides CONSUMER_SLOWDOWN; makes lag build up)")
+	flag.Parse()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(*slowdown, log); err != nil {
+		log.Error("wotr-consumer failed", "err", err)
+		fmt.Fprintln(os.Stderr, "wotr-consumer:", err)
+		os.Exit(1)
+	}
+}
+
+func run(slowdown time.Duration, log *slog.Logger) error {
+	cfg, err := consumer.ConfigFromEnv(nil)
+	if err != nil {
+		return err
+	}
+	if slowdown >= 0 {
+		cfg.Slowdown = slowdown
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	c, err := consumer.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	errc := make(chan error, 1)
+	go func() { errc <- c.Serve(ctx, func(addr string) { log.Info("wotr-consumer serving /health and /metrics", "addr", addr) }) }()
+	if err := c.Run(ctx); err != nil {
+		return err
+	}
+	stop()
+	return <-errc
+}

@@ -1,0 +1,69 @@
+package consumer
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/wotr/wotr-tui/platform/api"
+)
+
+// Config configures the consumer. Env names follow the seed (KAFKA_BOOTSTRAP,
+// KAFKA_GROUP_ID, CLICKHOUSE_HOST).
+type Config struct {
+	ListenAddr string
+	PodName    string
+
+	Brokers        []string
+	GroupID        string
+	Topic          string
+	DLQTopic       string
+	SessionTimeout time.Duration
+
+	ClickHouse api.ClickHouseConfig
+
+	// BatchSize caps the records taken per poll and inserted as one block.
+	BatchSize int
+	// InsertRetries bounds attempts for a block ClickHouse rejects.
+	InsertRetries int
+	// InsertTimeout bounds one INSERT.
+	InsertTimeout time.Duration
+	// Slowdown pauses after every batch (demo: makes lag build up).
+	Slowdown time.Duration
+}
+
+// ConfigFromEnv reads the consumer configuration; lookup nil means the process
+// env. Every invalid value is reported, each naming its variable and rule.
+func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
+	e := api.NewEnv(lookup)
+	host, _ := os.Hostname()
+	c := Config{
+		ListenAddr:     e.String("LISTEN_ADDR", ":8001"),
+		PodName:        e.String("POD_NAME", host),
+		Brokers:        e.HostPorts("KAFKA_BOOTSTRAP", "localhost:9092"),
+		GroupID:        e.String("KAFKA_GROUP_ID", "wotr-consumer-group"),
+		Topic:          e.String("KAFKA_TOPIC", "ingest-events"),
+		DLQTopic:       e.String("KAFKA_DLQ_TOPIC", "dlq-events"),
+		SessionTimeout: e.Duration("KAFKA_SESSION_TIMEOUT", 45*time.Second, 6*time.Second, 30*time.Minute),
+		ClickHouse: api.ClickHouseConfig{
+			Host:     e.String("CLICKHOUSE_HOST", "localhost"),
+			Port:     e.Port("CLICKHOUSE_PORT", 9000),
+			User:     e.String("CLICKHOUSE_USER", "default"),
+			Password: e.String("CLICKHOUSE_PASSWORD", ""),
+			DB:       e.String("CLICKHOUSE_DB", "wotr"),
+			Table:    e.String("CLICKHOUSE_TABLE", "events"),
+			PoolSize: e.Int("CLICKHOUSE_POOL_SIZE", 10, 1, 10000),
+		},
+		BatchSize:     e.Int("BATCH_SIZE", 10000, 1, 1000000),
+		InsertRetries: e.Int("INSERT_RETRIES", 3, 0, 100),
+		InsertTimeout: e.Duration("INSERT_TIMEOUT", 30*time.Second, 100*time.Millisecond, 10*time.Minute),
+		Slowdown:      e.Duration("CONSUMER_SLOWDOWN", 0, 0, time.Hour),
+	}
+	if err := e.Err(); err != nil {
+		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if c.Topic == c.DLQTopic {
+		return Config{}, fmt.Errorf("invalid configuration:\nKAFKA_DLQ_TOPIC=%q: must differ from KAFKA_TOPIC", c.DLQTopic)
+	}
+	return c, nil
+}

@@ -1,0 +1,42 @@
+package consumer
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wotr/wotr-tui/platform/api"
+)
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := ConfigFromEnv(api.MapLookup(map[string]string{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GroupID != "wotr-consumer-group" || c.Topic != "ingest-events" || c.DLQTopic != "dlq-events" || c.ClickHouse.PoolSize != 10 {
+		t.Fatalf("defaults %+v", c)
+	}
+}
+
+func TestConfigRejectsBadValues(t *testing.T) {
+	_, err := ConfigFromEnv(api.MapLookup(map[string]string{
+		"CONSUMER_SLOWDOWN": "fast", "BATCH_SIZE": "0", "CLICKHOUSE_PORT": "x", "KAFKA_SESSION_TIMEOUT": "1s",
+	}))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{`CONSUMER_SLOWDOWN="fast": must be a duration`, `BATCH_SIZE="0": must be an integer from 1`,
+		`CLICKHOUSE_PORT="x": must be a TCP port`, `KAFKA_SESSION_TIMEOUT="1s"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	_, err = ConfigFromEnv(api.MapLookup(map[string]string{"KAFKA_DLQ_TOPIC": "ingest-events"}))
+	if err == nil || !strings.Contains(err.Error(), "must differ from KAFKA_TOPIC") {
+		t.Fatalf("same topics: %v", err)
+	}
+	c, err := ConfigFromEnv(api.MapLookup(map[string]string{"CONSUMER_SLOWDOWN": "250ms"}))
+	if err != nil || c.Slowdown != 250*time.Millisecond {
+		t.Fatalf("slowdown %v %v", c.Slowdown, err)
+	}
+}

@@ -1,0 +1,425 @@
+// Package consumer moves events from Kafka (ingest-events) into ClickHouse in
+// batches, at least once: offsets are committed only after the insert (and any
+// dead-lettering) succeeded, and ClickHouse removes duplicates by id.
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/wotr/wotr-tui/platform/api"
+)
+
+// DLQ header keys; the reason is human-readable, the stage is one of
+// StageDecode or StageInsert.
+const (
+	HeaderReason    = "dlq-reason"
+	HeaderStage     = "dlq-stage"
+	HeaderTopic     = "dlq-original-topic"
+	HeaderPartition = "dlq-original-partition"
+	HeaderOffset    = "dlq-original-offset"
+	HeaderAttempts  = "dlq-attempts"
+	HeaderGroup     = "dlq-consumer-group"
+	HeaderTime      = "dlq-time"
+
+	StageDecode = "decode"
+	StageInsert = "insert"
+)
+
+// ClickHouse DateTime covers 1970 to 2105; later values would wrap silently.
+var (
+	minCreatedAt = time.Unix(1, 0).UTC()
+	maxCreatedAt = time.Date(2105, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
+// decodeLimits accept anything ClickHouse can store; the API is the place for
+// the stricter timestamp window.
+var decodeLimits = api.Limits{MaxPayloadSize: 16 << 20, MaxClockSkew: 200 * 365 * 24 * time.Hour, MaxEventAge: 200 * 365 * 24 * time.Hour}
+
+// Consumer is one member of the consumer group.
+type Consumer struct {
+	cfg     Config
+	log     *slog.Logger
+	kc      *kgo.Client
+	ch      driver.Conn
+	m       *metrics
+	columns []string
+	insert  string
+
+	lastBatch atomic.Int64 // unix nanos of the last finished batch
+	mu        sync.Mutex
+	assigned  map[int32]bool
+}
+
+// New creates the Kafka client (which joins the group on first poll) and the
+// ClickHouse pool, and reads the events table's columns.
+func New(ctx context.Context, cfg Config, log *slog.Logger, kafkaOpts ...kgo.Opt) (*Consumer, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Consumer{cfg: cfg, log: log, assigned: map[int32]bool{}}
+	var err error
+	c.ch, err = clickhouse.Open(&clickhouse.Options{
+		Addr:         []string{cfg.ClickHouse.Addr()},
+		Protocol:     clickhouse.Native,
+		Auth:         clickhouse.Auth{Database: cfg.ClickHouse.DB, Username: cfg.ClickHouse.User, Password: cfg.ClickHouse.Password},
+		MaxOpenConns: cfg.ClickHouse.PoolSize, MaxIdleConns: cfg.ClickHouse.PoolSize,
+		DialTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: %w", err)
+	}
+	if err := c.loadColumns(ctx); err != nil {
+		c.ch.Close()
+		return nil, err
+	}
+	opts := append([]kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ConsumerGroup(cfg.GroupID),
+		kgo.ConsumeTopics(cfg.Topic),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.DisableAutoCommit(),
+		// Revocation waits until the polled batch is inserted and committed.
+		kgo.BlockRebalanceOnPoll(),
+		kgo.SessionTimeout(cfg.SessionTimeout),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(500 * time.Millisecond),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ClientID("wotr-consumer-" + cfg.PodName),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { c.setAssigned(m[cfg.Topic], true) }),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { c.setAssigned(m[cfg.Topic], false) }),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { c.setAssigned(m[cfg.Topic], false) }),
+	}, kafkaOpts...)
+	c.kc, err = kgo.NewClient(opts...)
+	if err != nil {
+		c.ch.Close()
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	c.m = newMetrics(c)
+	return c, nil
+}
+
+// loadColumns checks the table has the columns events need and learns the
+// optional ones (ingested_at), so the INSERT names exactly what exists.
+func (c *Consumer) loadColumns(ctx context.Context) error {
+	q := fmt.Sprintf("SELECT name FROM system.columns WHERE database = '%s' AND table = '%s'",
+		sqlString(c.cfg.ClickHouse.DB), sqlString(c.cfg.ClickHouse.Table))
+	var have map[string]bool
+	err := retry(ctx, 10, func() error {
+		have = map[string]bool{}
+		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		rows, err := c.ch.Query(qctx, q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
+			have[n] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("clickhouse: reading columns of %s.%s: %w", c.cfg.ClickHouse.DB, c.cfg.ClickHouse.Table, err)
+	}
+	c.columns = []string{"id", "source", "type", "created_at", "payload"}
+	var missing []string
+	for _, col := range c.columns {
+		if !have[col] {
+			missing = append(missing, col)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("clickhouse: table %s.%s lacks columns %s (needs id, source, type, created_at, payload)",
+			c.cfg.ClickHouse.DB, c.cfg.ClickHouse.Table, strings.Join(missing, ", "))
+	}
+	if have["ingested_at"] {
+		c.columns = append(c.columns, "ingested_at")
+	}
+	c.insert = fmt.Sprintf("INSERT INTO %s.%s (%s)", c.cfg.ClickHouse.DB, c.cfg.ClickHouse.Table, strings.Join(c.columns, ", "))
+	return nil
+}
+
+func sqlString(s string) string { return strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) }
+
+func (c *Consumer) setAssigned(parts []int32, on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range parts {
+		if on {
+			c.assigned[p] = true
+			continue
+		}
+		delete(c.assigned, p)
+		c.m.lag.DeleteLabelValues(c.cfg.GroupID, c.cfg.Topic, strconv.Itoa(int(p)))
+	}
+}
+
+// Assigned lists the partitions this member owns.
+func (c *Consumer) Assigned() []int32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]int32, 0, len(c.assigned))
+	for p := range c.assigned {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Close leaves the group (when the loop ended cleanly) and closes pools.
+func (c *Consumer) Close() {
+	c.kc.Close()
+	_ = c.ch.Close()
+}
+
+// Run polls, inserts and commits until ctx ends. It returns nil on a clean
+// stop; the batch in progress is finished and committed first.
+func (c *Consumer) Run(ctx context.Context) error {
+	for {
+		fetches := c.kc.PollRecords(ctx, c.cfg.BatchSize)
+		if fetches.IsClientClosed() {
+			return nil
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
+			}
+		})
+		recs := fetches.Records()
+		if len(recs) > 0 {
+			// The batch runs to completion even when ctx ends: committing what
+			// was inserted avoids re-inserting it on the next start.
+			if err := c.processBatch(context.WithoutCancel(ctx), recs); err != nil {
+				c.kc.AllowRebalance()
+				return err
+			}
+		}
+		c.recordLag(fetches)
+		c.kc.AllowRebalance()
+		if len(recs) > 0 {
+			c.lastBatch.Store(time.Now().UnixNano())
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if c.cfg.Slowdown > 0 && len(recs) > 0 {
+			t := time.NewTimer(c.cfg.Slowdown)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// recordLag exports high watermark minus next offset per fetched partition.
+func (c *Consumer) recordLag(fetches kgo.Fetches) {
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if p.Err != nil || p.HighWatermark < 0 {
+			return
+		}
+		var next int64
+		if n := len(p.Records); n > 0 {
+			next = p.Records[n-1].Offset + 1
+		} else {
+			return
+		}
+		lag := p.HighWatermark - next
+		if lag < 0 {
+			lag = 0
+		}
+		c.m.lag.WithLabelValues(c.cfg.GroupID, p.Topic, strconv.Itoa(int(p.Partition))).Set(float64(lag))
+	})
+}
+
+type row struct {
+	ev  api.Event
+	rec *kgo.Record
+}
+
+type deadLetter struct {
+	rec      *kgo.Record
+	stage    string
+	reason   string
+	attempts int
+}
+
+func (c *Consumer) processBatch(ctx context.Context, recs []*kgo.Record) error {
+	start := time.Now()
+	c.m.batchSize.Observe(float64(len(recs)))
+	var rows []row
+	var dead []deadLetter
+	now := time.Now()
+	for _, r := range recs {
+		ev, err := api.ParseEvent(r.Value, decodeLimits, now)
+		if err == nil && (ev.CreatedAt.Before(minCreatedAt) || ev.CreatedAt.After(maxCreatedAt)) {
+			err = fmt.Errorf("created_at %s is outside what ClickHouse DateTime stores (1970-01-01 to 2105-12-31)", ev.CreatedAt.Format(time.RFC3339))
+		}
+		if err != nil {
+			c.m.failed.WithLabelValues(StageDecode).Inc()
+			dead = append(dead, deadLetter{rec: r, stage: StageDecode, reason: err.Error(), attempts: 1})
+			continue
+		}
+		rows = append(rows, row{ev: ev, rec: r})
+	}
+	dead = append(dead, c.insertRows(ctx, rows)...)
+	if err := c.deadLetter(ctx, dead); err != nil {
+		return err
+	}
+	// Offsets move only now: everything polled is in ClickHouse or the DLQ.
+	if err := retry(ctx, -1, func() error { return c.kc.CommitRecords(ctx, recs...) }); err != nil {
+		return fmt.Errorf("commit offsets: %w", err)
+	}
+	c.m.batchDuration.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+// insertRows inserts rows as one block. A block ClickHouse rejects is split in
+// halves until the rejected rows are isolated; those come back as dead letters
+// and the rest is inserted. Connection failures are retried without limit, so
+// an outage delays events but never dead-letters them.
+func (c *Consumer) insertRows(ctx context.Context, rows []row) []deadLetter {
+	if len(rows) == 0 {
+		return nil
+	}
+	var rejected error
+	attempts, wait := 0, 50*time.Millisecond
+	for {
+		attempts++
+		err := c.insertBlock(ctx, rows)
+		if err == nil {
+			c.m.processed.Add(float64(len(rows)))
+			return nil
+		}
+		c.m.insertRetries.Inc()
+		var exc *clickhouse.Exception
+		if errors.As(err, &exc) {
+			rejected = err
+			if attempts > c.cfg.InsertRetries {
+				break
+			}
+		} else {
+			c.log.Warn("clickhouse insert failed; retrying", "rows", len(rows), "attempt", attempts, "err", err)
+		}
+		t := time.NewTimer(wait/2 + rand.N(wait/2+1))
+		<-t.C
+		wait = min(wait*2, 5*time.Second)
+	}
+	if len(rows) == 1 {
+		c.m.failed.WithLabelValues(StageInsert).Inc()
+		return []deadLetter{{rec: rows[0].rec, stage: StageInsert, reason: rejected.Error(), attempts: attempts}}
+	}
+	c.log.Warn("clickhouse rejected a block; isolating bad rows", "rows", len(rows), "err", rejected)
+	half := len(rows) / 2
+	return append(c.insertRows(ctx, rows[:half]), c.insertRows(ctx, rows[half:])...)
+}
+
+func (c *Consumer) insertBlock(ctx context.Context, rows []row) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.InsertTimeout)
+	defer cancel()
+	t0 := time.Now()
+	b, err := c.ch.PrepareBatch(ctx, c.insert)
+	if err != nil {
+		return err
+	}
+	ingested := time.Now().UTC()
+	withIngested := len(c.columns) == 6
+	for _, r := range rows {
+		ev := r.ev
+		if withIngested {
+			err = b.Append(ev.ID, ev.Source, ev.Type, ev.CreatedAt, string(ev.Payload), ingested)
+		} else {
+			err = b.Append(ev.ID, ev.Source, ev.Type, ev.CreatedAt, string(ev.Payload))
+		}
+		if err != nil {
+			_ = b.Abort()
+			return err
+		}
+	}
+	if err := b.Send(); err != nil {
+		return err
+	}
+	c.m.insertDuration.Observe(time.Since(t0).Seconds())
+	return nil
+}
+
+// deadLetter writes records to the DLQ with their reason in headers and waits
+// for the acks; it retries until Kafka takes them.
+func (c *Consumer) deadLetter(ctx context.Context, dead []deadLetter) error {
+	if len(dead) == 0 {
+		return nil
+	}
+	out := make([]*kgo.Record, len(dead))
+	for i, d := range dead {
+		c.log.Warn("dead-lettering record", "stage", d.stage, "partition", d.rec.Partition, "offset", d.rec.Offset, "reason", d.reason)
+		h := append([]kgo.RecordHeader{}, d.rec.Headers...)
+		h = append(h,
+			kgo.RecordHeader{Key: HeaderReason, Value: []byte(d.reason)},
+			kgo.RecordHeader{Key: HeaderStage, Value: []byte(d.stage)},
+			kgo.RecordHeader{Key: HeaderTopic, Value: []byte(d.rec.Topic)},
+			kgo.RecordHeader{Key: HeaderPartition, Value: []byte(strconv.Itoa(int(d.rec.Partition)))},
+			kgo.RecordHeader{Key: HeaderOffset, Value: []byte(strconv.FormatInt(d.rec.Offset, 10))},
+			kgo.RecordHeader{Key: HeaderAttempts, Value: []byte(strconv.Itoa(d.attempts))},
+			kgo.RecordHeader{Key: HeaderGroup, Value: []byte(c.cfg.GroupID)},
+			kgo.RecordHeader{Key: HeaderTime, Value: []byte(time.Now().UTC().Format(time.RFC3339Nano))},
+		)
+		out[i] = &kgo.Record{Topic: c.cfg.DLQTopic, Key: d.rec.Key, Value: d.rec.Value, Headers: h}
+	}
+	err := retry(ctx, -1, func() error { return c.kc.ProduceSync(ctx, out...).FirstErr() })
+	if err != nil {
+		return fmt.Errorf("dead-letter: %w", err)
+	}
+	for _, d := range dead {
+		c.m.deadLettered.WithLabelValues(d.stage).Inc()
+	}
+	return nil
+}
+
+// retry runs fn until it succeeds, ctx ends, or (max >= 0) max retries were
+// spent, with capped exponential backoff and jitter.
+func retry(ctx context.Context, max int, fn func() error) error {
+	wait := 50 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if max >= 0 && attempt >= max {
+			return err
+		}
+		t := time.NewTimer(wait/2 + rand.N(wait/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(wait*2, 5*time.Second)
+	}
+}
+
+// LastBatch is when the poll loop last finished a batch (zero before the first).
+func (c *Consumer) LastBatch() time.Time {
+	if n := c.lastBatch.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
