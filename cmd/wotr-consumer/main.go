@@ -43,7 +43,9 @@ func run(slowdown time.Duration, log *slog.Logger) error {
 	}
 	defer c.Close()
 	errc := make(chan error, 1)
-	go func() { errc <- c.Serve(ctx, func(addr string) { log.Info("wotr-consumer serving /health and /metrics", "addr", addr) }) }()
+	go func() {
+		errc <- c.Serve(ctx, func(addr string) { log.Info("wotr-consumer serving /health and /metrics", "addr", addr) })
+	}()
 	if err := c.Run(ctx); err != nil {
 		return err
 	}
