@@ -26,7 +26,11 @@ moddir="$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION"
 if [[ ! -d "$moddir/kustomize/stage" ]]; then
   (cd "$(mktemp -d)" && go mod download "sigs.k8s.io/kwok@$KWOK_VERSION")
 fi
-find "$moddir/kustomize/stage" -name '*.yaml' ! -name 'kustomization.yaml' -exec cp {} "$out/stages/" \;
+# Only the fast node and pod stages: other directories reuse the same file
+# names (pod/general/pod-ready.yaml) and testdata holds sample objects.
+for d in node/fast node/heartbeat pod/fast; do
+  find "$moddir/kustomize/stage/$d" -maxdepth 1 -name '*.yaml' ! -name 'kustomization.yaml' -exec cp {} "$out/stages/" \;
+done
 chmod -R u+w "$out/stages"
 touch "$out/.complete"
 ln -sfn "$out" "$cache/current"
