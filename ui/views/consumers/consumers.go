@@ -45,7 +45,7 @@ func New(ctx *common.Context) *View {
 		{Title: "LAG", Width: 7, Right: true, Numeric: true},
 		{Title: "LAG(s)", Width: 6, Right: true, Numeric: true},
 		{Title: "ETA", Width: 6, Right: true, Numeric: true, Priority: 1},
-		{Title: "STATUS", Width: 6, Status: true},
+		{Title: "STATUS", Width: 7, Status: true},
 		{Title: "LAG~", Width: 10, Priority: 2, Muted: true},
 	}, 6, true)
 	v.groups.Empty = "no consumer groups"
@@ -273,7 +273,7 @@ func newGroupDrill(ctx *common.Context, d *common.Data, group string) *groupDril
 		{Title: "LAG", Width: 7, Right: true, Numeric: true},
 		{Title: "LAG(s)", Width: 6, Right: true, Numeric: true},
 		{Title: "MEMBER", Width: 12, Flex: true, Priority: 1},
-		{Title: "STATUS", Width: 6, Status: true},
+		{Title: "STATUS", Width: 7, Status: true},
 	}, 4, true)
 	g.parts.Empty = "no partitions"
 	g.SetData(d)

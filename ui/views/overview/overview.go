@@ -40,7 +40,7 @@ func New(ctx *common.Context) *View {
 		Sources: []string{"*"},
 		Columns: []table.Column{
 			{Title: "AREA", Width: 12},
-			{Title: "HEALTH", Width: 6, Status: true, Numeric: true},
+			{Title: "HEALTH", Width: 7, Status: true, Numeric: true},
 			{Title: "SUMMARY", Width: 30, Flex: true},
 			{Title: "AGE", Width: 5, Right: true, Numeric: true, Priority: 1},
 		},
