@@ -97,10 +97,11 @@ func (p *Platform) startKafka(ctx context.Context) error {
 	for _, port := range ports {
 		k.Brokers = append(k.Brokers, fmt.Sprintf("127.0.0.1:%d", port))
 	}
+	// Registered first so that a cluster started before a failed readiness wait is closed too.
+	p.onStop(Kafka, k.Stop)
 	if err := k.Restart(ctx); err != nil {
 		return err
 	}
-	p.onStop(Kafka, k.Stop)
 	p.Kafka = k
 	return nil
 }
