@@ -17,7 +17,11 @@ import (
 	"github.com/wotr/wotr-tui/ui/internal/fixture"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden screens in testdata/golden")
+// updateGolden reads -update, which teatest's golden package defines.
+func updateGolden() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 func TestMain(m *testing.M) {
 	// a fixed colour profile: golden screens are plain text
@@ -100,7 +104,7 @@ func golden(t *testing.T, name, got string) {
 		lines[i] = strings.TrimRight(lines[i], " ")
 	}
 	got = strings.Join(lines, "\n") + "\n"
-	if *update {
+	if updateGolden() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
