@@ -1,0 +1,55 @@
+package ui
+
+import (
+	"context"
+
+	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ui/common"
+)
+
+// AuditFromOps reads the ops audit log for the audit view.
+func AuditFromOps(r ops.AuditReader) AuditReader { return opsAudit{r} }
+
+type opsAudit struct{ r ops.AuditReader }
+
+func (a opsAudit) Recent(ctx context.Context, limit int) ([]common.AuditEntry, error) {
+	recs, err := a.r.Records(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]common.AuditEntry, 0, len(recs))
+	for _, r := range recs {
+		e := common.AuditEntry{Time: r.Time, User: r.Who, Context: r.Context, Kind: r.Action, Target: r.Target, Outcome: r.Outcome}
+		switch {
+		case r.Result != nil && r.Result.Error != "":
+			e.Detail = r.Result.Error
+		case r.Result != nil:
+			e.Detail = r.Result.Summary
+		case r.Plan != nil:
+			e.Detail = r.Plan.Summary
+		}
+		if r.DryRun {
+			e.Outcome += " (dry-run)"
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// RunbooksFromOps lists runbooks with load (ops.LoadRunbooks with the
+// context's override directory).
+func RunbooksFromOps(load func() ([]*ops.Runbook, error)) RunbookLister { return opsRunbooks(load) }
+
+type opsRunbooks func() ([]*ops.Runbook, error)
+
+func (f opsRunbooks) List(ctx context.Context) ([]common.RunbookInfo, error) {
+	rbs, err := f()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]common.RunbookInfo, 0, len(rbs))
+	for _, r := range rbs {
+		out = append(out, common.RunbookInfo{Name: r.Name, Title: r.Title, Steps: len(r.Steps), Description: r.Description})
+	}
+	return out, nil
+}
