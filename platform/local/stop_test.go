@@ -179,7 +179,7 @@ func expectedProcesses(only []string) int {
 
 // A start that fails, by an impossible option or by a deadline hit while
 // processes are starting, stops everything it had started.
-func TestFailedStartCleansUp(t *testing.T) {
+func TestFailedStartStopsEverything(t *testing.T) {
 	only := enabledProcessComponents(t)
 	for _, tc := range []struct {
 		name string
