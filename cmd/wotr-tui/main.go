@@ -66,6 +66,8 @@ func newRootCmd(out, errOut io.Writer) *cobra.Command {
 	for _, f := range commandFactories {
 		root.AddCommand(f(g, out, errOut))
 	}
+	// no verb: open the interactive console (tui.go)
+	rootTUI(root, g, out)
 	return root
 }
 
