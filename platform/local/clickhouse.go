@@ -544,6 +544,15 @@ func (c *ClickHouseCluster) StartFetches(ctx context.Context, i int) error {
 	return c.Exec(ctx, i, "SYSTEM START FETCHES wotr.events")
 }
 
+// SyncReplica blocks until replica i has executed its replication queue
+// (SYSTEM SYNC REPLICA), e.g. to wait for catch-up after StartFetches. On
+// 18.16 a replica picks its queue up again on the background pool's next
+// round, so catching up after START FETCHES takes up to about ten seconds
+// however it is waited for.
+func (c *ClickHouseCluster) SyncReplica(ctx context.Context, i int) error {
+	return c.Exec(ctx, i, "SYSTEM SYNC REPLICA wotr.events")
+}
+
 // ReplicaLag is one row of system.replicas for wotr.events.
 type ReplicaLag struct {
 	QueueSize      uint32

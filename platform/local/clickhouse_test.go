@@ -171,17 +171,17 @@ func TestClickHouseFetchesLag(t *testing.T) {
 	}
 	stopped = false
 	caughtUp := time.Now()
-	pollUntil(t, 30*time.Second, "replica2 catches up", func() error {
-		l, err := ch.Lag(ctx, 1)
-		if err != nil {
-			return err
-		}
-		if l.QueueSize != 0 || l.AbsoluteDelay != 0 {
-			return fmt.Errorf("still behind: %+v", l)
-		}
-		return expectIDs(ctx, ch, 1, source, []string{"b1", "b2"})()
-	})
+	if err := ch.SyncReplica(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("replica2 caught up %s after START FETCHES", time.Since(caughtUp).Round(time.Millisecond))
+	// SyncReplica returned: the queue is executed, no polling needed.
+	if l, err := ch.Lag(ctx, 1); err != nil || l.QueueSize != 0 || l.AbsoluteDelay != 0 {
+		t.Fatalf("after SyncReplica: lag %+v, err %v; want no queue and no delay", l, err)
+	}
+	if err := expectIDs(ctx, ch, 1, source, []string{"b1", "b2"})(); err != nil {
+		t.Fatalf("after SyncReplica: %v", err)
+	}
 }
 
 func TestClickHouseDeduplicatesByID(t *testing.T) {
