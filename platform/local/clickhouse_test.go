@@ -274,3 +274,78 @@ func TestClickHouseStopLeavesNothing(t *testing.T) {
 		t.Errorf("platform dir %s remains after Stop: %v", p.Dir, err)
 	}
 }
+
+// TestClickHouseTwoShards runs the seed's production layout, 2 shards x 2
+// replicas, as a private component: rows written through the Distributed
+// table land on both shards by cityHash64(id) and replicate within each.
+func TestClickHouseTwoShards(t *testing.T) {
+	localtest.Platform(t, local.ClickHouse)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := local.Start(ctx, local.Options{
+		Only:       []string{local.ClickHouse},
+		ClickHouse: local.ClickHouseOptions{Shards: 2, Replicas: 2},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := p.Stop(); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	}()
+	ch := p.ClickHouse
+	t.Logf("2x2 clickhouse up in %s", p.StartTimes[local.ClickHouse])
+	if len(ch.Replicas) != 4 {
+		t.Fatalf("%d servers, want 4", len(ch.Replicas))
+	}
+	var ids []string
+	for i := 0; i < 20; i++ {
+		ids = append(ids, fmt.Sprintf("e%02d", i))
+	}
+	conn, err := ch.Conn(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO wotr.events_all (id, source, type, created_at, payload)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, id := range ids {
+		if err := batch.Append(id, "sharded", "test.event", now, "{}"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatalf("insert into events_all: %v", err)
+	}
+	// Every server: its shard's rows locally, all rows through events_all.
+	pollUntil(t, 30*time.Second, "rows spread over both shards and replicated", func() error {
+		perShard := map[string]uint64{}
+		for i, r := range ch.Replicas {
+			c, err := ch.Conn(i)
+			if err != nil {
+				return err
+			}
+			var onShard, all uint64
+			if err := c.QueryRow(ctx, "SELECT count() FROM wotr.events WHERE source = 'sharded'").Scan(&onShard); err != nil {
+				return err
+			}
+			if err := c.QueryRow(ctx, "SELECT count() FROM wotr.events_all WHERE source = 'sharded'").Scan(&all); err != nil {
+				return err
+			}
+			if all != uint64(len(ids)) {
+				return fmt.Errorf("%s/%s sees %d rows through events_all, want %d", r.Shard, r.Name, all, len(ids))
+			}
+			if prev, ok := perShard[r.Shard]; ok && prev != onShard {
+				return fmt.Errorf("shard %s replicas disagree: %d vs %d rows", r.Shard, prev, onShard)
+			}
+			perShard[r.Shard] = onShard
+		}
+		if perShard["01"] == 0 || perShard["02"] == 0 || perShard["01"]+perShard["02"] != uint64(len(ids)) {
+			return fmt.Errorf("rows per shard %v, want both non-empty and summing to %d", perShard, len(ids))
+		}
+		return nil
+	})
+}
