@@ -71,6 +71,8 @@ type Deployment struct {
 	Ready     int32  `json:"ready"`
 	Updated   int32  `json:"updated"`
 	HPA       *HPA   `json:"hpa,omitempty"`
+	// MaxSurge of the rolling update as written ("25%" or "1"); counts in the connection budget.
+	MaxSurge string `json:"maxSurge,omitempty"`
 }
 
 // HPA bounds, targets and the last scale event.
@@ -267,7 +269,8 @@ type StorePool struct {
 	Meta
 	Store         string         `json:"store"`
 	Connections   int            `json:"connections"`
-	Limit         int            `json:"limit"` // max_connections / maxclients
+	Limit         int            `json:"limit"`              // max_connections / maxclients
+	Reserved      int            `json:"reserved,omitempty"` // superuser_reserved_connections
 	ByApplication map[string]int `json:"byApplication,omitempty"`
 }
 
