@@ -1,0 +1,540 @@
+// Package demo runs the whole WOTR platform on one machine, driven by
+// Kubernetes: platform/local's real components, the platform's Deployments in
+// the local control plane, a supervisor that makes every Running pod one real
+// local process, and a load generator sending events through HAProxy.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/platform/api"
+	"github.com/wotr/wotr-tui/platform/local"
+)
+
+// ContextName is the config context the demo writes.
+const ContextName = "demo"
+
+// Region names, as in the seed.
+const (
+	RegionPrimary   = "primary"
+	RegionSecondary = "secondary"
+)
+
+// Options configures a demo run.
+type Options struct {
+	// Local configures platform/local when the demo starts it.
+	Local local.Options
+	// Platform, when set, is used instead of starting one (tests share one);
+	// Stop then leaves it running.
+	Platform *local.Platform
+	// BinDir holds wotr-api and wotr-consumer; empty means next to the running
+	// executable, then ./bin.
+	BinDir string
+	// ConfigPath of the config the demo context is written to; empty means
+	// ops.DefaultConfigPath(). NoConfig skips writing it.
+	ConfigPath string
+	NoConfig   bool
+	// ControlAddr for the load control endpoint; empty means 127.0.0.1:0.
+	ControlAddr string
+	// Load settings at start; nil means DefaultLoadSettings. NoLoad starts no load.
+	Load   *LoadSettings
+	NoLoad bool
+	// Objects to apply; nil means the platform manifests with LocalOverrides.
+	Objects Objects
+	// Progress receives one line per finished step.
+	Progress func(step string, took time.Duration)
+	Logger   *slog.Logger
+}
+
+// Demo is a running demo.
+type Demo struct {
+	Platform   *local.Platform
+	Supervisor *Supervisor
+	Load       *LoadGenerator
+	Context    ops.ContextConfig
+	Endpoints  Endpoints
+	Services   ServiceMap
+
+	ownPlatform bool
+	cancel      context.CancelFunc
+	log         *slog.Logger
+	stopOnce    sync.Once
+	stopErr     error
+}
+
+// Endpoints is what `wotr-tui demo --no-tui` prints (and -o json emits). It
+// holds addresses, never passwords.
+type Endpoints struct {
+	Context     string                    `json:"context"`
+	ConfigPath  string                    `json:"config_path,omitempty"`
+	Kubeconfig  string                    `json:"kubeconfig"`
+	KubeContext string                    `json:"kube_context"`
+	Namespace   string                    `json:"namespace"`
+	Kafka       []string                  `json:"kafka_bootstrap,omitempty"`
+	Prometheus  string                    `json:"prometheus_url,omitempty"`
+	Regions     map[string]RegionEndpoint `json:"regions"`
+	ClickHouse  []string                  `json:"clickhouse,omitempty"`
+	HAProxy     *HAProxyEndpoints         `json:"haproxy,omitempty"`
+	Control     string                    `json:"control_url,omitempty"`
+	LogDir      string                    `json:"log_dir"`
+}
+
+// RegionEndpoint is one region's stores.
+type RegionEndpoint struct {
+	Postgres string `json:"postgres,omitempty"` // host:port
+	Redis    string `json:"redis,omitempty"`
+}
+
+// HAProxyEndpoints are the load balancer's frontend and runtime API socket.
+type HAProxyEndpoints struct {
+	Frontend string `json:"frontend"`
+	Socket   string `json:"socket"`
+	Backend  string `json:"backend"`
+}
+
+// DemoSources are the API clients the demo seeds and the load generator posts
+// as; Kafka keys by source, so several spread events over partitions.
+func DemoSources() []Source {
+	out := []Source{{Name: api.DemoSource, APIKey: api.DemoAPIKey}}
+	for i := 1; i < 16; i++ {
+		name := fmt.Sprintf("%s-%02d", api.DemoSource, i)
+		out = append(out, Source{Name: name, APIKey: "wotr-demo-key-" + name})
+	}
+	return out
+}
+
+// FindBinary locates a platform binary: in dir when given, else next to the
+// running executable, else in ./bin.
+func FindBinary(dir, name string) (string, error) {
+	var candidates []string
+	if dir != "" {
+		candidates = append(candidates, filepath.Join(dir, name))
+	} else {
+		if exe, err := os.Executable(); err == nil {
+			if real, err := filepath.EvalSymlinks(exe); err == nil {
+				exe = real
+			}
+			candidates = append(candidates, filepath.Join(filepath.Dir(exe), name))
+		}
+		candidates = append(candidates, filepath.Join("bin", name))
+	}
+	for _, c := range candidates {
+		if st, err := os.Stat(c); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return filepath.Abs(c)
+		}
+	}
+	return "", fmt.Errorf("%s not found in %v: run `make build`", name, candidates)
+}
+
+// Start brings the demo up step by step. On failure everything started is stopped.
+func Start(ctx context.Context, opts Options) (d *Demo, err error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(string, time.Duration) {}
+	}
+	step := func(name string, fn func() error) error {
+		t0 := time.Now()
+		if err := fn(); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		progress(name, time.Since(t0))
+		return nil
+	}
+	apiBin, err := FindBinary(opts.BinDir, "wotr-api")
+	if err != nil {
+		return nil, err
+	}
+	consumerBin, err := FindBinary(opts.BinDir, "wotr-consumer")
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	d = &Demo{Platform: opts.Platform, cancel: cancel, log: log}
+	defer func() {
+		if err != nil {
+			_ = d.Stop()
+			d = nil
+		}
+	}()
+
+	if d.Platform == nil {
+		lo := opts.Local
+		if lo.Logger == nil {
+			lo.Logger = log
+		}
+		lo.Postgres.Durable = true
+		if err := step("local platform", func() error {
+			p, err := local.Start(ctx, lo)
+			if err != nil {
+				return err
+			}
+			d.Platform, d.ownPlatform = p, true
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	p := d.Platform
+	if p.Kube == nil {
+		return nil, errors.New("the demo needs the kube component of platform/local")
+	}
+	d.Services = servicesOf(p)
+	logDir := filepath.Join(p.Dir, "pods")
+
+	// Schema and API keys first: API processes authenticate from the first request.
+	if p.Postgres != nil {
+		if err := step("schema and demo API keys", func() error {
+			var seeds []api.Source
+			for _, s := range DemoSources() {
+				seeds = append(seeds, api.Source{Name: s.Name, APIKey: s.APIKey})
+			}
+			return api.Bootstrap(ctx, p.Postgres.Primary.DSN, seeds...)
+		}); err != nil {
+			return nil, err
+		}
+	}
+
+	apiEnv := map[string]string{}
+	if p.Postgres != nil {
+		apiEnv["POSTGRES_USER"] = p.Postgres.Superuser
+		apiEnv["POSTGRES_PASSWORD"] = p.Postgres.Password
+		apiEnv["POSTGRES_DB"] = local.PostgresDatabase
+	}
+	if p.ClickHouse != nil && p.ClickHouse.Database != "" {
+		apiEnv["CLICKHOUSE_DB"] = p.ClickHouse.Database
+	}
+	consumerEnv := map[string]string{"KAFKA_SESSION_TIMEOUT": "6s"}
+	if p.ClickHouse != nil && p.ClickHouse.Database != "" {
+		consumerEnv["CLICKHOUSE_DB"] = p.ClickHouse.Database
+	}
+	sup, err := NewSupervisor(SupervisorOptions{
+		Client:    p.Kube.Clientset,
+		Namespace: p.Kube.Namespace,
+		Workloads: []Workload{
+			{Deployment: APIDeployment, Binary: apiBin, Env: apiEnv},
+			{Deployment: ConsumerDeployment, Binary: consumerBin, Env: consumerEnv},
+		},
+		Services: d.Services,
+		LogDir:   logDir,
+		Grace:    15 * time.Second,
+		OnChange: func(in []Instance) { d.syncTargets(in) },
+		Logger:   log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := step("supervisor watching pods", func() error { return sup.Start(ctx) }); err != nil {
+		return nil, err
+	}
+	d.Supervisor = sup
+
+	objs := opts.Objects
+	if objs == nil {
+		objs = LocalOverrides(BuiltinObjects())
+	}
+	if err := step("Deployments, HPA, PDBs and Services applied", func() error {
+		return Apply(ctx, p.Kube.Clientset, objs)
+	}); err != nil {
+		return nil, err
+	}
+	if err := step("API instances ready behind HAProxy", func() error {
+		return waitReady(ctx, sup, APIDeployment, 1, 60*time.Second)
+	}); err != nil {
+		return nil, err
+	}
+
+	if !opts.NoLoad && p.HAProxy != nil {
+		lg, err := NewLoadGenerator(LoadOptions{
+			URL:      "http://" + p.HAProxy.FrontendAddr,
+			Sources:  DemoSources(),
+			Settings: opts.Load,
+			SetConsumerSlowdown: func(ctx context.Context, d time.Duration) error {
+				v := ""
+				if d > 0 {
+					v = d.String()
+				}
+				return SetDeploymentEnv(ctx, p.Kube.Clientset, p.Kube.Namespace, ConsumerDeployment, "CONSUMER_SLOWDOWN", v)
+			},
+			Logger: log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		lg.Start()
+		d.Load = lg
+		addr := opts.ControlAddr
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		bound, err := ServeControl(runCtx, addr, ControlHandler(lg, sup.Instances))
+		if err != nil {
+			return nil, err
+		}
+		d.Endpoints.Control = "http://" + bound
+		progress(fmt.Sprintf("load generator: %.0f events/s, control at http://%s", lg.Settings().Rate, bound), 0)
+	}
+
+	d.Context = ContextFor(p, filepath.Join(p.Dir, "backups"))
+	d.Endpoints = d.endpoints(d.Endpoints.Control, logDir)
+	if !opts.NoConfig {
+		path := opts.ConfigPath
+		if path == "" {
+			path = ops.DefaultConfigPath()
+		}
+		if err := step("context "+ContextName+" written to "+path, func() error {
+			return ops.SaveContext(path, d.Context)
+		}); err != nil {
+			return nil, err
+		}
+		d.Endpoints.ConfigPath = path
+	}
+	return d, nil
+}
+
+// waitReady polls until n instances of a deployment are ready.
+func waitReady(ctx context.Context, s *Supervisor, deployment string, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		got := 0
+		for _, in := range s.Instances() {
+			if in.Deployment == deployment && in.Ready {
+				got++
+			}
+		}
+		if got >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d %s instances ready after %s (logs in %s)", got, n, deployment, timeout, s.opts.LogDir)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// servicesOf maps the cluster service names to the platform's local endpoints.
+func servicesOf(p *local.Platform) ServiceMap {
+	m := ServiceMap{}
+	if p.Postgres != nil {
+		m[SvcPostgres] = p.Postgres.Primary.Addr()
+		m[SvcPostgresStandby] = p.Postgres.Standby.Addr()
+	}
+	if p.Redis != nil {
+		m[SvcRedis] = p.Redis.Primary.Addr
+		m[SvcRedisReplica] = p.Redis.Replica.Addr
+	}
+	if p.Kafka != nil && len(p.Kafka.Brokers) > 0 {
+		m[SvcKafka] = p.Kafka.Brokers[0]
+	}
+	if p.ClickHouse != nil && len(p.ClickHouse.Replicas) > 0 {
+		m[SvcClickHouse] = p.ClickHouse.Replicas[0].NativeAddr
+	}
+	return m
+}
+
+// syncTargets keeps Prometheus targets and HAProxy backends in step with the
+// ready instances.
+func (d *Demo) syncTargets(in []Instance) {
+	p := d.Platform
+	if p.Prometheus != nil {
+		var targets []local.Target
+		for _, i := range in {
+			labels := map[string]string{"pod": i.Pod, "deployment": i.Deployment, "node": i.Node, "namespace": Namespace}
+			if d.Supervisor != nil {
+				for k, v := range d.Supervisor.nodeLabels(i.Node) {
+					labels[k] = v
+				}
+			}
+			targets = append(targets, local.Target{Addr: i.Addr, Labels: labels})
+		}
+		if err := p.Prometheus.SetTargets(targets); err != nil {
+			d.log.Warn("prometheus targets", "err", err)
+		}
+	}
+	if p.HAProxy != nil {
+		var backends []local.Backend
+		for _, i := range in {
+			if i.Deployment == APIDeployment {
+				backends = append(backends, local.Backend{Name: i.Pod, Addr: i.Addr})
+			}
+		}
+		if len(backends) > p.HAProxy.Slots {
+			d.log.Warn("more API instances than HAProxy slots; extra ones get no traffic", "instances", len(backends), "slots", p.HAProxy.Slots)
+			backends = backends[:p.HAProxy.Slots]
+		}
+		if err := p.HAProxy.SetBackends(backends); err != nil {
+			d.log.Warn("haproxy backends", "err", err)
+		}
+	}
+}
+
+// nodeLabels are the region and zone of a node, as Prometheus labels.
+func (s *Supervisor) nodeLabels(node string) map[string]string {
+	if s.nodes == nil {
+		return nil
+	}
+	n, err := s.nodes.Get(node)
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	if v := n.Labels[local.LabelRegion]; v != "" {
+		out["region"] = v
+	}
+	if v := n.Labels[local.LabelZone]; v != "" {
+		out["zone"] = v
+	}
+	return out
+}
+
+// ContextFor builds the demo context: stores' primaries in region primary,
+// their standby and replica in secondary; the shared services (kube, Kafka,
+// Prometheus, ClickHouse, HAProxy) listed in both so each region's panels work.
+func ContextFor(p *local.Platform, backupDir string) ops.ContextConfig {
+	shared := func(r *ops.RegionConfig) {
+		if p.Kube != nil {
+			r.Kube = &ops.KubeEndpoint{Kubeconfig: p.Kube.Kubeconfig, Context: p.Kube.Context, Namespace: p.Kube.Namespace}
+		}
+		if p.Kafka != nil {
+			r.Kafka = &ops.KafkaEndpoint{Brokers: p.Kafka.Brokers, Group: "wotr-consumer-group",
+				Topics: []string{local.TopicIngestEvents, local.TopicDLQEvents}}
+		}
+		if p.Prometheus != nil {
+			r.Prometheus = &ops.PromEndpoint{URL: p.Prometheus.URL}
+		}
+		if p.ClickHouse != nil {
+			ch := &ops.CHEndpoint{Database: p.ClickHouse.Database}
+			for _, rep := range p.ClickHouse.Replicas {
+				ch.Addrs = append(ch.Addrs, rep.NativeAddr)
+			}
+			r.ClickHouse = ch
+		}
+		if p.HAProxy != nil {
+			r.HAProxy = &ops.HAProxyEndpoint{Socket: p.HAProxy.Socket, Backend: p.HAProxy.Backend}
+		}
+	}
+	primary := ops.RegionConfig{Name: RegionPrimary, Role: "primary"}
+	secondary := ops.RegionConfig{Name: RegionSecondary, Role: "secondary"}
+	shared(&primary)
+	shared(&secondary)
+	if pg := p.Postgres; pg != nil {
+		primary.Postgres = &ops.PostgresEndpoint{DSN: pgURL(pg, pg.Primary), DataDir: pg.Primary.DataDir}
+		secondary.Postgres = &ops.PostgresEndpoint{DSN: pgURL(pg, pg.Standby), DataDir: pg.Standby.DataDir}
+	}
+	if r := p.Redis; r != nil {
+		primary.Redis = &ops.RedisEndpoint{Addr: r.Primary.Addr}
+		secondary.Redis = &ops.RedisEndpoint{Addr: r.Replica.Addr}
+	}
+	return ops.ContextConfig{Name: ContextName, BackupDir: backupDir, Regions: []ops.RegionConfig{primary, secondary}}
+}
+
+func pgURL(pg *local.PostgresPair, s local.PostgresServer) string {
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(pg.Superuser, pg.Password),
+		Host: net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), Path: "/" + local.PostgresDatabase, RawQuery: "sslmode=disable"}
+	return u.String()
+}
+
+func (d *Demo) endpoints(control, logDir string) Endpoints {
+	p := d.Platform
+	e := Endpoints{Context: ContextName, Kubeconfig: p.Kube.Kubeconfig, KubeContext: p.Kube.Context,
+		Namespace: p.Kube.Namespace, Control: control, LogDir: logDir, Regions: map[string]RegionEndpoint{}}
+	if p.Kafka != nil {
+		e.Kafka = p.Kafka.Brokers
+	}
+	if p.Prometheus != nil {
+		e.Prometheus = p.Prometheus.URL
+	}
+	prim, sec := RegionEndpoint{}, RegionEndpoint{}
+	if p.Postgres != nil {
+		prim.Postgres, sec.Postgres = p.Postgres.Primary.Addr(), p.Postgres.Standby.Addr()
+	}
+	if p.Redis != nil {
+		prim.Redis, sec.Redis = p.Redis.Primary.Addr, p.Redis.Replica.Addr
+	}
+	e.Regions[RegionPrimary], e.Regions[RegionSecondary] = prim, sec
+	if p.ClickHouse != nil {
+		for _, r := range p.ClickHouse.Replicas {
+			e.ClickHouse = append(e.ClickHouse, r.NativeAddr)
+		}
+	}
+	if p.HAProxy != nil {
+		e.HAProxy = &HAProxyEndpoints{Frontend: p.HAProxy.FrontendAddr, Socket: p.HAProxy.Socket, Backend: p.HAProxy.Backend}
+	}
+	return e
+}
+
+// PIDs are the OS processes the demo runs: pod processes and, when the demo
+// started the platform, its components.
+func (d *Demo) PIDs() []int {
+	var out []int
+	if d.Supervisor != nil {
+		out = append(out, d.Supervisor.PIDs()...)
+	}
+	if d.ownPlatform && d.Platform != nil {
+		out = append(out, d.Platform.PIDs()...)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// Stop stops the load, drains every pod process, and stops the platform if
+// the demo started it. Safe to call twice.
+func (d *Demo) Stop() error {
+	d.stopOnce.Do(func() {
+		var errs []error
+		if d.Load != nil {
+			d.Load.Stop()
+		}
+		if d.cancel != nil {
+			d.cancel()
+		}
+		if d.Supervisor != nil {
+			if err := d.Supervisor.Stop(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if d.ownPlatform && d.Platform != nil {
+			if err := d.Platform.Stop(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		d.stopErr = errors.Join(errs...)
+	})
+	return d.stopErr
+}
+
+// ScaleDeployment sets a Deployment's replicas through the scale subresource.
+func ScaleDeployment(ctx context.Context, p *local.Platform, name string, replicas int32) error {
+	if replicas < 0 {
+		return fmt.Errorf("replicas %d: must not be negative", replicas)
+	}
+	c := p.Kube.Clientset.AppsV1().Deployments(p.Kube.Namespace)
+	sc, err := c.GetScale(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	sc.Spec.Replicas = replicas
+	_, err = c.UpdateScale(ctx, name, sc, metav1.UpdateOptions{})
+	return err
+}
