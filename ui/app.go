@@ -322,6 +322,14 @@ func (m *Model) quit() tea.Cmd {
 }
 
 func (m *Model) key(km tea.KeyMsg) tea.Cmd {
+	// fast typing arrives as one message with several runes; each is a key
+	if km.Type == tea.KeyRunes && len(km.Runes) > 1 && !km.Paste {
+		cmds := make([]tea.Cmd, 0, len(km.Runes))
+		for _, r := range km.Runes {
+			cmds = append(cmds, m.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: km.Alt}))
+		}
+		return tea.Batch(cmds...)
+	}
 	k := m.ctx.Keys
 	switch m.mode {
 	case modeQuitConfirm:

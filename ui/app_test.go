@@ -179,3 +179,13 @@ func TestNoRunbooksShownCleanly(t *testing.T) {
 		t.Fatalf("runbooks view:\n%s", m.View())
 	}
 }
+
+// Keys typed faster than a frame arrive as one message; each still counts.
+func TestBurstOfRunesIsSplitIntoKeys(t *testing.T) {
+	m := newModel(t, 100, 30, Options{})
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(":nodes")})
+	press(m, "enter")
+	if m.Current().Name() != "nodes" {
+		t.Fatalf("burst \":nodes\" opened %s", m.Current().Name())
+	}
+}
