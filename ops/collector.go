@@ -250,11 +250,11 @@ func (c *Collector) pollOne(ctx context.Context, s *source) {
 	pctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	t0 := time.Now()
 	v, err := s.poll(pctx)
-	cancel()
 	dur := time.Since(t0)
 	if err == nil && pctx.Err() != nil && ctx.Err() == nil {
-		err = pctx.Err()
+		err = pctx.Err() // answered after its deadline: not trusted
 	}
+	cancel()
 	c.update(s, v, err, dur)
 }
 
