@@ -3,6 +3,7 @@ package local_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/kubectl/pkg/drain"
 
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
@@ -267,6 +269,93 @@ func TestKubeDeploymentScaleAndEvict(t *testing.T) {
 		return nil
 	})
 	t.Logf("evicted %s and replacement Running in %s", victim, time.Since(t0).Round(time.Millisecond))
+}
+
+// Draining a node the way kubectl does (cordon, then evict every pod) moves
+// its pods onto the other kwok nodes; none stalls in Terminating.
+func TestKubeDrainNode(t *testing.T) {
+	p := localtest.Platform(t, local.Kube)
+	k := p.Kube
+	cs := k.Clientset
+	ns := local.KubeNamespace
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	labels := map[string]string{"app": "kube-test-drain"}
+	selector := "app=kube-test-drain"
+	replicas := int32(45)
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "kube-test-drain", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "api", Image: "wotr/api:test"}}},
+			},
+		},
+	}
+	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cs.AppsV1().Deployments(ns).Delete(context.Background(), dep.Name, metav1.DeleteOptions{})
+	})
+	took := kubePoll(t, ctx, "45 pods Running", kubeWantRunning(ctx, cs, ns, selector, k.Nodes, 45))
+	t.Logf("45 replicas Running on %d nodes in %s", len(k.Nodes), took.Round(time.Millisecond))
+
+	pods, err := kubeRunningPods(ctx, cs, ns, selector, k.Nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perNode := map[string]int{}
+	for _, pod := range pods {
+		perNode[pod.Spec.NodeName]++
+	}
+	target := k.Nodes[0]
+	for n, c := range perNode {
+		if c > perNode[target] {
+			target = n
+		}
+	}
+	var others []string
+	for _, n := range k.Nodes {
+		if n != target {
+			others = append(others, n)
+		}
+	}
+
+	h := &drain.Helper{
+		Ctx: ctx, Client: cs, GracePeriodSeconds: -1, IgnoreAllDaemonSets: true,
+		DeleteEmptyDirData: true, Timeout: time.Minute, Out: io.Discard, ErrOut: io.Discard,
+	}
+	node, err := cs.CoreV1().Nodes().Get(ctx, target, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if n, err := cs.CoreV1().Nodes().Get(context.Background(), target, metav1.GetOptions{}); err == nil {
+			_ = drain.RunCordonOrUncordon(&drain.Helper{Ctx: context.Background(), Client: cs}, n, false)
+		}
+	})
+	t0 := time.Now()
+	if err := drain.RunCordonOrUncordon(h, node, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := drain.RunNodeDrain(h, target); err != nil {
+		t.Fatalf("drain %s: %v", target, err)
+	}
+	kubePoll(t, ctx, "drained pods replaced on the other nodes", func() error {
+		left, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector, FieldSelector: "spec.nodeName=" + target})
+		if err != nil {
+			return err
+		}
+		if len(left.Items) > 0 {
+			return fmt.Errorf("%d pods still on drained node %s", len(left.Items), target)
+		}
+		return kubeWantRunning(ctx, cs, ns, selector, others, 45)()
+	})
+	t.Logf("drained %s (%d pods) with every replacement Running in %s", target, perNode[target], time.Since(t0).Round(time.Millisecond))
 }
 
 // A node added at run time becomes Ready in its zone; removing it takes it
