@@ -2,6 +2,7 @@ package local_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -39,7 +40,8 @@ func TestKafkaCreatePartitions(t *testing.T) {
 			t.Fatalf("topic %s has %d partitions, want %d", name, got, want)
 		}
 	}
-	const topic = "partitions-test"
+	// Unique per run: the cluster is shared by the package (and -count).
+	topic := fmt.Sprintf("partitions-test-%d", time.Now().UnixNano())
 	if _, err := adm.CreateTopic(ctx, 2, 1, nil, topic); err != nil {
 		t.Fatal(err)
 	}
