@@ -22,6 +22,8 @@ type Client struct {
 	Clientset  kubernetes.Interface
 	RestConfig *rest.Config
 	Namespace  string
+
+	zones zoneCache
 }
 
 // New builds clients from the endpoint's kubeconfig and context. Requests time
