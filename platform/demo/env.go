@@ -63,14 +63,15 @@ func (m ServiceMap) RewriteEnv(env map[string]string) map[string]string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		v := env[k]
-		if addr, ok := m[strings.TrimSpace(v)]; ok && strings.HasSuffix(k, "_HOST") {
+		out[k] = m.rewriteValue(env[k], names)
+	}
+	// Second pass: a sibling _PORT set in the manifest must not win over the mapping.
+	for _, k := range keys {
+		if addr, ok := m[strings.TrimSpace(env[k])]; ok && strings.HasSuffix(k, "_HOST") {
 			host, port, _ := net.SplitHostPort(addr)
 			out[k] = host
 			out[strings.TrimSuffix(k, "_HOST")+"_PORT"] = port
-			continue
 		}
-		out[k] = m.rewriteValue(v, names)
 	}
 	return out
 }
