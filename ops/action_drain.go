@@ -111,6 +111,14 @@ func drainOptions(a *Actions, req ActionRequest) (DrainOptions, error) {
 		}
 		o.Timeout = d
 	}
+	if d, has, err := paramDuration(req, "pdb-wait"); err != nil {
+		return o, err
+	} else if has {
+		if d <= 0 {
+			return o, invalidf("--pdb-wait %s must be positive", d)
+		}
+		o.PDBBlockWait = d
+	}
 	if v, ok := req.Params["ignore-daemonsets"]; ok && v != "" {
 		o.IgnoreDaemonSets = paramBool(req, "ignore-daemonsets")
 	}

@@ -313,7 +313,7 @@ func newPartitionsCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 func newDrainCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 	f := &actionFlags{}
 	var grace int
-	var timeout time.Duration
+	var timeout, pdbWait time.Duration
 	var ignoreDS, emptyDir, unmanaged, noEviction bool
 	cmd := &cobra.Command{
 		Use:   "drain NODE",
@@ -325,6 +325,9 @@ func newDrainCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 			if cmd.Flags().Changed("timeout") {
 				params["timeout"] = timeout.String()
 			}
+			if cmd.Flags().Changed("pdb-wait") {
+				params["pdb-wait"] = pdbWait.String()
+			}
 			params["ignore-daemonsets"] = strconv.FormatBool(ignoreDS)
 			params["delete-emptydir-data"] = strconv.FormatBool(emptyDir)
 			params["force-unmanaged"] = strconv.FormatBool(unmanaged)
@@ -334,6 +337,7 @@ func newDrainCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 	}
 	cmd.Flags().IntVar(&grace, "grace-period", -1, "seconds each pod gets to terminate (-1: the pod's own)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long (default 5m)")
+	cmd.Flags().DurationVar(&pdbWait, "pdb-wait", 10*time.Second, "how long an eviction a PodDisruptionBudget refuses is retried before the drain reports the block")
 	cmd.Flags().BoolVar(&ignoreDS, "ignore-daemonsets", true, "leave DaemonSet pods in place")
 	cmd.Flags().BoolVar(&emptyDir, "delete-emptydir-data", false, "evict pods with emptyDir volumes (their data is lost)")
 	cmd.Flags().BoolVar(&unmanaged, "force-unmanaged", false, "delete pods that no controller recreates")
