@@ -26,7 +26,7 @@ func init() {
 
 // Roles and database of the local PostgreSQL pair.
 const (
-	PostgresOSUser          = "postgres" // PostgreSQL refuses to run as root
+	PostgresOSUser          = "postgres" // PostgreSQL refuses to run as root; used when we are root
 	PostgresSuperuser       = "wotr"
 	PostgresDatabase        = "wotr"
 	PostgresReplicationUser = "replicator"
@@ -72,7 +72,9 @@ type PostgresPair struct {
 	ReplicationUser string
 	// BinDir holds pg_ctl, pg_basebackup, psql of the same major version.
 	BinDir string
-	// OSUser owns the data dirs; pg_ctl must run as it (see RunAsOSUser).
+	// OSUser owns the data dirs and runs the servers: "postgres" when the
+	// platform runs as root, empty for the current user otherwise. pg_ctl
+	// must run as it (see RunAsOSUser).
 	OSUser string
 
 	p *Platform
@@ -108,23 +110,28 @@ func (p *Platform) startPostgres(ctx context.Context) error {
 		initdb = real
 	}
 	binDir := filepath.Dir(initdb)
-	uid, gid, err := lookupUser(PostgresOSUser)
-	if err != nil {
-		return err
-	}
-	// The postgres user has to reach its dirs under our (root-owned) temp dir.
-	if err := os.Chmod(p.Dir, 0o711); err != nil {
-		return err
-	}
-	if err := checkTraversable(p.Dir); err != nil {
-		return err
+	// As root, the servers run as the postgres account; otherwise as ourselves.
+	asUser, uid, gid := "", os.Getuid(), os.Getgid()
+	if os.Geteuid() == 0 {
+		u, g, err := lookupUser(PostgresOSUser)
+		if err != nil {
+			return err
+		}
+		asUser, uid, gid = PostgresOSUser, int(u), int(g)
+		// The postgres user has to reach its dirs under our (root-owned) temp dir.
+		if err := os.Chmod(p.Dir, 0o711); err != nil {
+			return err
+		}
+		if err := checkTraversable(p.Dir); err != nil {
+			return err
+		}
 	}
 	root := filepath.Join(p.Dir, "postgres")
 	for _, d := range []string{root, filepath.Join(root, "primary-run"), filepath.Join(root, "standby-run")} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			return err
 		}
-		if err := os.Chown(d, int(uid), int(gid)); err != nil {
+		if err := os.Chown(d, uid, gid); err != nil {
 			return err
 		}
 	}
@@ -132,7 +139,7 @@ func (p *Platform) startPostgres(ctx context.Context) error {
 	if err := os.WriteFile(pwfile, []byte(o.Password+"\n"), 0o600); err != nil {
 		return err
 	}
-	if err := os.Chown(pwfile, int(uid), int(gid)); err != nil {
+	if err := os.Chown(pwfile, uid, gid); err != nil {
 		return err
 	}
 	ports, err := freePorts(2)
@@ -140,7 +147,7 @@ func (p *Platform) startPostgres(ctx context.Context) error {
 		return err
 	}
 	pair := &PostgresPair{Superuser: PostgresSuperuser, Password: o.Password, ReplicationUser: PostgresReplicationUser,
-		BinDir: binDir, OSUser: PostgresOSUser, p: p}
+		BinDir: binDir, OSUser: asUser, p: p}
 	mk := func(name string, port int) PostgresServer {
 		s := PostgresServer{Name: name, Host: "127.0.0.1", Port: port,
 			DataDir: filepath.Join(root, name), SocketDir: filepath.Join(root, name+"-run")}
@@ -154,7 +161,7 @@ func (p *Platform) startPostgres(ctx context.Context) error {
 	if !o.Durable {
 		initArgs = append(initArgs, "--no-sync")
 	}
-	if err := p.runToCompletion(ctx, ProcSpec{Name: "postgres-initdb", Path: initdb, Args: initArgs, AsUser: PostgresOSUser}); err != nil {
+	if err := p.runToCompletion(ctx, ProcSpec{Name: "postgres-initdb", Path: initdb, Args: initArgs, AsUser: asUser}); err != nil {
 		return err
 	}
 	// The standby inherits this file through pg_basebackup.
@@ -195,7 +202,7 @@ max_connections = %d
 		backupArgs = append(backupArgs, "--no-sync")
 	}
 	if err := p.runToCompletion(ctx, ProcSpec{Name: "postgres-basebackup", Path: filepath.Join(binDir, "pg_basebackup"),
-		Args: backupArgs, AsUser: PostgresOSUser, Env: []string{"PGPASSWORD=" + o.Password}}); err != nil {
+		Args: backupArgs, AsUser: asUser, Env: []string{"PGPASSWORD=" + o.Password}}); err != nil {
 		return err
 	}
 	if pair.Standby.Proc, err = p.startPostgresServer(pair, pair.Standby); err != nil {
@@ -227,7 +234,7 @@ max_connections = %d
 
 func (p *Platform) startPostgresServer(pair *PostgresPair, s PostgresServer) (*Process, error) {
 	proc, err := p.startProcess(ProcSpec{
-		Name: "postgres-" + s.Name, Path: filepath.Join(pair.BinDir, "postgres"), AsUser: PostgresOSUser,
+		Name: "postgres-" + s.Name, Path: filepath.Join(pair.BinDir, "postgres"), AsUser: pair.OSUser,
 		Args: []string{"-D", s.DataDir, "-p", strconv.Itoa(s.Port), "-k", s.SocketDir, "-c", "cluster_name=" + s.Name},
 	})
 	if err != nil {

@@ -84,7 +84,7 @@ func TestPostgresLayout(t *testing.T) {
 	defer cancel()
 	out, err := pg.RunAsOSUser(ctx, "pg_ctl", "status", "-D", pg.Standby.DataDir)
 	if err != nil || !strings.Contains(out, "server is running") {
-		t.Fatalf("pg_ctl status as %s: %v\n%s", pg.OSUser, err, out)
+		t.Fatalf("pg_ctl status as %q: %v\n%s", pg.OSUser, err, out)
 	}
 	// A wrong password is refused over TCP: auth is not trust.
 	bad := strings.Replace(pg.Primary.DSN, ":"+pg.Password+"@", ":wrong@", 1)
