@@ -229,7 +229,6 @@ func (p *Platform) startKube(ctx context.Context) error {
 		}
 	}
 
-	// etcd
 	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", etcdClient)
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", etcdPeer)
 	etcd, err := k.start(p, ProcSpec{Name: "etcd", Path: bins["etcd"], Dir: dir, Args: []string{

@@ -14,13 +14,15 @@ if [[ -f "$out/.complete" ]]; then
 fi
 mkdir -p "$out/bin" "$out/stages"
 export CGO_ENABLED=0 GOFLAGS=-trimpath
+# Stripped binaries are a third smaller; nothing here is debugged with symbols.
+ld=(-ldflags "-s -w")
 step() { echo "controlplane: [$1/6] $2 ($(date +%H:%M:%S))"; }
 cd "$here"
-step 1 "etcd";                    go build -o "$out/bin/etcd" go.etcd.io/etcd/server/v3
-step 2 "kube-apiserver";          go build -o "$out/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-step 3 "kube-controller-manager"; go build -o "$out/bin/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
-step 4 "kube-scheduler";          go build -o "$out/bin/kube-scheduler" k8s.io/kubernetes/cmd/kube-scheduler
-step 5 "kwok $KWOK_VERSION";      GOBIN="$out/bin" go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+step 1 "etcd";                    go build "${ld[@]}" -o "$out/bin/etcd" go.etcd.io/etcd/server/v3
+step 2 "kube-apiserver";          go build "${ld[@]}" -o "$out/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+step 3 "kube-controller-manager"; go build "${ld[@]}" -o "$out/bin/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
+step 4 "kube-scheduler";          go build "${ld[@]}" -o "$out/bin/kube-scheduler" k8s.io/kubernetes/cmd/kube-scheduler
+step 5 "kwok $KWOK_VERSION";      GOBIN="$out/bin" go install "${ld[@]}" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 step 6 "kwok stages"
 moddir="$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION"
 if [[ ! -d "$moddir/kustomize/stage" ]]; then
@@ -33,5 +35,15 @@ for d in node/fast node/heartbeat pod/fast; do
 done
 chmod -R u+w "$out/stages"
 touch "$out/.complete"
+previous="$(readlink "$cache/current" || true)"
 ln -sfn "$out" "$cache/current"
+# Keep this build and the one before it (a running cluster may still use it).
+for d in "$cache"/*/; do
+  d="${d%/}"
+  [[ -L "$d" ]] && continue
+  if [[ "$d" != "$out" && "$d" != "$previous" && -f "$d/.complete" ]]; then
+    echo "controlplane: removing old build $d"
+    rm -rf "$d"
+  fi
+done
 echo "controlplane: built into $out"
