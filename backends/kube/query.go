@@ -23,7 +23,9 @@ func (c *Client) queryResources() map[string]func(ctx context.Context, name stri
 		"hpa": func(ctx context.Context, n string) (any, error) {
 			return cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, n, get)
 		},
-		"pdb":      func(ctx context.Context, n string) (any, error) { return cs.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, n, get) },
+		"pdb": func(ctx context.Context, n string) (any, error) {
+			return cs.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, n, get)
+		},
 		"nodes":    func(ctx context.Context, n string) (any, error) { return cs.CoreV1().Nodes().Get(ctx, n, get) },
 		"pods":     func(ctx context.Context, n string) (any, error) { return cs.CoreV1().Pods(ns).Get(ctx, n, get) },
 		"services": func(ctx context.Context, n string) (any, error) { return cs.CoreV1().Services(ns).Get(ctx, n, get) },
