@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -97,11 +99,18 @@ func TestStopLeavesNoProcesses(t *testing.T) {
 	only := enabledProcessComponents(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p, err := local.Start(ctx, local.Options{Only: only})
+	// Non-default options, the demo's durable PostgreSQL among them.
+	p, err := local.Start(ctx, local.Options{Only: only,
+		Kafka:    local.KafkaOptions{Brokers: 1, Topics: map[string]int32{"only-topic": 2}},
+		Postgres: local.PostgresOptions{Durable: true, MaxConnections: 20},
+		HAProxy:  local.HAProxyOptions{Slots: 2},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer p.Stop()
 	t.Logf("start times of %v:\n%s", only, p.StartReport())
+	checkNonDefaultOptions(ctx, t, p)
 	pids := p.PIDs()
 	groups := map[int]bool{}
 	for _, pid := range pids {
@@ -223,5 +232,34 @@ func TestFailedStartStopsEverything(t *testing.T) {
 				t.Error("no process was started before the deadline; the test proves nothing")
 			}
 		})
+	}
+}
+
+func checkNonDefaultOptions(ctx context.Context, t *testing.T, p *local.Platform) {
+	t.Helper()
+	if p.Kafka != nil && len(p.Kafka.Brokers) != 1 {
+		t.Errorf("Kafka brokers %v, want 1", p.Kafka.Brokers)
+	}
+	if p.HAProxy != nil {
+		servers, err := p.HAProxy.Servers()
+		if err != nil || len(servers) != 2 {
+			t.Errorf("HAProxy servers %+v (%v), want 2 slots", servers, err)
+		}
+	}
+	if p.Postgres != nil {
+		for _, s := range []local.PostgresServer{p.Postgres.Primary, p.Postgres.Standby} {
+			c, err := pgx.Connect(ctx, s.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var maxConn, fsync string
+			if err := c.QueryRow(ctx, "SELECT current_setting('max_connections'), current_setting('fsync')").Scan(&maxConn, &fsync); err != nil {
+				t.Fatal(err)
+			}
+			c.Close(ctx)
+			if maxConn != "20" || fsync != "on" {
+				t.Errorf("%s: max_connections=%s fsync=%s, want 20 and on", s.Name, maxConn, fsync)
+			}
+		}
 	}
 }
