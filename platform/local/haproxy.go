@@ -57,6 +57,8 @@ type HAProxyServer struct {
 	FrontendAddr string
 	// Socket is the admin-level runtime API (stats socket).
 	Socket string
+	// MetricsAddr serves HAProxy's Prometheus exporter at /metrics.
+	MetricsAddr string
 	// Backend is the backend name (wotr_api_backend).
 	Backend string
 	Slots   int
@@ -83,10 +85,11 @@ func (p *Platform) startHAProxy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	port, err := FreePort()
+	ports, err := freePorts(2)
 	if err != nil {
 		return err
 	}
+	port := ports[0]
 	dir := filepath.Join(p.Dir, "haproxy")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -94,6 +97,7 @@ func (p *Platform) startHAProxy(ctx context.Context) error {
 	s := &HAProxyServer{
 		FrontendAddr: fmt.Sprintf("127.0.0.1:%d", port),
 		Socket:       filepath.Join(dir, "haproxy.sock"),
+		MetricsAddr:  fmt.Sprintf("127.0.0.1:%d", ports[1]),
 		Backend:      HAProxyBackend,
 		Slots:        o.Slots,
 		Dir:          dir,
@@ -115,6 +119,10 @@ defaults
     timeout client 30s
     timeout server 30s
 
+frontend metrics
+    bind %[8]s
+    http-request use-service prometheus-exporter if { path /metrics }
+
 frontend %[2]s
     bind %[3]s
     option forwardfor
@@ -126,7 +134,7 @@ backend %[4]s
     http-check expect status 200
     default-server check inter %[5]dms fall 3 rise 2
     server-template %[6]s 1-%[7]d 127.0.0.1:1 disabled
-`, s.Socket, HAProxyFrontend, s.FrontendAddr, HAProxyBackend, o.CheckInterval.Milliseconds(), HAProxySlotPrefix, o.Slots)
+`, s.Socket, HAProxyFrontend, s.FrontendAddr, HAProxyBackend, o.CheckInterval.Milliseconds(), HAProxySlotPrefix, o.Slots, s.MetricsAddr)
 	cfgPath := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return err

@@ -106,6 +106,17 @@ func TestHAProxyRoutesAndDrains(t *testing.T) {
 	}
 	seenAll("api-a", "api-b")
 
+	// The exporter counts the requests that reached the backend.
+	resp, err := client.Get("http://" + hp.MetricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `haproxy_backend_http_responses_total{proxy="wotr_api_backend",code="2xx"}`) {
+		t.Errorf("metrics lack the backend's 2xx responses:\n%.2000s", metrics)
+	}
+
 	// Detaching api-b leaves only api-a.
 	if err := hp.SetBackends([]local.Backend{{Name: "api-a", Addr: addrA}}); err != nil {
 		t.Fatal(err)
