@@ -1,5 +1,3 @@
-package ops
-
 // Collector API (the TUI and the CLI build against exactly this):
 //
 //	c := ops.NewCollector(ops.CollectorOptions{Context: "demo"}, sources...)
@@ -7,7 +5,7 @@ package ops
 //	snap := c.Latest()            // newest Snapshot; zero Snapshot before the first poll returns
 //	ch, cancel := c.Subscribe()   // a Snapshot after every source update; buffer of 1, the
 //	defer cancel()                //   newest replaces an unread one, so a slow reader never blocks
-//	xs := c.History("lag:wotr-consumer-group") // oldest first, at most HistoryLen points
+//	xs := c.History("group/wotr-consumer-group/lag") // oldest first, at most HistoryLen points
 //
 // Snapshots are values: the collector never mutates one after publishing it, so
 // readers may keep and share them. CollectOnce polls every source once and
@@ -17,16 +15,20 @@ package ops
 // Stale with the error while the last good value is kept. Each source polls on
 // its own ticker with its own timeout, so a slow source never delays another.
 //
-// History series (see HistorySeries for the full list):
+// History series (HistorySeries lists those with points):
 //
-//	rps                     total requests/s over all instances
-//	rps:<pod>               one instance's requests/s
-//	lag:<group>             total lag in records
-//	lagsec:<group>          lag in seconds
-//	pg:replay:<standby>     replay lag seconds
-//	ch:delay:<replica>      absolute_delay seconds
-//	redis:lag:<replica>     offset lag bytes
-//	pool:<store>            server connections / limit
+//	total/rps                  requests/s over all instances
+//	instance/<pod>/rps         one instance's requests/s
+//	instance/<pod>/p99         its p99 latency, seconds
+//	instance/<pod>/errors      its error rate (fraction of requests)
+//	group/<group>/lag          total lag, records
+//	group/<group>/lagsec       lag, seconds
+//	postgres/<standby>/replay  replay lag, seconds
+//	clickhouse/<replica>/delay absolute_delay, seconds
+//	redis/<replica>/lag        offset lag, bytes
+//	pool/<store>/util          server connections / limit
+
+package ops
 
 import (
 	"context"
@@ -363,25 +365,27 @@ func (c *Collector) recordHistory(s *Snapshot) {
 	var total float64
 	for _, in := range s.Instances {
 		total += in.RPS
-		c.push("rps:"+in.Pod, in.RPS)
+		c.push("instance/"+in.Pod+"/rps", in.RPS)
+		c.push("instance/"+in.Pod+"/p99", in.P99)
+		c.push("instance/"+in.Pod+"/errors", in.ErrorRate)
 	}
-	c.push("rps", total)
+	c.push("total/rps", total)
 	for _, g := range s.Kafka.Groups {
-		c.push("lag:"+g.Name, float64(g.TotalLag))
-		c.push("lagsec:"+g.Name, g.LagSeconds)
+		c.push("group/"+g.Name+"/lag", float64(g.TotalLag))
+		c.push("group/"+g.Name+"/lagsec", g.LagSeconds)
 	}
 	for _, p := range s.Replication.Postgres {
-		c.push("pg:replay:"+p.Name, p.ReplayLagSeconds)
+		c.push("postgres/"+p.Name+"/replay", p.ReplayLagSeconds)
 	}
 	for _, r := range s.Replication.ClickHouse {
-		c.push("ch:delay:"+r.Replica, r.AbsoluteDelay)
+		c.push("clickhouse/"+r.Replica+"/delay", r.AbsoluteDelay)
 	}
 	for _, r := range s.Replication.Redis {
-		c.push("redis:lag:"+r.Name, float64(r.OffsetLag))
+		c.push("redis/"+r.Name+"/lag", float64(r.OffsetLag))
 	}
 	for _, p := range s.Pools.Stores {
 		if p.Limit > 0 {
-			c.push("pool:"+p.Store, float64(p.Connections)/float64(p.Limit))
+			c.push("pool/"+p.Store+"/util", float64(p.Connections)/float64(p.Limit))
 		}
 	}
 }

@@ -116,7 +116,7 @@ func TestCollectorHistoryIsBounded(t *testing.T) {
 	for i := 0; i < 12; i++ {
 		c.CollectOnce(context.Background())
 	}
-	if h := c.History("rps"); len(h) != 5 {
+	if h := c.History("total/rps"); len(h) != 5 {
 		t.Fatalf("history len %d, want 5", len(h))
 	}
 	if c.History("nope") != nil {

@@ -1,0 +1,464 @@
+// Package render turns a snapshot into rows: pure functions shared by the
+// CLI's tables and the TUI's views, so both show the same figures the same way.
+package render
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wotr/wotr-tui/ops"
+)
+
+// Table is a header and rows of cells.
+type Table struct {
+	Title   string
+	Headers []string
+	Rows    [][]string
+}
+
+// Write prints t aligned in columns (kubectl's style).
+func Write(w io.Writer, t Table) error {
+	if t.Title != "" {
+		if _, err := fmt.Fprintln(w, t.Title); err != nil {
+			return err
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(t.Headers, "\t"))
+	for _, r := range t.Rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// Seconds formats a duration in seconds: "-" when unknown (<0), else "850ms",
+// "12s", "3m05s", "2h10m".
+func Seconds(s float64) string {
+	switch {
+	case s < 0 || math.IsNaN(s) || math.IsInf(s, 0):
+		return "-"
+	case s == 0:
+		return "0s"
+	case s < 1:
+		return strconv.Itoa(int(math.Round(s*1000))) + "ms"
+	case s < 60:
+		return strconv.FormatFloat(s, 'f', 0, 64) + "s"
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", int(s)/60, int(s)%60)
+	case s < 86400*2:
+		return fmt.Sprintf("%dh%02dm", int(s)/3600, (int(s)%3600)/60)
+	}
+	return fmt.Sprintf("%dd", int(s)/86400)
+}
+
+// Bytes formats a byte count with binary units.
+func Bytes(b float64) string {
+	if b < 0 {
+		return "-"
+	}
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for b >= 1024 && i < len(units)-1 {
+		b /= 1024
+		i++
+	}
+	if i == 0 {
+		return strconv.FormatFloat(b, 'f', 0, 64) + units[0]
+	}
+	return strconv.FormatFloat(b, 'f', 1, 64) + units[i]
+}
+
+// Percent formats a fraction.
+func Percent(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" }
+
+// Rate formats a per-second figure.
+func Rate(f float64) string {
+	if f >= 100 {
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(f, 'f', 1, 64)
+}
+
+// Count formats an integer with k/M suffixes past 10,000.
+func Count(n int64) string {
+	switch {
+	case n >= 10_000_000:
+		return strconv.FormatInt(n/1_000_000, 10) + "M"
+	case n >= 10_000:
+		return strconv.FormatInt(n/1000, 10) + "k"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func yesno(b bool, y, n string) string {
+	if b {
+		return y
+	}
+	return n
+}
+
+// Age of a value for display; "stale" marks a value kept after a failed poll.
+func Age(m ops.Meta, now time.Time) string {
+	if m.FetchedAt.IsZero() {
+		return "never"
+	}
+	a := Seconds(math.Floor(m.Age(now).Seconds()))
+	if m.Stale {
+		return a + " (stale)"
+	}
+	return a
+}
+
+// Instances: one row per pod.
+func Instances(s ops.Snapshot, wide bool) Table {
+	t := Table{Headers: []string{"POD", "READY", "NODE", "ZONE", "RPS", "SHARE", "P50", "P99", "ERR%", "CPU", "MEM"}}
+	if wide {
+		t.Headers = append(t.Headers, "CPU REQ/LIM", "MEM REQ/LIM", "ADDRESS", "AGE")
+	}
+	for _, in := range s.Instances {
+		r := []string{in.Pod, yesno(in.Ready, "yes", "no"), in.Node, in.Zone, Rate(in.RPS), Percent(in.LoadShare),
+			Seconds(in.P50), Seconds(in.P99), strconv.FormatFloat(in.ErrorRate*100, 'f', 1, 64),
+			cpuOf(in.CPU, in.CPULimit), memOf(in.Memory, in.MemLimit)}
+		if wide {
+			r = append(r, fmt.Sprintf("%gm/%gm", in.CPURequest*1000, in.CPULimit*1000),
+				Bytes(in.MemRequest)+"/"+Bytes(in.MemLimit), in.Address, Age(in.Meta, s.TakenAt))
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	return t
+}
+
+func cpuOf(used, limit float64) string {
+	s := strconv.Itoa(int(math.Round(used*1000))) + "m"
+	if limit > 0 {
+		s += " (" + Percent(used/limit) + ")"
+	}
+	return s
+}
+
+func memOf(used, limit float64) string {
+	s := Bytes(used)
+	if limit > 0 {
+		s += " (" + Percent(used/limit) + ")"
+	}
+	return s
+}
+
+// Deployments with HPA bounds and targets.
+func Deployments(s ops.Snapshot, wide bool) Table {
+	t := Table{Headers: []string{"DEPLOYMENT", "DESIRED", "CURRENT", "READY", "HPA MIN/MAX", "TARGETS", "LAST SCALE"}}
+	for _, d := range s.Deployments {
+		hpa, targets, last := "-", "-", "-"
+		if h := d.HPA; h != nil {
+			hpa = fmt.Sprintf("%d/%d", h.Min, h.Max)
+			var ts []string
+			for _, m := range h.Metrics {
+				cur := m.Current
+				if cur == "" {
+					cur = "<unknown>"
+				}
+				ts = append(ts, fmt.Sprintf("%s %s/%s", m.Name, cur, m.Target))
+			}
+			targets = strings.Join(ts, ", ")
+			if !h.LastScaleTime.IsZero() {
+				last = Seconds(s.TakenAt.Sub(h.LastScaleTime).Seconds()) + " ago"
+			}
+		}
+		t.Rows = append(t.Rows, []string{d.Name, itoa(d.Desired), itoa(d.Current), itoa(d.Ready), hpa, targets, last})
+	}
+	return t
+}
+
+func itoa[T ~int | ~int32 | ~int64](n T) string { return strconv.FormatInt(int64(n), 10) }
+
+// Lag: one row per group; wide adds one row per partition under it.
+func Lag(s ops.Snapshot, wide bool) Table {
+	t := Table{Headers: []string{"GROUP", "STATE", "MEMBERS", "PARTITIONS", "LAG", "LAG TIME", "CATCH-UP", "STATUS"}}
+	for _, g := range s.Kafka.Groups {
+		t.Rows = append(t.Rows, []string{g.Name, g.State, itoa(len(g.Members)), itoa(len(g.Partitions)),
+			Count(g.TotalLag), Seconds(g.LagSeconds), eta(g), string(g.Status)})
+		if wide {
+			for _, p := range g.Partitions {
+				committed := itoa(p.Committed)
+				if p.Committed < 0 {
+					committed = "-"
+				}
+				t.Rows = append(t.Rows, []string{"  " + p.Topic + "/" + itoa(p.Partition), committed + "/" + itoa(p.End),
+					short(p.Member), "", Count(p.Lag), Seconds(p.LagSeconds), "", string(p.Status)})
+			}
+		}
+	}
+	return t
+}
+
+func eta(g ops.Group) string {
+	switch {
+	case g.TotalLag == 0:
+		return "caught up"
+	case g.ETASeconds < 0:
+		return "not catching up"
+	}
+	return Seconds(g.ETASeconds)
+}
+
+func short(id string) string {
+	if len(id) > 24 {
+		return id[:24] + "…"
+	}
+	return id
+}
+
+// Topics with partitions and produce rate.
+func Topics(s ops.Snapshot) Table {
+	t := Table{Headers: []string{"TOPIC", "PARTITIONS", "REPLICAS", "PRODUCE/S"}}
+	for _, tp := range s.Kafka.Topics {
+		t.Rows = append(t.Rows, []string{tp.Name, itoa(tp.Partitions), itoa(tp.Replicas), Rate(tp.ProduceRate)})
+	}
+	return t
+}
+
+// Replication of all stores side by side, normalised to seconds.
+func Replication(s ops.Snapshot, wide bool) Table {
+	t := Table{Headers: []string{"STORE", "REPLICA", "STATE", "LAG", "LAG BYTES/QUEUE", "DETAIL"}}
+	if wide {
+		t.Headers = append(t.Headers, "SOURCE", "AGE")
+	}
+	add := func(m ops.Meta, r ...string) {
+		if wide {
+			r = append(r, m.Source, Age(m, s.TakenAt))
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	for _, p := range s.Replication.Postgres {
+		detail := fmt.Sprintf("write %s flush %s", Seconds(p.WriteLagSeconds), Seconds(p.FlushLagSeconds))
+		if !p.LastReplay.IsZero() {
+			detail = "last replay " + Seconds(s.TakenAt.Sub(p.LastReplay).Seconds()) + " ago"
+		}
+		if p.ReplayPaused {
+			detail += ", replay PAUSED"
+		}
+		add(p.Meta, "postgres", p.Name, p.State, Seconds(p.ReplayLagSeconds), Bytes(float64(p.ReplayLagBytes)), detail)
+	}
+	for _, r := range s.Replication.ClickHouse {
+		state := "ok"
+		switch {
+		case r.SessionExpired:
+			state = "session expired"
+		case r.IsReadonly:
+			state = "readonly"
+		}
+		add(r.Meta, "clickhouse", r.Replica+" "+r.Database+"."+r.Table, state, Seconds(r.AbsoluteDelay),
+			"queue "+itoa(r.QueueSize), fmt.Sprintf("inserts in queue %d%s", r.InsertsInQueue, yesno(r.IsLeader, ", leader", "")))
+	}
+	for _, r := range s.Replication.Redis {
+		add(r.Meta, "redis", r.Name, "link "+r.LinkStatus, Seconds(r.LagSeconds), Bytes(float64(r.OffsetLag)), "")
+	}
+	return t
+}
+
+// Pools: per store server side, then the budget; wide adds per-instance pools.
+func Pools(s ops.Snapshot, wide bool) Table {
+	t := Table{Headers: []string{"STORE", "SCOPE", "IN USE", "SIZE/LIMIT", "UTIL", "WAITS", "DETAIL"}}
+	for _, p := range s.Pools.Stores {
+		util := "-"
+		if p.Limit > 0 {
+			util = Percent(float64(p.Connections) / float64(p.Limit))
+		}
+		var apps []string
+		for a, n := range p.ByApplication {
+			apps = append(apps, fmt.Sprintf("%s=%d", a, n))
+		}
+		sort.Strings(apps)
+		t.Rows = append(t.Rows, []string{p.Store, "server " + p.Region, itoa(p.Connections), itoa(p.Limit), util, "", strings.Join(apps, " ")})
+	}
+	for _, b := range s.Pools.Budget {
+		t.Rows = append(t.Rows, []string{b.Store, "budget", itoa(b.Total), itoa(b.Limit),
+			Percent(float64(b.Total) / float64(b.Limit)), "",
+			fmt.Sprintf("%d per instance x %d instances (HPA max + surge) %s", b.PerInstance, b.Instances, yesno(b.OK, "fits", "EXCEEDS LIMIT"))})
+	}
+	// per store sums over instances
+	type agg struct{ inUse, size, waits float64 }
+	sums := map[string]*agg{}
+	var stores []string
+	for _, ip := range s.Pools.Instances {
+		for _, p := range ip.Pools {
+			a := sums[p.Store]
+			if a == nil {
+				a = &agg{}
+				sums[p.Store] = a
+				stores = append(stores, p.Store)
+			}
+			a.inUse += p.InUse
+			a.size += p.Size
+			a.waits += p.Waits
+			if wide {
+				t.Rows = append(t.Rows, []string{p.Store, ip.Pod, Rate(p.InUse), Rate(p.Size), Percent(p.Utilization()), Rate(p.Waits), ""})
+			}
+		}
+	}
+	sort.Strings(stores)
+	for _, st := range stores {
+		a := sums[st]
+		util := "-"
+		if a.size > 0 {
+			util = Percent(a.inUse / a.size)
+		}
+		t.Rows = append(t.Rows, []string{st, "all instances", Rate(a.inUse), Rate(a.size), util, Rate(a.waits), ""})
+	}
+	return t
+}
+
+// Nodes of every region.
+func Nodes(s ops.Snapshot, wide bool) Table {
+	t := Table{Headers: []string{"NODE", "STATUS", "PODS", "ZONE", "REGION"}}
+	if wide {
+		t.Headers = append(t.Headers, "CPU REQ/ALLOC", "PODS ALLOC")
+	}
+	for _, n := range s.Nodes {
+		st := yesno(n.Ready, "Ready", "NotReady")
+		if n.Cordoned {
+			st += ",SchedulingDisabled"
+		}
+		r := []string{n.Name, st, itoa(n.Pods), n.Zone, n.Region}
+		if wide {
+			r = append(r, fmt.Sprintf("%.1f/%.1f", n.CPUReq, n.CPUAlloc), itoa(n.PodsAlloc))
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	return t
+}
+
+// Regions: role, standby lag, last backup, readiness.
+func Regions(s ops.Snapshot, wide bool) Table {
+	t := Table{Headers: []string{"REGION", "ROLE", "READY", "NODES", "STANDBY LAG", "LAST BACKUP", "NOTES"}}
+	for _, r := range s.Regions {
+		lag := "-"
+		if r.Role != "primary" {
+			lag = Seconds(r.StandbyLagSec)
+		}
+		backup := "none"
+		if r.LastBackupAge >= 0 {
+			backup = Seconds(r.LastBackupAge) + " ago"
+		}
+		notes := strings.Join(r.Notes, "; ")
+		if !wide && len(notes) > 60 {
+			notes = notes[:60] + "…"
+		}
+		t.Rows = append(t.Rows, []string{r.Name, r.Role, yesno(r.Ready, "yes", "no"), itoa(r.Nodes), lag, backup, notes})
+	}
+	return t
+}
+
+// Backups: newest first; without wide only the latest per store.
+func Backups(s ops.Snapshot, wide bool) Table {
+	t := Table{Headers: []string{"STORE", "ID", "STATE", "AGE", "SIZE", "LOCATION"}}
+	if wide {
+		t.Headers = append(t.Headers, "WAL", "ERROR")
+	}
+	seen := map[string]bool{}
+	for _, b := range s.Backups {
+		if !wide && seen[b.Store] {
+			continue
+		}
+		seen[b.Store] = true
+		r := []string{b.Store, b.ID, b.State, Seconds(s.TakenAt.Sub(b.StartedAt).Seconds()), Bytes(float64(b.SizeBytes)), b.Location}
+		if wide {
+			r = append(r, b.WALPosition, b.Error)
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	return t
+}
+
+// Sources: every polled source with its status.
+func Sources(s ops.Snapshot) Table {
+	t := Table{Headers: []string{"SOURCE", "STATUS", "AGE", "TOOK", "ERROR"}}
+	for _, m := range s.Sources {
+		st := "ok"
+		switch {
+		case m.Stale:
+			st = "STALE"
+		case m.FetchedAt.IsZero():
+			st = "FAILED"
+		}
+		if m.Error != "" && !m.Stale {
+			st = "FAILED"
+		}
+		t.Rows = append(t.Rows, []string{m.Source, st, Age(m, s.TakenAt), strconv.FormatFloat(m.Duration, 'f', 0, 64) + "ms", m.Error})
+	}
+	return t
+}
+
+// Failed lists sources whose last poll failed, for exit codes and badges.
+func Failed(s ops.Snapshot) []ops.Meta {
+	var out []ops.Meta
+	for _, m := range s.Sources {
+		if m.Error != "" || m.FetchedAt.IsZero() {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Overview is the status screen: one line per area.
+func Overview(s ops.Snapshot) Table {
+	t := Table{Headers: []string{"AREA", "STATUS", "SUMMARY"}}
+	ready, rps := 0, 0.0
+	for _, in := range s.Instances {
+		if in.Ready {
+			ready++
+		}
+		rps += in.RPS
+	}
+	t.Rows = append(t.Rows, []string{"instances", yesno(ready == len(s.Instances), "OK", "WARN"),
+		fmt.Sprintf("%d/%d ready, %s req/s", ready, len(s.Instances), Rate(rps))})
+	cordoned, notReady := 0, 0
+	for _, n := range s.Nodes {
+		if n.Cordoned {
+			cordoned++
+		}
+		if !n.Ready {
+			notReady++
+		}
+	}
+	t.Rows = append(t.Rows, []string{"nodes", yesno(notReady == 0, "OK", "WARN"),
+		fmt.Sprintf("%d nodes, %d not ready, %d cordoned", len(s.Nodes), notReady, cordoned)})
+	for _, g := range s.Kafka.Groups {
+		t.Rows = append(t.Rows, []string{"lag " + g.Name, string(g.Status),
+			fmt.Sprintf("%s records, %s behind, catch-up %s", Count(g.TotalLag), Seconds(g.LagSeconds), eta(g))})
+	}
+	worst := 0.0
+	for _, p := range s.Replication.Postgres {
+		worst = math.Max(worst, p.ReplayLagSeconds)
+	}
+	for _, r := range s.Replication.ClickHouse {
+		worst = math.Max(worst, r.AbsoluteDelay)
+	}
+	for _, r := range s.Replication.Redis {
+		worst = math.Max(worst, r.LagSeconds)
+	}
+	n := len(s.Replication.Postgres) + len(s.Replication.ClickHouse) + len(s.Replication.Redis)
+	t.Rows = append(t.Rows, []string{"replication", yesno(worst < 30, "OK", "WARN"),
+		fmt.Sprintf("%d replicas, worst lag %s", n, Seconds(worst))})
+	for _, b := range s.Pools.Budget {
+		t.Rows = append(t.Rows, []string{"budget " + b.Store, yesno(b.OK, "OK", "WARN"),
+			fmt.Sprintf("%d of %d connections at HPA max", b.Total, b.Limit)})
+	}
+	for _, r := range s.Regions {
+		t.Rows = append(t.Rows, []string{"region " + r.Name, yesno(r.Ready, "OK", "WARN"), r.Role})
+	}
+	failed := Failed(s)
+	var names []string
+	for _, m := range failed {
+		names = append(names, m.Source)
+	}
+	t.Rows = append(t.Rows, []string{"sources", yesno(len(failed) == 0, "OK", "ERR"),
+		fmt.Sprintf("%d polled, %d failed %s", len(s.Sources), len(failed), strings.Join(names, " "))})
+	return t
+}
