@@ -304,6 +304,9 @@ func (p *Platform) startKube(ctx context.Context) error {
 		"--cert-dir=" + filepath.Join(dir, "kcm-certs"),
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--use-service-account-credentials=false",
+		// The default 20 QPS paces a 45-replica scale-up at about 2 s.
+		"--kube-api-qps=200",
+		"--kube-api-burst=400",
 		// kwok's heartbeat stage reports every 20-45 s; the default 50 s grace
 		// leaves too little margin on a loaded machine.
 		"--node-monitor-grace-period=75s",
