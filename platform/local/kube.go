@@ -287,10 +287,11 @@ func (p *Platform) startKube(ctx context.Context) error {
 	k.Clientset = cs
 	if err := WaitFor(ctx, "kube-apiserver /readyz", apiserver, func(ctx context.Context) error {
 		body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		if err != nil {
+		if err != nil && len(body) > 0 {
+			// The body lists the checks that are still failing.
 			return fmt.Errorf("%w: %s", err, strings.TrimSpace(string(body)))
 		}
-		return nil
+		return err
 	}); err != nil {
 		return err
 	}

@@ -444,3 +444,25 @@ func TestKubeStopLeavesNothing(t *testing.T) {
 		t.Errorf("platform dir %s remains after Stop: %v", p.Dir, err)
 	}
 }
+
+// A start that runs out of time stops what it started: no process whose
+// command line names the platform's directory survives.
+func TestKubeFailedStartLeavesNothing(t *testing.T) {
+	localtest.Platform(t, local.Kube)
+	parent := t.TempDir()
+	_, err := local.Start(context.Background(), local.Options{Only: []string{local.Kube}, Dir: parent, StartTimeout: 300 * time.Millisecond})
+	if err == nil {
+		t.Fatal("Start with a 300ms deadline succeeded; want a readiness timeout")
+	}
+	t.Logf("start failed as intended: %.200s", err)
+	procs, _ := os.ReadDir("/proc")
+	for _, e := range procs {
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil {
+			continue
+		}
+		if strings.Contains(string(cmdline), parent) {
+			t.Errorf("pid %s survived the failed start: %s", e.Name(), strings.ReplaceAll(string(cmdline), "\x00", " "))
+		}
+	}
+}
