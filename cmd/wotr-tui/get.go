@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/wotr/wotr-tui/backends/wire"
+	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/render"
+)
+
+// readFlags are shared by get and status.
+type readFlags struct {
+	output     string
+	watch      bool
+	interval   time.Duration
+	timeout    time.Duration
+	rateWindow time.Duration
+	watchCount int // stop after n prints (tests); 0 = until interrupted
+}
+
+func (f *readFlags) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "output format: table, wide, json or yaml")
+	cmd.Flags().BoolVarP(&f.watch, "watch", "w", false, "keep polling and print again every --interval")
+	cmd.Flags().DurationVar(&f.interval, "interval", 2*time.Second, "poll interval with --watch")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Second, "timeout of each source's poll")
+	cmd.Flags().DurationVar(&f.rateWindow, "rate-window", time.Second, "second poll after this long so rates (produce/s, req/s, lag seconds) are known; 0 polls once")
+	cmd.Flags().IntVar(&f.watchCount, "watch-count", 0, "with --watch, stop after this many prints")
+	_ = cmd.Flags().MarkHidden("watch-count")
+}
+
+func (f *readFlags) validate() error {
+	switch f.output {
+	case "table", "wide", "json", "yaml":
+	default:
+		return fmt.Errorf("-o %q: output must be table, wide, json or yaml", f.output)
+	}
+	if f.timeout <= 0 {
+		return fmt.Errorf("--timeout %s: must be positive", f.timeout)
+	}
+	if f.watch && f.interval <= 0 {
+		return fmt.Errorf("--interval %s: must be positive", f.interval)
+	}
+	if f.rateWindow < 0 {
+		return fmt.Errorf("--rate-window %s: must not be negative", f.rateWindow)
+	}
+	return nil
+}
+
+// capsFor: the sources a kind needs, so `get lag` polls Kafka only.
+func capsFor(kind string) []string {
+	switch kind {
+	case "instances":
+		return []string{wire.CapKube, wire.CapLoad}
+	case "lag":
+		return []string{wire.CapKafka}
+	case "replication":
+		return []string{wire.CapReplication}
+	case "pools":
+		return []string{wire.CapPools}
+	case "nodes":
+		return []string{wire.CapKube}
+	case "backups":
+		return []string{wire.CapBackups}
+	}
+	return wire.AllCaps // status, regions
+}
+
+// needsRates: kinds whose figures come from differences between polls.
+func needsRates(kind string) bool {
+	switch kind {
+	case "lag", "instances", "pools", "status":
+		return true
+	}
+	return false
+}
+
+// newCollectorFor builds the collector of a context for a kind. Tests replace it.
+var newCollectorFor = func(ctx context.Context, cc ops.ContextConfig, opts ops.CollectorOptions, kind string) (*ops.Collector, func(), error) {
+	return wire.NewCollector(ctx, cc, opts, capsFor(kind)...)
+}
+
+func init() {
+	register(func(g *globalFlags, out, errOut io.Writer) *cobra.Command {
+		f := &readFlags{}
+		cmd := &cobra.Command{
+			Use:   "get " + strings.Join(render.Kinds, "|"),
+			Short: "Show one part of the platform's state",
+			Long: "get polls the sources a kind needs and prints them. A source that cannot be reached is named\n" +
+				"on stderr and the exit code is 1; everything else is still printed.\n" +
+				"JSON and YAML documents are described in ops/render/JSON.md.",
+			Args: func(cmd *cobra.Command, args []string) error {
+				if len(args) != 1 {
+					return withCode(ExitUsage, fmt.Errorf("get needs one kind: %s", strings.Join(render.Kinds, ", ")))
+				}
+				for _, k := range render.Kinds {
+					if k == args[0] {
+						return nil
+					}
+				}
+				return withCode(ExitUsage, fmt.Errorf("unknown kind %q: must be one of %s", args[0], strings.Join(render.Kinds, ", ")))
+			},
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return runRead(cmd, g, f, args[0], out, errOut)
+			},
+		}
+		f.bind(cmd)
+		return cmd
+	})
+}
+
+// runRead is get's and status' flow: poll, print, and name failed sources.
+func runRead(cmd *cobra.Command, g *globalFlags, f *readFlags, kind string, out, errOut io.Writer) error {
+	if err := f.validate(); err != nil {
+		return withCode(ExitUsage, err)
+	}
+	cc, err := loadContextConfig(g)
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
+	defer stop()
+	c, closeAll, err := newCollectorFor(ctx, *cc, ops.CollectorOptions{Context: cc.Name, Timeout: f.timeout}, kind)
+	if closeAll != nil {
+		defer closeAll()
+	}
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	snap := c.CollectOnce(ctx)
+	if needsRates(kind) && f.rateWindow > 0 && !f.watch {
+		select {
+		case <-time.After(f.rateWindow):
+			snap = c.CollectOnce(ctx)
+		case <-ctx.Done():
+		}
+	}
+	for n := 1; ; n++ {
+		if err := printSnapshot(out, f.output, kind, snap, f.watch); err != nil {
+			return withCode(ExitFailed, err)
+		}
+		if !f.watch || (f.watchCount > 0 && n >= f.watchCount) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return failedSources(snap)
+		case <-time.After(f.interval):
+		}
+		snap = c.CollectOnce(ctx)
+	}
+	return failedSources(snap)
+}
+
+// failedSources is nil when every source answered, else an error naming each.
+func failedSources(s ops.Snapshot) error {
+	failed := render.Failed(s)
+	if len(failed) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, m := range failed {
+		e := m.Error
+		if e == "" {
+			e = "no answer"
+		}
+		parts = append(parts, m.Source+": "+e)
+	}
+	return withCode(ExitFailed, fmt.Errorf("%d source(s) unreachable: %s", len(failed), strings.Join(parts, "; ")))
+}
+
+func printSnapshot(w io.Writer, output, kind string, s ops.Snapshot, watch bool) error {
+	switch output {
+	case "json", "yaml":
+		doc, err := render.NewDocument(kind, s)
+		if err != nil {
+			return err
+		}
+		var b []byte
+		if output == "json" {
+			if watch { // one document per line
+				b, err = json.Marshal(doc)
+			} else {
+				b, err = json.MarshalIndent(doc, "", "  ")
+			}
+		} else {
+			b, err = yaml.Marshal(doc)
+			if watch {
+				b = append([]byte("---\n"), b...)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(w, strings.TrimRight(string(b), "\n"))
+		return err
+	}
+	tables, err := render.Tables(kind, s, output == "wide")
+	if err != nil {
+		return err
+	}
+	if watch {
+		fmt.Fprintf(w, "# %s  %s\n", s.TakenAt.Format(time.RFC3339), s.Context)
+	}
+	for i, t := range tables {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if len(t.Rows) == 0 && i > 0 {
+			continue
+		}
+		if err := render.Write(w, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}

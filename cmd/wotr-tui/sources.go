@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+
+	"github.com/wotr/wotr-tui/backends/wire"
+	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ui"
+)
+
+// The console's live data: a collector over every source of the context,
+// polling until the console's context ends, and the action service.
+func init() {
+	consoleBackends = func(ctx context.Context, cc ops.ContextConfig) (ui.StateSource, ops.Actor, error) {
+		c, closeAll, err := wire.NewCollector(ctx, cc, ops.CollectorOptions{Context: cc.Name})
+		if err != nil {
+			if closeAll != nil {
+				closeAll()
+			}
+			return nil, nil, err
+		}
+		go func() {
+			_ = c.Run(ctx)
+			closeAll()
+		}()
+		svc := newActionService(cc)
+		go func() {
+			<-ctx.Done()
+			svc.Close()
+		}()
+		return c, svc, nil
+	}
+}
