@@ -519,3 +519,24 @@ func truncate(s string, n int) string {
 	}
 	return s[:n-1] + "…"
 }
+
+// RunbookStateDir is $XDG_STATE_HOME/wotr ($HOME/.local/state/wotr when
+// unset): runs/ holds resumable run state, reports/ the Markdown reports.
+func RunbookStateDir() string { return filepath.Join(stateHome(), "wotr") }
+
+// RunbookReportPath is the default report path of a run started at t.
+func RunbookReportPath(stateDir, runbook string, t time.Time) string {
+	return filepath.Join(stateDir, "reports", runbook+"-"+t.UTC().Format("20060102T150405Z")+".md")
+}
+
+// ExitCode maps the worst step status to the CLI's exit code: 0 pass or
+// warn, 1 fail, error or pending, 3 refused.
+func (s StepStatus) ExitCode() int {
+	switch s {
+	case StepPass, StepWarn, "":
+		return 0
+	case StepRefused:
+		return 3
+	}
+	return 1
+}
