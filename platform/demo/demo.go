@@ -267,11 +267,7 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 			Sources:  DemoSources(),
 			Settings: opts.Load,
 			SetConsumerSlowdown: func(ctx context.Context, d time.Duration) error {
-				v := ""
-				if d > 0 {
-					v = d.String()
-				}
-				return SetDeploymentEnv(ctx, p.Kube.Clientset, p.Kube.Namespace, ConsumerDeployment, "CONSUMER_SLOWDOWN", v)
+				return SetDeploymentEnv(ctx, p.Kube.Clientset, p.Kube.Namespace, ConsumerDeployment, SlowdownEnv(d))
 			},
 			Logger: log,
 		})
@@ -307,6 +303,18 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 		d.Endpoints.ConfigPath = path
 	}
 	return d, nil
+}
+
+// SlowBatchSize caps the records a slowed consumer takes per batch: a pause
+// after a batch of everything available would not let lag build.
+const SlowBatchSize = 100
+
+// SlowdownEnv is the consumer env for a slowdown; 0 restores full speed.
+func SlowdownEnv(d time.Duration) map[string]string {
+	if d <= 0 {
+		return map[string]string{"CONSUMER_SLOWDOWN": "", "BATCH_SIZE": ""}
+	}
+	return map[string]string{"CONSUMER_SLOWDOWN": d.String(), "BATCH_SIZE": strconv.Itoa(SlowBatchSize)}
 }
 
 // waitReady polls until n instances of a deployment are ready.
@@ -510,14 +518,18 @@ func (d *Demo) Stop() error {
 			d.cancel()
 		}
 		if d.Supervisor != nil {
+			t0 := time.Now()
 			if err := d.Supervisor.Stop(); err != nil {
 				errs = append(errs, err)
 			}
+			d.log.Info("pod processes stopped", "took", time.Since(t0).Round(time.Millisecond))
 		}
 		if d.ownPlatform && d.Platform != nil {
+			t0 := time.Now()
 			if err := d.Platform.Stop(); err != nil {
 				errs = append(errs, err)
 			}
+			d.log.Info("local platform stopped", "took", time.Since(t0).Round(time.Millisecond))
 		}
 		d.stopErr = errors.Join(errs...)
 	})

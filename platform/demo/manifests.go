@@ -241,11 +241,14 @@ func metaOf(o runtime.Object) (metav1.Object, error) {
 	return m, nil
 }
 
-// SetDeploymentEnv sets (or with value "" removes) one env variable in every
-// container of a Deployment; the Deployment controller then rolls its pods.
-func SetDeploymentEnv(ctx context.Context, c kubernetes.Interface, ns, name, key, value string) error {
-	if key == "" || strings.ContainsAny(key, "= ") {
-		return fmt.Errorf("env name %q: must be a non-empty name without '=' or spaces", key)
+// SetDeploymentEnv sets env variables in every container of a Deployment
+// (an empty value removes the variable) in one update, so the Deployment
+// controller rolls its pods once.
+func SetDeploymentEnv(ctx context.Context, c kubernetes.Interface, ns, name string, vars map[string]string) error {
+	for key := range vars {
+		if key == "" || strings.ContainsAny(key, "= ") {
+			return fmt.Errorf("env name %q: must be a non-empty name without '=' or spaces", key)
+		}
 	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		d, err := c.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
@@ -255,21 +258,7 @@ func SetDeploymentEnv(ctx context.Context, c kubernetes.Interface, ns, name, key
 		changed := false
 		for ci := range d.Spec.Template.Spec.Containers {
 			ct := &d.Spec.Template.Spec.Containers[ci]
-			idx := -1
-			for i, e := range ct.Env {
-				if e.Name == key {
-					idx = i
-				}
-			}
-			switch {
-			case value == "" && idx >= 0:
-				ct.Env = append(ct.Env[:idx], ct.Env[idx+1:]...)
-				changed = true
-			case value != "" && idx >= 0 && (ct.Env[idx].Value != value || ct.Env[idx].ValueFrom != nil):
-				ct.Env[idx] = corev1.EnvVar{Name: key, Value: value}
-				changed = true
-			case value != "" && idx < 0:
-				ct.Env = append(ct.Env, corev1.EnvVar{Name: key, Value: value})
+			if setEnv(ct, vars) {
 				changed = true
 			}
 		}
@@ -279,6 +268,30 @@ func SetDeploymentEnv(ctx context.Context, c kubernetes.Interface, ns, name, key
 		_, err = c.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{})
 		return err
 	})
+}
+
+func setEnv(ct *corev1.Container, vars map[string]string) bool {
+	changed := false
+	for key, value := range vars {
+		idx := -1
+		for i, e := range ct.Env {
+			if e.Name == key {
+				idx = i
+			}
+		}
+		switch {
+		case value == "" && idx >= 0:
+			ct.Env = append(ct.Env[:idx], ct.Env[idx+1:]...)
+			changed = true
+		case value != "" && idx >= 0 && (ct.Env[idx].Value != value || ct.Env[idx].ValueFrom != nil):
+			ct.Env[idx] = corev1.EnvVar{Name: key, Value: value}
+			changed = true
+		case value != "" && idx < 0:
+			ct.Env = append(ct.Env, corev1.EnvVar{Name: key, Value: value})
+			changed = true
+		}
+	}
+	return changed
 }
 
 // IsNotFound reports a missing object.

@@ -343,8 +343,11 @@ func (s *Supervisor) stopMember(m *member, why string) {
 	go func() {
 		defer s.draining.Done()
 		if pr != nil {
+			t0 := time.Now()
 			if err := pr.stop(s.opts.Grace); err != nil {
 				s.log.Warn("drain", "pod", m.inst.Pod, "err", err)
+			} else {
+				s.log.Info("process drained", "pod", m.inst.Pod, "pid", m.inst.PID, "took", time.Since(t0).Round(time.Millisecond))
 			}
 		}
 		s.mu.Lock()
