@@ -271,11 +271,14 @@ func runStep(ctx context.Context, env RunbookEnv, step Step, snap **Snapshot, re
 		}
 		res.Evidence = append(res.Evidence, "query: "+step.PromQL)
 		var values []float64
+		var names []string
 		for _, s := range samples {
 			values = append(values, s.Value)
-			res.Evidence = append(res.Evidence, fmt.Sprintf("%s = %s", labelString(s.Labels), fmtFloat(s.Value)))
+			line := fmt.Sprintf("%s = %s", labelString(s.Labels), fmtFloat(s.Value))
+			names = append(names, line)
+			res.Evidence = append(res.Evidence, line)
 		}
-		expectValues(res, step.Expect, values, failStatus)
+		expectValues(res, step.Expect, values, failStatus, names...)
 	case step.SQL != nil:
 		q := env.SQL[step.SQL.Store]
 		if q == nil {
@@ -289,8 +292,10 @@ func runStep(ctx context.Context, env RunbookEnv, step Step, snap **Snapshot, re
 		}
 		res.Evidence = append(res.Evidence, "query: "+strings.TrimSpace(step.SQL.Query), strings.Join(cols, " | "))
 		var values []float64
+		var names []string
 		for _, r := range rows {
 			res.Evidence = append(res.Evidence, strings.Join(r, " | "))
+			names = append(names, strings.Join(r, " | "))
 			if len(r) > 0 {
 				v, err := strconv.ParseFloat(r[len(r)-1], 64)
 				if err != nil {
@@ -300,7 +305,7 @@ func runStep(ctx context.Context, env RunbookEnv, step Step, snap **Snapshot, re
 				values = append(values, v)
 			}
 		}
-		expectValues(res, step.Expect, values, failStatus)
+		expectValues(res, step.Expect, values, failStatus, names...)
 	case step.Kube != nil:
 		runKubeStep(ctx, env, step, res, failStatus)
 	case step.Action != nil:
@@ -475,21 +480,29 @@ func compare(op string, a, b float64) bool {
 }
 
 // expectValues passes when there is at least one value and every value meets
-// the expectation; no data is a failure, since a check that sees nothing proves nothing.
-func expectValues(res *StepResult, expect string, values []float64, failStatus StepStatus) {
+// the expectation; no data is a failure, since a check that sees nothing proves
+// nothing. names (one per value, when given) name the offenders in the summary.
+func expectValues(res *StepResult, expect string, values []float64, failStatus StepStatus, names ...string) {
 	op, want, _ := parseExpect(expect)
 	if len(values) == 0 {
 		res.Status, res.Summary = failStatus, "no data returned"
 		return
 	}
-	bad := 0
-	for _, v := range values {
+	var offenders []string
+	for i, v := range values {
 		if !compare(op, v, want) {
-			bad++
+			if i < len(names) && len(names) == len(values) {
+				offenders = append(offenders, names[i])
+			} else {
+				offenders = append(offenders, fmtFloat(v))
+			}
 		}
 	}
-	if bad > 0 {
-		res.Status, res.Summary = failStatus, fmt.Sprintf("%d of %d values not %s", bad, len(values), expect)
+	if bad := len(offenders); bad > 0 {
+		if bad > 3 {
+			offenders = append(offenders[:3], fmt.Sprintf("and %d more", bad-3))
+		}
+		res.Status, res.Summary = failStatus, fmt.Sprintf("%d of %d values not %s: %s", bad, len(values), expect, strings.Join(offenders, "; "))
 		return
 	}
 	res.Status, res.Summary = StepPass, fmt.Sprintf("all %d values %s", len(values), expect)

@@ -40,6 +40,8 @@ type Guard struct {
 	MaxWait  time.Duration
 	openFor  time.Duration
 	cb       *gobreaker.CircuitBreaker[struct{}]
+	// Observe, when set, receives the duration of every attempt the breaker let through.
+	Observe func(d time.Duration)
 }
 
 // NewGuard builds a guard whose breaker opens after 5 consecutive failures
@@ -79,6 +81,9 @@ func (g *Guard) run(ctx context.Context, retries int, fn func(context.Context) e
 		_, err = g.cb.Execute(func() (struct{}, error) {
 			cctx, cancel := context.WithTimeout(ctx, g.Timeout)
 			defer cancel()
+			if g.Observe != nil {
+				defer func(t0 time.Time) { g.Observe(time.Since(t0)) }(time.Now())
+			}
 			return struct{}{}, fn(cctx)
 		})
 		if err == nil {

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -90,8 +92,14 @@ func newMetrics(s *Server) *metrics {
 	})
 	gauge("kafka_producer_inflight_records", "Records handed to producers and awaiting their ack.", func() float64 { return float64(kp.InFlight()) })
 
+	depDuration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "wotr_api_dependency_duration_seconds", Help: "Duration of one dependency call attempt.", Buckets: latencyBuckets,
+	}, []string{"dependency"})
+	r.MustRegister(depDuration)
 	for _, g := range s.guards() {
 		g := g
+		obs := depDuration.WithLabelValues(g.Name)
+		g.Observe = func(d time.Duration) { obs.Observe(d.Seconds()) }
 		r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "circuit_breaker_state", Help: "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
 			ConstLabels: prometheus.Labels{"dependency": g.Name},
