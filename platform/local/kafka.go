@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -79,10 +81,6 @@ func (p *Platform) startKafka(ctx context.Context) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	ports, err := freePorts(o.Brokers)
-	if err != nil {
-		return err
-	}
 	opts := []kfake.Opt{kfake.DataDir(filepath.Join(dir, "data")), kfake.ClusterID("wotr-local")}
 	// Seed topics grouped by partition count: SeedTopics takes one count per call.
 	byParts := map[int32][]string{}
@@ -93,10 +91,9 @@ func (p *Platform) startKafka(ctx context.Context) error {
 		sort.Strings(names)
 		opts = append(opts, kfake.SeedTopics(parts, names...))
 	}
-	k := &KafkaCluster{Topics: o.Topics, Dir: dir, ports: ports, opts: opts}
-	for _, port := range ports {
-		k.Brokers = append(k.Brokers, fmt.Sprintf("127.0.0.1:%d", port))
-	}
+	// The first start binds port 0 (no race with other processes for a port
+	// picked in advance); restarts reuse the ports it got.
+	k := &KafkaCluster{Topics: o.Topics, Dir: dir, opts: append(opts, kfake.NumBrokers(o.Brokers))}
 	// Registered first so that a cluster started before a failed readiness wait is closed too.
 	p.onStop(Kafka, k.Stop)
 	if err := k.Restart(ctx); err != nil {
@@ -127,11 +124,26 @@ func (k *KafkaCluster) Restart(ctx context.Context) error {
 		k.cluster.Close()
 		k.cluster = nil
 	}
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.Ports(k.ports...)}, k.opts...)...)
+	opts := k.opts
+	if k.ports != nil {
+		opts = append(opts, kfake.Ports(k.ports...))
+	}
+	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return fmt.Errorf("kfake on ports %v: %w", k.ports, err)
 	}
 	k.cluster = c
+	if k.ports == nil {
+		for _, addr := range c.ListenAddrs() {
+			_, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return err
+			}
+			n, _ := strconv.Atoi(port)
+			k.ports = append(k.ports, n)
+			k.Brokers = append(k.Brokers, addr)
+		}
+	}
 	for _, addr := range k.Brokers {
 		if err := WaitFor(ctx, "kafka broker "+addr, nil, dialCheck(addr)); err != nil {
 			return err
