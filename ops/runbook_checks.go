@@ -424,6 +424,10 @@ func checkSourcesFresh(_ context.Context, in CheckInput) CheckOutput {
 	return verdict(bad, good, "every source answering", fmt.Sprintf("%d sources failing", len(bad)))
 }
 
+// checkLBBackends: every ready API instance has an UP server in the load
+// balancer, and no configured server fails its health checks. Servers in
+// maintenance or drain are spare template slots unless instances lack an UP
+// server, in which case they are the likely reason and listed as such.
 func checkLBBackends(ctx context.Context, in CheckInput) CheckOutput {
 	if in.Env.LB == nil {
 		return CheckOutput{Status: StepError, Summary: "load balancer: not configured for this context"}
@@ -432,27 +436,37 @@ func checkLBBackends(ctx context.Context, in CheckInput) CheckOutput {
 	if err != nil {
 		return CheckOutput{Status: StepError, Summary: "load balancer: " + err.Error()}
 	}
-	var bad, good []string
-	active := 0
+	var down, parked, up []string
 	for _, s := range servers {
-		if s.Addr == "" || s.State == "MAINT" && s.Addr == "0.0.0.0:0" {
-			continue // unused slot
+		if s.Addr == "" {
+			continue // template slot never filled
 		}
-		active++
 		line := fmt.Sprintf("%s %s: %s", s.Name, s.Addr, s.State)
-		if s.State != "UP" {
-			bad = append(bad, line)
-		} else {
-			good = append(good, line)
+		switch s.State {
+		case "UP":
+			up = append(up, line)
+		case "DOWN":
+			down = append(down, line)
+		default:
+			parked = append(parked, line)
 		}
 	}
-	if dep := apiInstances(in.Snapshot, argString(in.Args, "deployment", "wotr-api")); len(dep) != len(good) {
-		bad = append(bad, fmt.Sprintf("%d API instances, %d servers UP in the load balancer", len(dep), len(good)))
+	ready := 0
+	for _, i := range apiInstances(in.Snapshot, argString(in.Args, "deployment", "wotr-api")) {
+		if i.Ready {
+			ready++
+		}
 	}
-	if active == 0 {
-		return CheckOutput{Status: StepFail, Summary: "no backend servers configured"}
+	count := fmt.Sprintf("%d ready API instances, %d servers UP in the load balancer", ready, len(up))
+	switch {
+	case len(up) == 0:
+		return CheckOutput{Status: StepFail, Summary: "no backend server UP", Evidence: append(append([]string{count}, down...), parked...)}
+	case len(up) < ready:
+		return CheckOutput{Status: StepFail, Summary: count, Evidence: append(append(down, parked...), up...)}
+	case len(down) > 0:
+		return CheckOutput{Status: StepFail, Summary: fmt.Sprintf("%d servers failing health checks", len(down)), Evidence: append(down, up...)}
 	}
-	return verdict(bad, good, fmt.Sprintf("all %d backends UP", len(good)), "load balancer backends not all UP")
+	return CheckOutput{Status: StepPass, Summary: fmt.Sprintf("all %d backends UP (%d ready instances)", len(up), ready), Evidence: append([]string{count}, up...)}
 }
 
 func checkLatency(_ context.Context, in CheckInput) CheckOutput {
