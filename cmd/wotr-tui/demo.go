@@ -150,10 +150,15 @@ func runDemo(ctx context.Context, g *globalFlags, f *demoFlags, in io.Reader, ou
 	defer func() {
 		t1 := time.Now()
 		fmt.Fprintln(errOut, "stopping the demo ...")
+		pids := d.PIDs()
 		if err := d.Stop(); err != nil {
 			fmt.Fprintf(errOut, "stop: %v\n", err)
 		}
-		fmt.Fprintf(errOut, "demo stopped in %.1fs; no process left\n", time.Since(t1).Seconds())
+		if left := alivePIDs(pids); len(left) > 0 {
+			fmt.Fprintf(errOut, "demo stopped in %.1fs; processes still alive: %v\n", time.Since(t1).Seconds(), left)
+			return
+		}
+		fmt.Fprintf(errOut, "demo stopped in %.1fs; none of its %d processes is left\n", time.Since(t1).Seconds(), len(pids))
 	}()
 	fmt.Fprintf(errOut, "demo ready in %.1fs\n", time.Since(t0).Seconds())
 
@@ -170,6 +175,17 @@ func runDemo(ctx context.Context, g *globalFlags, f *demoFlags, in io.Reader, ou
 	cfgPath := d.Endpoints.ConfigPath
 	tg := &globalFlags{configPath: cfgPath, context: demo.ContextName}
 	return runTUI(ctx, tg, &tuiFlags{}, out)
+}
+
+// alivePIDs are the pids that still exist in /proc.
+func alivePIDs(pids []int) []int {
+	var out []int
+	for _, pid := range pids {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // waitForQuit returns on interrupt, or on a "q" line when stdin is a terminal.

@@ -417,8 +417,9 @@ func (s *Supervisor) nodeLabels(node string) map[string]string {
 }
 
 // ContextFor builds the demo context: stores' primaries in region primary,
-// their standby and replica in secondary; the shared services (kube, Kafka,
-// Prometheus, ClickHouse, HAProxy) listed in both so each region's panels work.
+// their standby and replica in secondary. The services both regions share on
+// one machine (kube, Kafka, Prometheus, ClickHouse, HAProxy) are listed once,
+// in primary: listed twice, the console would count every pod twice.
 func ContextFor(p *local.Platform, backupDir string) ops.ContextConfig {
 	shared := func(r *ops.RegionConfig) {
 		if p.Kube != nil {
@@ -445,7 +446,6 @@ func ContextFor(p *local.Platform, backupDir string) ops.ContextConfig {
 	primary := ops.RegionConfig{Name: RegionPrimary, Role: "primary"}
 	secondary := ops.RegionConfig{Name: RegionSecondary, Role: "secondary"}
 	shared(&primary)
-	shared(&secondary)
 	if pg := p.Postgres; pg != nil {
 		primary.Postgres = &ops.PostgresEndpoint{DSN: pgURL(pg, pg.Primary), DataDir: pg.Primary.DataDir}
 		secondary.Postgres = &ops.PostgresEndpoint{DSN: pgURL(pg, pg.Standby), DataDir: pg.Standby.DataDir}

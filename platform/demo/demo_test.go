@@ -266,6 +266,9 @@ func TestDemoFollowsKubernetes(t *testing.T) {
 	if len(dc.Regions) != 2 || dc.Regions[0].Name != "primary" || dc.Regions[1].Name != "secondary" ||
 		dc.Regions[1].Postgres == nil || !strings.Contains(dc.Regions[1].Postgres.DSN, strconv.Itoa(p.Postgres.Standby.Port)) {
 		t.Errorf("demo context regions: %+v", dc.Regions)
+	} else if k := dc.Regions[0].Kube; k == nil || k.Namespace != "wotr" || k.Kubeconfig != p.Kube.Kubeconfig ||
+		dc.Regions[1].Redis == nil || dc.Regions[1].Redis.Addr != p.Redis.Replica.Addr {
+		t.Errorf("demo context: primary kube %+v, secondary redis %+v", k, dc.Regions[1].Redis)
 	}
 
 	adm := kadm.NewClient(mustKgo(t, p.Kafka.Brokers))
