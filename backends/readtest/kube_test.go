@@ -144,4 +144,3 @@ func TestKubeInstancesDeploymentsAndNodes(t *testing.T) {
 		t.Errorf("budget %+v, want 8 instances x 10", s.Pools.Budget)
 	}
 }
-
