@@ -149,8 +149,11 @@ func (c *Consumer) loadColumns(ctx context.Context) error {
 		return fmt.Errorf("clickhouse: table %s.%s lacks columns %s (needs id, source, type, created_at, payload)",
 			c.cfg.ClickHouse.DB, c.cfg.ClickHouse.Table, strings.Join(missing, ", "))
 	}
-	if have["ingested_at"] {
-		c.columns = append(c.columns, "ingested_at")
+	// Optional columns of platform/local's schema: provenance and arrival time.
+	for _, col := range []string{"ingested_at", "kafka_partition", "kafka_offset"} {
+		if have[col] {
+			c.columns = append(c.columns, col)
+		}
 	}
 	c.insert = fmt.Sprintf("INSERT INTO %s.%s (%s)", c.cfg.ClickHouse.DB, c.cfg.ClickHouse.Table, strings.Join(c.columns, ", "))
 	return nil
@@ -205,7 +208,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if len(recs) > 0 {
 			// The batch runs to completion even when ctx ends: committing what
 			// was inserted avoids re-inserting it on the next start.
-			if err := c.processBatch(context.WithoutCancel(ctx), recs); err != nil {
+			if err := c.processBatch(ctx, recs); err != nil {
 				c.kc.AllowRebalance()
 				return err
 			}
@@ -217,15 +220,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			return nil
-		}
-		if c.cfg.Slowdown > 0 && len(recs) > 0 {
-			t := time.NewTimer(c.cfg.Slowdown)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			case <-t.C:
-			}
 		}
 	}
 }
@@ -262,7 +256,8 @@ type deadLetter struct {
 	attempts int
 }
 
-func (c *Consumer) processBatch(ctx context.Context, recs []*kgo.Record) error {
+func (c *Consumer) processBatch(runCtx context.Context, recs []*kgo.Record) error {
+	ctx := context.WithoutCancel(runCtx)
 	start := time.Now()
 	c.m.batchSize.Observe(float64(len(recs)))
 	var rows []row
@@ -283,6 +278,16 @@ func (c *Consumer) processBatch(ctx context.Context, recs []*kgo.Record) error {
 	dead = append(dead, c.insertRows(ctx, rows)...)
 	if err := c.deadLetter(ctx, dead); err != nil {
 		return err
+	}
+	if c.cfg.Slowdown > 0 {
+		// Between insert and commit, so lag builds and a kill here shows that
+		// uncommitted but inserted rows are re-delivered, not lost.
+		t := time.NewTimer(c.cfg.Slowdown)
+		select {
+		case <-runCtx.Done():
+			t.Stop()
+		case <-t.C:
+		}
 	}
 	// Offsets move only now: everything polled is in ClickHouse or the DLQ.
 	if err := retry(ctx, -1, func() error { return c.kc.CommitRecords(ctx, recs...) }); err != nil {
@@ -341,15 +346,30 @@ func (c *Consumer) insertBlock(ctx context.Context, rows []row) error {
 		return err
 	}
 	ingested := time.Now().UTC()
-	withIngested := len(c.columns) == 6
+	vals := make([]any, len(c.columns))
 	for _, r := range rows {
 		ev := r.ev
-		if withIngested {
-			err = b.Append(ev.ID, ev.Source, ev.Type, ev.CreatedAt, string(ev.Payload), ingested)
-		} else {
-			err = b.Append(ev.ID, ev.Source, ev.Type, ev.CreatedAt, string(ev.Payload))
+		for i, col := range c.columns {
+			switch col {
+			case "id":
+				vals[i] = ev.ID
+			case "source":
+				vals[i] = ev.Source
+			case "type":
+				vals[i] = ev.Type
+			case "created_at":
+				vals[i] = ev.CreatedAt
+			case "payload":
+				vals[i] = string(ev.Payload)
+			case "ingested_at":
+				vals[i] = ingested
+			case "kafka_partition":
+				vals[i] = r.rec.Partition
+			case "kafka_offset":
+				vals[i] = r.rec.Offset
+			}
 		}
-		if err != nil {
+		if err = b.Append(vals...); err != nil {
 			_ = b.Abort()
 			return err
 		}
