@@ -85,27 +85,24 @@ func (p *Platform) startHAProxy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ports, err := freePorts(2)
-	if err != nil {
-		return err
-	}
-	port := ports[0]
 	dir := filepath.Join(p.Dir, "haproxy")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	s := &HAProxyServer{
-		FrontendAddr: fmt.Sprintf("127.0.0.1:%d", port),
-		Socket:       filepath.Join(dir, "haproxy.sock"),
-		MetricsAddr:  fmt.Sprintf("127.0.0.1:%d", ports[1]),
-		Backend:      HAProxyBackend,
-		Slots:        o.Slots,
-		Dir:          dir,
-		byName:       map[string]string{},
-		addrs:        map[string]string{},
+		Socket:  filepath.Join(dir, "haproxy.sock"),
+		Backend: HAProxyBackend,
+		Slots:   o.Slots,
+		Dir:     dir,
+		byName:  map[string]string{},
+		addrs:   map[string]string{},
 	}
-	// Slots start disabled at a placeholder address; SetBackends fills them.
-	cfg := fmt.Sprintf(`global
+	cfgPath := filepath.Join(dir, "haproxy.cfg")
+	proc, _, err := p.startOnFreshPorts(ctx, "haproxy frontend and runtime API", 2, func(ports []int) (*Process, error) {
+		s.FrontendAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+		s.MetricsAddr = fmt.Sprintf("127.0.0.1:%d", ports[1])
+		// Slots start disabled at a placeholder address; SetBackends fills them.
+		cfg := fmt.Sprintf(`global
     stats socket %[1]s mode 600 level admin
     stats timeout 2m
     maxconn 4096
@@ -135,24 +132,25 @@ backend %[4]s
     default-server check inter %[5]dms fall 3 rise 2
     server-template %[6]s 1-%[7]d 127.0.0.1:1 disabled
 `, s.Socket, HAProxyFrontend, s.FrontendAddr, HAProxyBackend, o.CheckInterval.Milliseconds(), HAProxySlotPrefix, o.Slots, s.MetricsAddr)
-	cfgPath := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		return err
-	}
-	// -db: stay in the foreground so the process is ours to track and stop.
-	proc, err := p.startProcess(ProcSpec{Name: "haproxy", Path: bin, Dir: dir, Args: []string{"-db", "-f", cfgPath}})
-	if err != nil {
-		return err
-	}
-	s.Proc = proc
-	p.onStop(HAProxy, func() error { return proc.Stop(10 * time.Second) })
-	if err := WaitFor(ctx, "haproxy frontend and runtime API", proc, func(ctx context.Context) error {
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+			return nil, err
+		}
+		// -db: stay in the foreground so the process is ours to track and stop.
+		proc, err := p.startProcess(ProcSpec{Name: "haproxy", Path: bin, Dir: dir, Args: []string{"-db", "-f", cfgPath}})
+		if err != nil {
+			return nil, err
+		}
+		p.onStop(HAProxy, func() error { return proc.Stop(10 * time.Second) })
+		return proc, nil
+	}, func(ctx context.Context) error {
 		if err := dialCheck(s.FrontendAddr)(ctx); err != nil {
 			return err
 		}
 		_, err := s.RuntimeCommand("show info")
 		return err
-	}); err != nil {
+	})
+	s.Proc = proc
+	if err != nil {
 		return err
 	}
 	p.HAProxy = s

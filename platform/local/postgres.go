@@ -163,19 +163,22 @@ func (p *Platform) startPostgres(ctx context.Context) error {
 	if err := os.Chown(pwfile, uid, gid); err != nil {
 		return err
 	}
-	ports, err := freePorts(2)
-	if err != nil {
-		return err
-	}
 	pair := &PostgresPair{Superuser: PostgresSuperuser, Password: o.Password, ReplicationUser: PostgresReplicationUser,
 		BinDir: binDir, OSUser: asUser, p: p}
-	mk := func(name string, port int) PostgresServer {
-		s := PostgresServer{Name: name, Host: "127.0.0.1", Port: port,
-			DataDir: filepath.Join(root, name), SocketDir: filepath.Join(root, name+"-run")}
-		s.DSN = postgresDSN(s.Host, port, PostgresSuperuser, o.Password, PostgresDatabase)
-		return s
+	mk := func(name string) PostgresServer {
+		return PostgresServer{Name: name, Host: "127.0.0.1", DataDir: filepath.Join(root, name), SocketDir: filepath.Join(root, name+"-run")}
 	}
-	pair.Primary, pair.Standby = mk("primary", ports[0]), mk("standby", ports[1])
+	pair.Primary, pair.Standby = mk("primary"), mk("standby")
+	// Each server's port is picked just before it starts, and again if taken meanwhile.
+	startServer := func(s *PostgresServer, what string, ready func(context.Context) error) error {
+		proc, _, err := p.startOnFreshPorts(ctx, what, 1, func(ports []int) (*Process, error) {
+			s.Port = ports[0]
+			s.DSN = postgresDSN(s.Host, s.Port, PostgresSuperuser, o.Password, PostgresDatabase)
+			return p.startPostgresServer(pair, *s)
+		}, ready)
+		s.Proc = proc
+		return err
+	}
 
 	initArgs := []string{"-D", pair.Primary.DataDir, "-U", PostgresSuperuser, "--pwfile", pwfile,
 		"--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C"}
@@ -202,10 +205,7 @@ max_connections = %d
 	if err := appendFile(filepath.Join(pair.Primary.DataDir, "postgresql.conf"), conf); err != nil {
 		return err
 	}
-	if pair.Primary.Proc, err = p.startPostgresServer(pair, pair.Primary); err != nil {
-		return err
-	}
-	if err := WaitFor(ctx, "postgres primary", pair.Primary.Proc, func(ctx context.Context) error {
+	if err := startServer(&pair.Primary, "postgres primary", func(ctx context.Context) error {
 		return pgPing(ctx, postgresDSN("127.0.0.1", pair.Primary.Port, PostgresSuperuser, o.Password, "postgres"))
 	}); err != nil {
 		return err
@@ -226,10 +226,7 @@ max_connections = %d
 		Args: backupArgs, AsUser: asUser, Env: []string{"PGPASSWORD=" + o.Password}}); err != nil {
 		return err
 	}
-	if pair.Standby.Proc, err = p.startPostgresServer(pair, pair.Standby); err != nil {
-		return err
-	}
-	if err := WaitFor(ctx, "postgres standby streaming", pair.Standby.Proc, func(ctx context.Context) error {
+	if err := startServer(&pair.Standby, "postgres standby streaming", func(ctx context.Context) error {
 		var inRecovery bool
 		if err := pgQueryRow(ctx, pair.Standby.DSN, "SELECT pg_is_in_recovery()", &inRecovery); err != nil {
 			return err
@@ -377,4 +374,31 @@ func postgresRAMDir() (string, error) {
 		}
 	}
 	return os.MkdirTemp(shm, fmt.Sprintf("wotr-pg-%d-", os.Getpid()))
+}
+
+// startOnFreshPorts starts a process on ports picked just before, and waits
+// until ready. Another process may take a port in between (tests of several
+// packages run at once); then ours exits with "address already in use" and is
+// started again on new ports.
+func (p *Platform) startOnFreshPorts(ctx context.Context, what string, nports int,
+	start func(ports []int) (*Process, error), ready func(context.Context) error) (*Process, []int, error) {
+	for attempt := 1; ; attempt++ {
+		ports, err := freePorts(nports)
+		if err != nil {
+			return nil, nil, err
+		}
+		proc, err := start(ports)
+		if err != nil {
+			return nil, nil, err
+		}
+		err = WaitFor(ctx, what, proc, ready)
+		if err == nil {
+			return proc, ports, nil
+		}
+		if attempt < 3 && !proc.Alive() && strings.Contains(strings.ToLower(proc.LogTail(5)), "already in use") {
+			p.log.Warn("port taken before the process bound it; retrying", "what", what, "ports", ports)
+			continue
+		}
+		return proc, ports, err
+	}
 }

@@ -69,23 +69,22 @@ func (p *Platform) startPrometheus(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	port, err := FreePort()
-	if err != nil {
-		return err
-	}
 	dir := filepath.Join(p.Dir, "prometheus")
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		return err
 	}
-	s := &PrometheusServer{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir,
-		TargetsFile: filepath.Join(dir, "targets.json"), ScrapeInterval: o.ScrapeInterval}
+	s := &PrometheusServer{Dir: dir, TargetsFile: filepath.Join(dir, "targets.json"), ScrapeInterval: o.ScrapeInterval}
 	if err := s.SetTargets(nil); err != nil {
 		return err
 	}
 	interval := fmt.Sprintf("%dms", o.ScrapeInterval.Milliseconds())
 	// Scrapes time out before the next one is due.
 	timeout := fmt.Sprintf("%dms", o.ScrapeInterval.Milliseconds()*9/10)
-	cfg := fmt.Sprintf(`global:
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	proc, _, err := p.startOnFreshPorts(ctx, "prometheus /-/ready", 1, func(ports []int) (*Process, error) {
+		port := ports[0]
+		s.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
+		cfg := fmt.Sprintf(`global:
   scrape_interval: %[1]s
   scrape_timeout: %[2]s
   evaluation_interval: %[1]s
@@ -98,23 +97,24 @@ scrape_configs:
       - files: ['%[5]s']
         refresh_interval: %[1]s
 `, interval, timeout, port, PrometheusJob, s.TargetsFile)
-	cfgPath := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		return err
-	}
-	proc, err := p.startProcess(ProcSpec{Name: "prometheus", Path: bin, Dir: dir, Args: []string{
-		"--config.file=" + cfgPath,
-		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
-		"--storage.tsdb.retention.time=1d",
-		"--web.listen-address=" + net.JoinHostPort("127.0.0.1", fmt.Sprint(port)),
-		"--log.level=warn",
-	}})
-	if err != nil {
-		return err
-	}
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+			return nil, err
+		}
+		proc, err := p.startProcess(ProcSpec{Name: "prometheus", Path: bin, Dir: dir, Args: []string{
+			"--config.file=" + cfgPath,
+			"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+			"--storage.tsdb.retention.time=1d",
+			"--web.listen-address=" + net.JoinHostPort("127.0.0.1", fmt.Sprint(port)),
+			"--log.level=warn",
+		}})
+		if err != nil {
+			return nil, err
+		}
+		p.onStop(Prometheus, func() error { return proc.Stop(15 * time.Second) })
+		return proc, nil
+	}, func(ctx context.Context) error { return httpOK(s.URL + "/-/ready")(ctx) })
 	s.Proc = proc
-	p.onStop(Prometheus, func() error { return proc.Stop(15 * time.Second) })
-	if err := WaitFor(ctx, "prometheus /-/ready", proc, httpOK(s.URL+"/-/ready")); err != nil {
+	if err != nil {
 		return err
 	}
 	p.Prometheus = s

@@ -43,42 +43,46 @@ func (p *Platform) startRedis(ctx context.Context) error {
 	if m := p.opts.Redis.MaxMemory; m != "" && strings.ContainsAny(m, " \t\n") {
 		return fmt.Errorf("maxmemory %q: must be one token such as 256mb", m)
 	}
-	ports, err := freePorts(2)
-	if err != nil {
-		return err
-	}
 	pair := &RedisPair{}
-	start := func(name string, port int, extra ...string) (RedisNode, error) {
+	start := func(name string, ready func(addr string) func(context.Context) error, extra ...string) (RedisNode, error) {
 		dir := filepath.Join(p.Dir, "redis", name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return RedisNode{}, err
 		}
-		args := []string{
-			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-			"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no",
-			"--logfile", "", "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
-		}
-		if m := p.opts.Redis.MaxMemory; m != "" {
-			args = append(args, "--maxmemory", m)
-		}
-		proc, err := p.startProcess(ProcSpec{Name: "redis-" + name, Path: bin, Args: append(args, extra...), Dir: dir})
-		if err != nil {
-			return RedisNode{}, err
-		}
-		p.onStop("redis-"+name, func() error { return proc.Stop(10 * time.Second) })
-		return RedisNode{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir, Proc: proc}, nil
+		var addr string
+		proc, _, err := p.startOnFreshPorts(ctx, "redis "+name, 1, func(ports []int) (*Process, error) {
+			addr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+			args := []string{
+				"--port", strconv.Itoa(ports[0]), "--bind", "127.0.0.1", "--dir", dir,
+				"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no",
+				"--logfile", "", "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
+			}
+			if m := p.opts.Redis.MaxMemory; m != "" {
+				args = append(args, "--maxmemory", m)
+			}
+			proc, err := p.startProcess(ProcSpec{Name: "redis-" + name, Path: bin, Args: append(args, extra...), Dir: dir})
+			if err != nil {
+				return nil, err
+			}
+			p.onStop("redis-"+name, func() error { return proc.Stop(10 * time.Second) })
+			return proc, nil
+		}, func(ctx context.Context) error { return ready(addr)(ctx) })
+		return RedisNode{Addr: addr, Dir: dir, Proc: proc}, err
 	}
-	if pair.Primary, err = start("primary", ports[0]); err != nil {
+	if pair.Primary, err = start("primary", redisPing); err != nil {
 		return err
 	}
-	if pair.Replica, err = start("replica", ports[1], "--replicaof", "127.0.0.1", strconv.Itoa(ports[0])); err != nil {
+	primaryPort := strings.TrimPrefix(pair.Primary.Addr, "127.0.0.1:")
+	if pair.Replica, err = start("replica", redisLinkUp, "--replicaof", "127.0.0.1", primaryPort); err != nil {
 		return err
 	}
-	if err := WaitFor(ctx, "redis primary", pair.Primary.Proc, redisPing(pair.Primary.Addr)); err != nil {
-		return err
-	}
-	if err := WaitFor(ctx, "redis replica link up", pair.Replica.Proc, func(ctx context.Context) error {
-		link, err := RedisMasterLinkStatus(ctx, pair.Replica.Addr)
+	p.Redis = pair
+	return nil
+}
+
+func redisLinkUp(addr string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		link, err := RedisMasterLinkStatus(ctx, addr)
 		if err != nil {
 			return err
 		}
@@ -86,11 +90,7 @@ func (p *Platform) startRedis(ctx context.Context) error {
 			return fmt.Errorf("master_link_status:%s", link)
 		}
 		return nil
-	}); err != nil {
-		return err
 	}
-	p.Redis = pair
-	return nil
 }
 
 func redisPing(addr string) func(context.Context) error {
