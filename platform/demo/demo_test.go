@@ -342,11 +342,49 @@ func TestDemoFollowsKubernetes(t *testing.T) {
 		return nil
 	})
 
+	// The slowdown switch changes the Deployment's env: the controller rolls
+	// the pods and every consumer process is replaced by one with the new env.
+	ts := time.Now()
+	slow := d.Load.Settings()
+	slow.ConsumerSlowdown = demo.Duration(300 * time.Millisecond)
+	if err := d.Load.Update(ctx, slow); err != nil {
+		t.Fatal(err)
+	}
+	var rolled []demo.Instance
+	eventually(t, 90*time.Second, "consumers rolled with CONSUMER_SLOWDOWN", func() error {
+		rolled = expect(demo.ConsumerReplicas)
+		for _, i := range rolled {
+			if allPIDs[i.PID] {
+				return fmt.Errorf("pod %s still runs the old process %d", i.Pod, i.PID)
+			}
+			env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", i.PID))
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(string(env), "\x00CONSUMER_SLOWDOWN=300ms\x00") && !strings.HasPrefix(string(env), "CONSUMER_SLOWDOWN=300ms\x00") {
+				return fmt.Errorf("process %d of %s lacks CONSUMER_SLOWDOWN=300ms", i.PID, i.Pod)
+			}
+		}
+		return nil
+	})
+	t.Logf("env change rolled %d consumer processes in %s", len(rolled), time.Since(ts).Round(time.Millisecond))
+	for _, i := range first {
+		if !pidGone(i.PID) {
+			t.Errorf("process %d of rolled-away pod %s still alive", i.PID, i.Pod)
+		}
+	}
+	first = rolled
+	for _, i := range rolled {
+		allPIDs[i.PID] = true
+	}
+
 	// Scale down: the removed pods' processes exit and leave the group.
+	ts = time.Now()
 	if err := demo.ScaleDeployment(ctx, p, demo.ConsumerDeployment, 2); err != nil {
 		t.Fatal(err)
 	}
 	after := expect(2)
+	t.Logf("scale 5->2 followed by processes, group and Prometheus in %s", time.Since(ts).Round(time.Millisecond))
 	kept := map[int]bool{}
 	for _, i := range after {
 		kept[i.PID] = true
@@ -358,10 +396,12 @@ func TestDemoFollowsKubernetes(t *testing.T) {
 	}
 
 	// Scale up again.
+	ts = time.Now()
 	if err := demo.ScaleDeployment(ctx, p, demo.ConsumerDeployment, 4); err != nil {
 		t.Fatal(err)
 	}
 	before := expect(4)
+	t.Logf("scale 2->4 followed in %s", time.Since(ts).Round(time.Millisecond))
 	for _, i := range before {
 		allPIDs[i.PID] = true
 	}
@@ -378,8 +418,10 @@ func TestDemoFollowsKubernetes(t *testing.T) {
 			node = n
 		}
 	}
+	ts = time.Now()
 	drainNode(ctx, t, p, node)
 	moved := expect(4)
+	t.Logf("drain of %s (%d consumers) followed in %s", node, len(perNode[node]), time.Since(ts).Round(time.Millisecond))
 	for _, i := range moved {
 		allPIDs[i.PID] = true
 		if i.Node == node {
