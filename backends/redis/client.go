@@ -5,6 +5,8 @@ package redis
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -47,4 +49,15 @@ func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, DefaultTimeout)
+}
+
+// go-redis logs pool errors with the standard logger, which would draw over
+// the console's screen; route them to slog at debug level instead (the
+// collector reports the same errors on the source).
+func init() { goredis.SetLogger(slogPrintf{}) }
+
+type slogPrintf struct{}
+
+func (slogPrintf) Printf(ctx context.Context, format string, v ...any) {
+	slog.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }

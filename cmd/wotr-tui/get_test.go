@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/render"
+	"github.com/wotr/wotr-tui/platform/local"
+	"github.com/wotr/wotr-tui/platform/local/localtest"
+)
+
+func TestGetUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"get"}, "get needs one kind"},
+		{[]string{"get", "pods"}, `unknown kind "pods"`},
+		{[]string{"get", "lag", "-o", "xml"}, `-o "xml": output must be table, wide, json or yaml`},
+		{[]string{"get", "lag", "--timeout", "0s"}, "--timeout 0s: must be positive"},
+		{[]string{"status", "extra"}, "unknown command"},
+	}
+	for _, c := range cases {
+		r := cli(c.args...)
+		mustCode(t, r, ExitUsage)
+		if !strings.Contains(r.err, c.want) {
+			t.Errorf("%v: stderr %q, want %q", c.args, r.err, c.want)
+		}
+	}
+}
+
+// One unreachable source: exit code 1 naming it, everything else printed.
+func TestGetReplicationJSONWithAnUnreachableSource(t *testing.T) {
+	p := localtest.Platform(t, local.Postgres, local.Redis)
+	cc := contextFor(t, p)
+	cc.Regions = append(cc.Regions, ops.RegionConfig{Name: "dead", Role: "secondary", Redis: &ops.RedisEndpoint{Addr: "127.0.0.1:1"}})
+	useContext(t, cc)
+	r := cli("get", "replication", "-o", "json", "--timeout", "2s")
+	mustCode(t, r, ExitFailed)
+	if !strings.Contains(r.err, "redis/replication@dead") || !strings.Contains(r.err, "1 source(s) unreachable") {
+		t.Errorf("stderr does not name the unreachable source: %q", r.err)
+	}
+	var doc struct {
+		APIVersion string          `json:"apiVersion"`
+		Kind       string          `json:"kind"`
+		Context    string          `json:"context"`
+		Sources    []ops.Meta      `json:"sources"`
+		Data       ops.Replication `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
+		t.Fatalf("stdout is not the JSON document: %v\n%s", err, r.out)
+	}
+	if doc.APIVersion != render.APIVersion || doc.Kind != "replication" || doc.Context != cc.Name {
+		t.Errorf("envelope %s %s %s", doc.APIVersion, doc.Kind, doc.Context)
+	}
+	if len(doc.Data.Postgres) < 2 || len(doc.Data.Redis) < 2 {
+		t.Errorf("postgres rows %d, redis rows %d: want the reachable ones (2 each)", len(doc.Data.Postgres), len(doc.Data.Redis))
+	}
+	failed := 0
+	for _, s := range doc.Sources {
+		if s.Error != "" {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d sources carry an error, want 1: %+v", failed, doc.Sources)
+	}
+}
+
+func TestGetLagTableAndYAML(t *testing.T) {
+	p := localtest.Platform(t, local.Kafka)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.Kafka.Brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	topic := "ingest-events"
+	var recs []*kgo.Record
+	for i := 0; i < 12; i++ {
+		recs = append(recs, &kgo.Record{Topic: topic, Partition: 0, Value: []byte("e")})
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, _ := ends.Lookup(topic, 0)
+	group := "get-lag-" + time.Now().Format("150405.000000")
+	offs := kadm.Offsets{topic: {0: {Topic: topic, Partition: 0, At: end.Offset - 5, LeaderEpoch: -1}}}
+	if _, err := kadm.NewClient(cl).CommitOffsets(ctx, group, offs); err != nil {
+		t.Fatal(err)
+	}
+	useContext(t, ops.ContextConfig{Name: "lag-test", Regions: []ops.RegionConfig{{Name: "primary", Role: "primary",
+		Kafka: &ops.KafkaEndpoint{Brokers: p.Kafka.Brokers}}}})
+
+	r := cli("get", "lag", "--rate-window", "0")
+	mustCode(t, r, ExitOK)
+	var row string
+	for _, l := range strings.Split(r.out, "\n") {
+		if strings.HasPrefix(l, group+" ") {
+			row = l
+		}
+	}
+	if f := strings.Fields(row); len(f) < 5 || f[4] != "5" {
+		t.Fatalf("row for %s = %q, want lag 5 in column 5\n%s", group, row, r.out)
+	}
+	r = cli("get", "lag", "-o", "yaml", "--rate-window", "0")
+	mustCode(t, r, ExitOK)
+	for _, want := range []string{"apiVersion: wotr.io/v1", "kind: lag", "name: " + group, "lag: 5"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("yaml lacks %q", want)
+		}
+	}
+	r = cli("get", "lag", "-o", "json", "--watch", "--interval", "100ms", "--watch-count", "2")
+	mustCode(t, r, ExitOK)
+	if lines := strings.Split(strings.TrimSpace(r.out), "\n"); len(lines) != 2 {
+		t.Errorf("--watch -o json printed %d lines, want one document per poll (2)", len(lines))
+	}
+}
+
+func TestStatusOverAllSources(t *testing.T) {
+	p := localtest.Platform(t, local.Kafka, local.Kube, local.Postgres, local.Redis, local.ClickHouse)
+	useContext(t, contextFor(t, p))
+	r := cli("status", "-o", "wide", "--rate-window", "0")
+	mustCode(t, r, ExitOK)
+	for _, want := range []string{"AREA", "replication", "region primary", "kafka@primary", "postgres/replication@secondary", "clickhouse/replicas@primary"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("status lacks %q:\n%s", want, r.out)
+		}
+	}
+}
