@@ -180,6 +180,64 @@ func saveRunState(path string, st *RunState) error {
 // persisting state to statePath after each step. A step whose result is pending
 // (manual, not acknowledged) stops the run so that it resumes there.
 func RunRunbook(ctx context.Context, env RunbookEnv, rb *Runbook, resume *RunState, statePath string) (*RunState, error) {
+	return runSteps(ctx, env, rb, resume, statePath, len(rb.Steps))
+}
+
+// RunNextStep runs only the next step of the run (the console's step-by-step
+// mode); a pending or refused last step is tried again.
+func RunNextStep(ctx context.Context, env RunbookEnv, rb *Runbook, resume *RunState, statePath string) (*RunState, error) {
+	return runSteps(ctx, env, rb, resume, statePath, 1)
+}
+
+// RecordStep appends the outcome of the next step when it ran outside the
+// engine (an action confirmed in the console's action dialog) and saves the run.
+func RecordStep(rb *Runbook, st *RunState, res StepResult, statePath string) (*RunState, error) {
+	if st == nil {
+		st = &RunState{Runbook: rb.Name, Hash: rb.Hash, Started: res.Started}
+	}
+	dropRetried(st)
+	if len(st.Steps) >= len(rb.Steps) || rb.Steps[len(st.Steps)].ID != res.ID {
+		return st, fmt.Errorf("runbook %s: step %q is not the next step", rb.Name, res.ID)
+	}
+	if step := rb.Steps[len(st.Steps)]; res.Status != StepPass && step.Cause != "" {
+		res.Cause = step.Cause
+	}
+	st.Steps = append(st.Steps, res)
+	finish(rb, st, res.Finished)
+	return st, saveRunState(statePath, st)
+}
+
+// dropRetried removes a trailing pending (manual, not ticked) or refused
+// (not confirmed, or refused by a preflight check) step: a resumed run asks again.
+func dropRetried(st *RunState) {
+	for len(st.Steps) > 0 {
+		last := st.Steps[len(st.Steps)-1].Status
+		if last != StepPending && last != StepRefused {
+			return
+		}
+		st.Steps = st.Steps[:len(st.Steps)-1]
+	}
+}
+
+// finish recomputes the worst status and the diagnosis, and marks the run
+// finished once every step has a result and none is pending.
+func finish(rb *Runbook, st *RunState, at time.Time) {
+	st.Worst = StepPass
+	st.Diagnosis = nil
+	for _, r := range st.Steps {
+		if r.Status.Severity() > st.Worst.Severity() {
+			st.Worst = r.Status
+		}
+		if r.Cause != "" && (r.Status == StepFail || r.Status == StepWarn) {
+			st.Diagnosis = append(st.Diagnosis, fmt.Sprintf("%s: %s", r.Cause, r.Summary))
+		}
+	}
+	if st.Done(rb) && st.Worst != StepPending && st.Worst != StepRefused {
+		st.Finished = at
+	}
+}
+
+func runSteps(ctx context.Context, env RunbookEnv, rb *Runbook, resume *RunState, statePath string, max int) (*RunState, error) {
 	now := env.Now
 	if now == nil {
 		now = time.Now
@@ -188,12 +246,9 @@ func RunRunbook(ctx context.Context, env RunbookEnv, rb *Runbook, resume *RunSta
 	if st == nil {
 		st = &RunState{Runbook: rb.Name, Hash: rb.Hash, Context: env.Context, Started: now()}
 	}
-	// A pending manual step is asked again on resume.
-	for len(st.Steps) > 0 && st.Steps[len(st.Steps)-1].Status == StepPending {
-		st.Steps = st.Steps[:len(st.Steps)-1]
-	}
+	dropRetried(st)
 	var snap *Snapshot
-	for i := len(st.Steps); i < len(rb.Steps); i++ {
+	for i, ran := len(st.Steps), 0; i < len(rb.Steps) && ran < max; i, ran = i+1, ran+1 {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
@@ -219,19 +274,7 @@ func RunRunbook(ctx context.Context, env RunbookEnv, rb *Runbook, resume *RunSta
 			break
 		}
 	}
-	st.Worst = StepPass
-	st.Diagnosis = nil
-	for _, r := range st.Steps {
-		if r.Status.Severity() > st.Worst.Severity() {
-			st.Worst = r.Status
-		}
-		if r.Cause != "" && (r.Status == StepFail || r.Status == StepWarn) {
-			st.Diagnosis = append(st.Diagnosis, fmt.Sprintf("%s: %s", r.Cause, r.Summary))
-		}
-	}
-	if st.Done(rb) && st.Worst != StepPending {
-		st.Finished = now()
-	}
+	finish(rb, st, now())
 	return st, saveRunState(statePath, st)
 }
 

@@ -293,7 +293,7 @@ func TestQueryStepsCompareEveryValue(t *testing.T) {
 	if r := run(fakeSQL{rows: [][]string{{"0"}}}); r.Status != StepPass {
 		t.Fatalf("0 == 0 failed: %+v", r)
 	}
-	if r := run(fakeSQL{rows: [][]string{{"0"}, {"3"}}}); r.Status != StepFail || r.Summary != "1 of 2 values not == 0" {
+	if r := run(fakeSQL{rows: [][]string{{"0"}, {"3"}}}); r.Status != StepFail || r.Summary != "1 of 2 values not == 0: 3" {
 		t.Fatalf("3 == 0 passed: %+v", r)
 	}
 	if r := run(fakeSQL{}); r.Status != StepFail || r.Summary != "no data returned" {
@@ -319,5 +319,57 @@ func writeRunbookFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A refused action (no confirmation) is asked again when the run resumes,
+// instead of being skipped.
+func TestRefusedActionIsRetriedOnResume(t *testing.T) {
+	rb, err := ParseRunbook("t.yaml", []byte("name: t\nsteps:\n- id: s\n  action: {kind: scale, target: api}\n- id: after\n  check: pool-budget\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	actor := &fakeActor{}
+	env := snapshotEnv(healthySnapshot())
+	env.Actor = actor
+	path := filepath.Join(t.TempDir(), "run.json")
+	st, _ := RunRunbook(context.Background(), env, rb, nil, path)
+	if st.Worst != StepRefused || len(st.Steps) != 1 || !st.Finished.IsZero() {
+		t.Fatalf("want a run stopped at the refused action, got %+v", st)
+	}
+	resumed, err := LoadRunState(path, rb)
+	if err != nil || resumed == nil {
+		t.Fatalf("refused run not resumable: %v %v", resumed, err)
+	}
+	env.AssumeYes = true
+	st, _ = RunRunbook(context.Background(), env, rb, resumed, path)
+	if len(actor.executed) != 1 || len(st.Steps) != 2 || st.Steps[0].Status != StepPass || st.Worst != StepPass {
+		t.Fatalf("resumed run did not retry the action: executed %v, %+v", actor.executed, st)
+	}
+}
+
+// Step by step: RunNextStep runs exactly one step; RecordStep records an
+// action confirmed elsewhere, and only for the next step.
+func TestRunNextStepAndRecordStep(t *testing.T) {
+	rb, err := ParseRunbook("t.yaml", []byte("name: t\nkind: diagnosis\nsteps:\n- id: a\n  check: pool-budget\n- id: act\n  action: {kind: scale, target: api}\n  cause: scaling failed\n- id: c\n  check: instances-healthy\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := snapshotEnv(healthySnapshot())
+	path := filepath.Join(t.TempDir(), "run.json")
+	st, err := RunNextStep(context.Background(), env, rb, nil, path)
+	if err != nil || len(st.Steps) != 1 || st.Steps[0].ID != "a" {
+		t.Fatalf("first step: %+v %v", st, err)
+	}
+	if _, err := RecordStep(rb, st, StepResult{ID: "c", Status: StepPass}, path); err == nil || !strings.Contains(err.Error(), `"c" is not the next step`) {
+		t.Fatalf("recording a later step: %v, want refused", err)
+	}
+	st, err = RecordStep(rb, st, StepResult{ID: "act", Status: StepFail, Summary: "rollout stuck"}, path)
+	if err != nil || len(st.Steps) != 2 || st.Worst != StepFail || len(st.Diagnosis) != 1 || !strings.HasPrefix(st.Diagnosis[0], "scaling failed: rollout stuck") {
+		t.Fatalf("recorded action: %+v %v", st, err)
+	}
+	st, err = RunNextStep(context.Background(), env, rb, st, path)
+	if err != nil || len(st.Steps) != 3 || st.Finished.IsZero() {
+		t.Fatalf("last step: %+v %v", st, err)
 	}
 }
