@@ -295,7 +295,9 @@ func TestDiagnosesOnTheDemo(t *testing.T) {
 		if err := demo.ScaleDeployment(ctx, h.p, demo.ConsumerDeployment, parts+1); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = demo.ScaleDeployment(context.Background(), h.p, demo.ConsumerDeployment, demo.ConsumerReplicas) })
+		t.Cleanup(func() {
+			_ = demo.ScaleDeployment(context.Background(), h.p, demo.ConsumerDeployment, demo.ConsumerReplicas)
+		})
 		h.diagnosed("consumer-rebalancing", 2*time.Minute, "more consumers than partitions", fmt.Sprintf("%d consumers for %d partitions", parts+1, parts))
 	})
 }
