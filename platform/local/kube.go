@@ -35,6 +35,10 @@ const (
 // kubeBinaries are the control plane programs `make controlplane` builds.
 var kubeBinaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
 
+// kubeFreePorts picks the control plane's ports; tests replace it to force
+// a clash.
+var kubeFreePorts = freePorts
+
 // kubeStages are the kwok stage files that make fake nodes Ready and move
 // pods through Running, Succeeded and deletion.
 var kubeStages = []string{"node-initialize.yaml", "node-heartbeat.yaml", "pod-ready.yaml", "pod-complete.yaml", "pod-delete.yaml"}
@@ -184,16 +188,50 @@ func (p *Platform) startKube(ctx context.Context) error {
 		stages = append(stages, path)
 	}
 
-	dir := filepath.Join(p.Dir, "kube")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	k := &KubeCluster{Dir: dir, Namespace: KubeNamespace, Context: "wotr-local", opts: opts, procs: map[string]*Process{}}
+	k := &KubeCluster{Namespace: KubeNamespace, Context: "wotr-local", opts: opts, procs: map[string]*Process{}}
 	// One stopper for the whole control plane, registered before anything
 	// runs, so a failed start still stops in dependency order.
 	p.onStop(Kube, k.stop)
 
-	ports, err := freePorts(6)
+	// Free ports are only free until someone else binds them; other
+	// platforms start beside this one. A clash costs one more boot on fresh
+	// ports in a fresh directory.
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		dir := filepath.Join(p.Dir, "kube")
+		if attempt > 1 {
+			dir += "-" + strconv.Itoa(attempt)
+		}
+		err := k.boot(ctx, p, dir, bins, stages)
+		if err == nil {
+			break
+		}
+		if attempt == attempts || !strings.Contains(err.Error(), "address already in use") {
+			return err
+		}
+		p.log.Warn("kube: port taken during start; retrying on new ports", "attempt", attempt, "err", err)
+		if err := k.stop(); err != nil {
+			return err
+		}
+		k.mu.Lock()
+		k.procs, k.Nodes, k.nextNode = map[string]*Process{}, nil, 0
+		k.mu.Unlock()
+	}
+
+	p.mu.Lock()
+	p.Kube = k
+	p.mu.Unlock()
+	return nil
+}
+
+// boot starts the control plane in dir and waits until it is ready.
+func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins map[string]string, stages []string) error {
+	opts := k.opts
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	k.Dir = dir
+	ports, err := kubeFreePorts(6)
 	if err != nil {
 		return err
 	}
@@ -372,15 +410,12 @@ func (p *Platform) startKube(ctx context.Context) error {
 	if err := WaitFor(ctx, "kwok nodes Ready", kwok, k.nodesReady(k.Nodes)); err != nil {
 		return err
 	}
-
-	p.mu.Lock()
-	p.Kube = k
-	p.mu.Unlock()
 	return nil
 }
 
 // start runs one control plane process and records it for the ordered stop.
 func (k *KubeCluster) start(p *Platform, spec ProcSpec) (*Process, error) {
+	spec.LogPath = filepath.Join(k.Dir, spec.Name+".log")
 	proc, err := p.startProcess(spec)
 	if err != nil {
 		return nil, err

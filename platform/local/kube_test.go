@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"sort"
 	"strings"
@@ -465,4 +466,46 @@ func TestKubeFailedStartLeavesNothing(t *testing.T) {
 			t.Errorf("pid %s survived the failed start: %s", e.Name(), strings.ReplaceAll(string(cmdline), "\x00", " "))
 		}
 	}
+}
+
+// When a port picked for the control plane is taken before the apiserver
+// binds it, the start retries on fresh ports instead of failing.
+func TestKubeRetriesOnPortClash(t *testing.T) {
+	localtest.Platform(t, local.Kube)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	calls := 0
+	restore := local.SetKubeFreePorts(func(n int) ([]int, error) {
+		calls++
+		ports, err := local.FreePorts(n)
+		if err == nil && calls == 1 {
+			ports[2] = taken.Addr().(*net.TCPAddr).Port // the apiserver's slot
+		}
+		return ports, err
+	})
+	defer restore()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := local.Start(ctx, local.Options{Only: []string{local.Kube}})
+	if err != nil {
+		t.Fatalf("Start with the apiserver port taken: %v", err)
+	}
+	defer p.Stop()
+	if calls != 2 {
+		t.Errorf("picked ports %d times, want 2 (one clash, one retry)", calls)
+	}
+	if !strings.HasSuffix(p.Kube.Dir, "kube-2") {
+		t.Errorf("cluster dir %s, want the second attempt's kube-2", p.Kube.Dir)
+	}
+	if len(p.PIDs()) != 5 {
+		t.Errorf("tracked %d processes after the retry, want 5 (the first attempt's stopped)", len(p.PIDs()))
+	}
+	nodes, err := p.Kube.Clientset.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil || len(nodes.Items) != 3 {
+		t.Fatalf("nodes after retry: %d, %v; want 3", len(nodes.Items), err)
+	}
+	t.Logf("started after one clash in %s", p.StartTimes[local.Kube].Round(time.Millisecond))
 }
