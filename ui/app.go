@@ -40,6 +40,8 @@ type Options struct {
 	Actor    ops.Actor // nil: no actions
 	Audit    AuditReader
 	Runbooks RunbookLister
+	// Runner runs runbooks step by step in the Runbooks view (nil: list only).
+	Runner   common.RunbookRunner
 	ReadOnly bool
 	Context  string
 	// Clock is time.Now unless a test fixes it.
@@ -116,6 +118,7 @@ func New(opts Options) *Model {
 	ctx := common.NewContext(opts.Theme)
 	ctx.ReadOnly = opts.ReadOnly || opts.Actor == nil
 	ctx.ContextName = opts.Context
+	ctx.Runner = opts.Runner
 	ctx.Now = opts.Clock()
 	m := &Model{opts: opts, ctx: ctx, data: &common.Data{NoAudit: opts.Audit == nil, NoRunbooks: opts.Runbooks == nil}}
 	m.views = []common.View{
@@ -279,7 +282,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.switchTo(msg.Name)
 		return m, nil
 	case dialog.FinishedMsg:
-		return m, m.loadAudit()
+		// A runbook run waiting on its action step records the outcome.
+		return m, tea.Batch(m.loadAudit(), m.toView("runbooks", msg))
+	case common.RunbookMsg:
+		return m, m.toView("runbooks", msg)
 	case tea.KeyMsg:
 		return m, m.key(msg)
 	}
@@ -292,6 +298,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	}
 	return m, nil
+}
+
+// toView hands a message to the named view whether or not it is shown.
+func (m *Model) toView(name string, msg tea.Msg) tea.Cmd {
+	for _, v := range m.views {
+		if v.Name() == name {
+			_, cmd := v.Update(msg)
+			return cmd
+		}
+	}
+	return nil
 }
 
 func (m *Model) applySnapshot(s snapshotMsg) {

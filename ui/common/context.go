@@ -16,6 +16,8 @@ type Context struct {
 	Keys          *Keys
 	ReadOnly      bool
 	ContextName   string
+	// Runner runs runbooks step by step; nil when no engine is configured.
+	Runner RunbookRunner
 	// Now is the clock of the last tick; data ages are computed against it so
 	// golden screens stay fixed.
 	Now time.Time

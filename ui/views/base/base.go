@@ -142,6 +142,10 @@ func (v *TableView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			if d := v.spec.Open(v.ctx, v.data, k); d != nil {
 				v.drill = d
 				d.SetSize(v.w, max(v.h-1, 0))
+				// A drill that loads something does it in its Init command.
+				if i, ok := d.(interface{ Init() tea.Cmd }); ok {
+					return v, i.Init()
+				}
 				return v, nil
 			}
 		}

@@ -42,6 +42,9 @@ func New(ctx *common.Context) *base.TableView {
 			return out
 		},
 		Open: func(ctx *common.Context, d *common.Data, name string) base.Drill {
+			if ctx.Runner != nil {
+				return newRunDrill(ctx, name)
+			}
 			return base.NewTextDrill(ctx, d, name, func(d *common.Data, w int) []string {
 				for _, r := range d.Runbooks {
 					if r.Name == name {
