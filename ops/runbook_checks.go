@@ -137,7 +137,10 @@ func checkLoadSpread(_ context.Context, in CheckInput) CheckOutput {
 	return verdict(bad, good, "load spread evenly", fmt.Sprintf("%d of %d instances off their fair share by more than %.0f%%", len(bad), len(insts), maxDev*100))
 }
 
-func checkPoolBudget(_ context.Context, in CheckInput) CheckOutput {
+func checkPoolBudget(ctx context.Context, in CheckInput) CheckOutput {
+	if argString(in.Args, "at", "max") == "current" {
+		return checkPoolBudgetNow(ctx, in)
+	}
 	if len(in.Snapshot.Pools.Budget) == 0 {
 		return CheckOutput{Status: StepError, Summary: "no connection budget computed (pool or server limits unknown)"}
 	}
@@ -151,6 +154,37 @@ func checkPoolBudget(_ context.Context, in CheckInput) CheckOutput {
 		}
 	}
 	return verdict(bad, good, "connection budget fits every store's limit", "connection budget exceeds a store's limit")
+}
+
+// checkPoolBudgetNow sums the pool sizes of the instances running now per
+// store against the server's limit (less reserved connections): whether the
+// pools can exhaust the server today, as opposed to at the HPA maximum.
+func checkPoolBudgetNow(_ context.Context, in CheckInput) CheckOutput {
+	sum := map[string]float64{}
+	pods := map[string]int{}
+	for _, ip := range in.Snapshot.Pools.Instances {
+		for _, p := range ip.Pools {
+			sum[p.Store] += p.Size
+			pods[p.Store]++
+		}
+	}
+	var bad, good []string
+	for _, sp := range in.Snapshot.Pools.Stores {
+		if sp.Limit <= 0 || pods[sp.Store] == 0 {
+			continue
+		}
+		limit := sp.Limit - sp.Reserved
+		line := fmt.Sprintf("%s: pools of %d instances total %.0f against limit %d (%d open now)", sp.Store, pods[sp.Store], sum[sp.Store], limit, sp.Connections)
+		if sum[sp.Store] > float64(limit) {
+			bad = append(bad, line)
+		} else {
+			good = append(good, line)
+		}
+	}
+	if len(bad)+len(good) == 0 {
+		return CheckOutput{Status: StepError, Summary: "no pool sizes or server limits collected"}
+	}
+	return verdict(bad, good, "the running instances' pools fit every store's limit", "the running instances' pools exceed a store's limit")
 }
 
 // checkPoolUtilization fails when a pool is above max (default 0.8) or waited.
