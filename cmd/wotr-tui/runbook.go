@@ -24,6 +24,8 @@ import (
 	"github.com/wotr/wotr-tui/backends/prom"
 	"github.com/wotr/wotr-tui/backends/wire"
 	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ui"
+	"github.com/wotr/wotr-tui/ui/common"
 )
 
 func init() { register(newRunbookCmd) }
@@ -482,4 +484,25 @@ func primaryRegion(cc ops.ContextConfig) *ops.RegionConfig {
 		return &cc.Regions[0]
 	}
 	return nil
+}
+
+// consoleRunbookRunner runs runbooks step by step in the console, with the
+// same state and reports as `runbook run`; what steps read is opened on the
+// first step. The returned func closes it.
+func consoleRunbookRunner(ctx context.Context, g *globalFlags, cc ops.ContextConfig, readOnly bool) (common.RunbookRunner, func()) {
+	var closeEnv func()
+	load := func() ([]*ops.Runbook, error) { return ops.LoadRunbooks(runbookDir(g)) }
+	open := func(context.Context) (ops.RunbookEnv, error) {
+		if readOnly {
+			cc.ReadOnly = true // no actor: action steps report "not available"
+		}
+		env, c, err := newRunbookEnv(ctx, cc)
+		closeEnv = c
+		return env, err
+	}
+	return ui.RunbookRunnerFromOps(cc.Name, runbookStateDir(), load, open), func() {
+		if closeEnv != nil {
+			closeEnv()
+		}
+	}
 }

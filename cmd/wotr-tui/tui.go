@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
@@ -71,9 +70,12 @@ func runTUI(ctx context.Context, g *globalFlags, f *tuiFlags, out io.Writer) err
 		ReadOnly: f.readOnly || cc.ReadOnly,
 		Audit:    ui.AuditFromOps(ops.NewAuditLog(ops.AuditPath(*cc))),
 		Runbooks: ui.RunbooksFromOps(func() ([]*ops.Runbook, error) {
-			return ops.LoadRunbooks(filepath.Join(filepath.Dir(ops.DefaultConfigPath()), "runbooks"))
+			return ops.LoadRunbooks(runbookDir(g))
 		}),
 	}
+	runner, closeRunner := consoleRunbookRunner(ctx, g, *cc, opts.ReadOnly)
+	defer closeRunner()
+	opts.Runner = runner
 	if consoleBackends != nil {
 		src, actor, err := consoleBackends(ctx, *cc)
 		if err != nil {
