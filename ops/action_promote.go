@@ -22,6 +22,9 @@ type PGStatus struct {
 	// ServerTime when the status was read (lag is measured on the server's clock).
 	ServerTime time.Time
 	ReadOnly   bool // default_transaction_read_only
+	// StandbyReplayLag, on a primary, is the largest replay_lag its streaming
+	// standbys report (pg_stat_replication), in seconds; 0 when caught up.
+	StandbyReplayLag float64
 }
 
 // PostgresNode reads a server's recovery state.
@@ -166,11 +169,13 @@ func (promoteAction) plan(ctx context.Context, a *Actions, req ActionRequest, p 
 	if oldSt != nil {
 		replayLag, _ := lsnDiff(oldSt.CurrentLSN, st.ReplayLSN)
 		unreceived, _ := lsnDiff(oldSt.CurrentLSN, st.ReceiveLSN)
+		// replay_lag as the primary measures it: time since the last commit
+		// replayed would grow on an idle primary although nothing is behind.
 		lagSec := 0.0
-		if replayLag > 0 && !st.LastReplay.IsZero() {
-			lagSec = st.ServerTime.Sub(st.LastReplay).Seconds()
+		if replayLag > 0 {
+			lagSec = oldSt.StandbyReplayLag
 		}
-		detail := fmt.Sprintf("%s behind the primary (%s), %.1fs since the last replayed commit", humanBytes(max(replayLag, 0)), oldSt.CurrentLSN, lagSec)
+		detail := fmt.Sprintf("%s behind the primary (%s), replay lag %.1fs", humanBytes(max(replayLag, 0)), oldSt.CurrentLSN, lagSec)
 		status := CheckPass
 		if replayLag > MaxStandbyLagBytes || lagSec > o.MaxStandbyLag.Seconds() {
 			status = CheckFail

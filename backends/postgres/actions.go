@@ -57,6 +57,12 @@ func (c *Client) PGStatus(ctx context.Context) (ops.PGStatus, error) {
 	if lastReplay != nil {
 		s.LastReplay = *lastReplay
 	}
+	if !s.InRecovery {
+		if err := c.Pool.QueryRow(ctx, `SELECT coalesce(max(extract(epoch FROM replay_lag)), 0)::float8 FROM pg_stat_replication`).
+			Scan(&s.StandbyReplayLag); err != nil {
+			return s, fmt.Errorf("pg_stat_replication: %w", err)
+		}
+	}
 	if s.InRecovery && s.ReceiveLSN == "" {
 		// Not streaming (archive recovery or the walreceiver is down): replay is all it has.
 		s.ReceiveLSN = s.ReplayLSN

@@ -408,8 +408,19 @@ func TestBackup(t *testing.T) {
 	cc.Regions[0].Kube = nil
 	useContext(t, cc)
 	dir := cc.BackupDir
-	if err := p.ClickHouse.Exec(context.Background(), 0,
-		"INSERT INTO wotr.events (id, source, type, created_at, payload) VALUES ('backup-1', 'test', 'backup', now(), '{}')"); err != nil {
+	// Something to freeze. 18.16 over clickhouse-go needs a batch INSERT naming its columns.
+	conn, err := p.ClickHouse.Conn(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := conn.PrepareBatch(context.Background(), "INSERT INTO wotr.events (id, source, type, created_at, payload)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := batch.Append("backup-1", "test", "backup", time.Now().UTC().Truncate(time.Second), "{}"); err != nil {
+		t.Fatal(err)
+	}
+	if err := batch.Send(); err != nil {
 		t.Fatal(err)
 	}
 
