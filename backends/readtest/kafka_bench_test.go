@@ -1,0 +1,96 @@
+package readtest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/wotr/wotr-tui/backends/kafka"
+	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/platform/local"
+	"github.com/wotr/wotr-tui/platform/local/localtest"
+)
+
+// BenchmarkReadKafkaAtSize reads 20 topics x 500 partitions with one
+// committed group each (10,000 partitions in 20 groups) from the local
+// cluster and reports round trips per read against the protocol minimum.
+func BenchmarkReadKafkaAtSize(b *testing.B) {
+	p := localtest.Platform(b, local.Kafka)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	// The benchmark function runs once per b.N; the topics are made once.
+	benchSetup.Do(func() { benchPrefix, benchTopics, benchErr = makeBenchTopics(ctx, p.Kafka.Brokers) })
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	prefix, topics := benchPrefix, benchTopics
+	kc, err := kafka.New(ops.KafkaEndpoint{Brokers: p.Kafka.Brokers, Topics: topics})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer kc.Close()
+	if _, err := kc.ReadKafka(ctx); err != nil { // connections and coordinators warm
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var trips, parts int
+	for i := 0; i < b.N; i++ {
+		st, err := kc.ReadKafka(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		trips += st.RoundTrips
+		parts = 0
+		for _, g := range st.Groups {
+			if len(g.Name) > len(prefix) && g.Name[:len(prefix)] == prefix {
+				parts += len(g.Partitions)
+			}
+		}
+	}
+	if parts != benchGroups*benchPerTopic {
+		b.Fatalf("read %d partitions in the bench groups, want %d", parts, benchGroups*benchPerTopic)
+	}
+	nb := len(p.Kafka.Brokers)
+	b.ReportMetric(float64(trips)/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(kafka.RoundTripsPerCollection(nb, nb, nb)), "protocol-min(worst)")
+}
+
+const benchGroups, benchPerTopic = 20, 500
+
+var (
+	benchSetup  sync.Once
+	benchPrefix string
+	benchTopics []string
+	benchErr    error
+)
+
+func makeBenchTopics(ctx context.Context, brokers []string) (string, []string, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return "", nil, err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	prefix := unique("bench")
+	var topics []string
+	for g := 0; g < benchGroups; g++ {
+		topic := fmt.Sprintf("%s-t%d", prefix, g)
+		topics = append(topics, topic)
+		if _, err := adm.CreateTopic(ctx, benchPerTopic, 1, nil, topic); err != nil {
+			return "", nil, err
+		}
+		offs := kadm.Offsets{topic: {}}
+		for part := int32(0); part < benchPerTopic; part++ {
+			offs[topic][part] = kadm.Offset{Topic: topic, Partition: part, At: 0, LeaderEpoch: -1}
+		}
+		if _, err := adm.CommitOffsets(ctx, fmt.Sprintf("%s-g%d", prefix, g), offs); err != nil {
+			return "", nil, err
+		}
+	}
+	return prefix, topics, nil
+}
