@@ -125,6 +125,12 @@ func checkLoadSpread(_ context.Context, in CheckInput) CheckOutput {
 	}
 	fair := 1 / float64(len(insts))
 	var bad, good []string
+	hot := insts[0]
+	for _, i := range insts {
+		if i.RPS > hot.RPS {
+			hot = i
+		}
+	}
 	for _, i := range insts {
 		share := i.RPS / total
 		line := fmt.Sprintf("%s: %.1f req/s, %.0f%% of load (fair %.0f%%)", i.Pod, i.RPS, share*100, fair*100)
@@ -134,7 +140,8 @@ func checkLoadSpread(_ context.Context, in CheckInput) CheckOutput {
 			good = append(good, line)
 		}
 	}
-	return verdict(bad, good, "load spread evenly", fmt.Sprintf("%d of %d instances off their fair share by more than %.0f%%", len(bad), len(insts), maxDev*100))
+	return verdict(bad, good, "load spread evenly", fmt.Sprintf("%s takes %.0f%% of requests (fair share %.0f%%); %d of %d instances off by more than %.0f%%",
+		hot.Pod, hot.RPS/total*100, fair*100, len(bad), len(insts), maxDev*100))
 }
 
 func checkPoolBudget(ctx context.Context, in CheckInput) CheckOutput {
