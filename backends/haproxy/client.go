@@ -69,15 +69,15 @@ type ServerState struct {
 	Addr       string
 	Port       int
 	OpState    int // 0 stopped, 1 starting, 2 running, 3 stopping
-	AdminState int // bit flags; 0 ready, 1/2/4 maintenance, 8 drain
+	AdminState int // SRV_ADMF_* bits: 0x01/0x02/0x20/0x40 maintenance, 0x08/0x10 drain
 	Weight     int
 }
 
 // Draining reports whether the server is in drain mode.
-func (s ServerState) Draining() bool { return s.AdminState&0x08 != 0 }
+func (s ServerState) Draining() bool { return s.AdminState&0x18 != 0 }
 
 // Maintenance reports whether the server is in maintenance mode.
-func (s ServerState) Maintenance() bool { return s.AdminState&0x07 != 0 }
+func (s ServerState) Maintenance() bool { return s.AdminState&0x63 != 0 }
 
 // ServersState runs `show servers state [backend]`.
 func (c *Client) ServersState(ctx context.Context, backend string) ([]ServerState, error) {
