@@ -111,6 +111,10 @@ func TestKubeNodesAndKubeconfig(t *testing.T) {
 	if ns := raw.Contexts[raw.CurrentContext].Namespace; ns != local.KubeNamespace {
 		t.Errorf("kubeconfig context namespace %q, want %q", ns, local.KubeNamespace)
 	}
+	// The build stamps the release version; unstamped binaries say v0.0.0-master.
+	if v, err := cs.Discovery().ServerVersion(); err != nil || v.Major != "1" || !strings.HasPrefix(v.GitVersion, "v1.") {
+		t.Errorf("server version %+v (%v), want a stamped v1.x release", v, err)
+	}
 	if _, err := cs.CoreV1().Namespaces().Get(ctx, local.KubeNamespace, metav1.GetOptions{}); err != nil {
 		t.Fatalf("namespace %s: %v", local.KubeNamespace, err)
 	}

@@ -16,12 +16,18 @@ mkdir -p "$out/bin" "$out/stages"
 export CGO_ENABLED=0 GOFLAGS=-trimpath
 # Stripped binaries are a third smaller; nothing here is debugged with symbols.
 ld=(-ldflags "-s -w")
+# Stamp the Kubernetes version, as its release build does: /version and
+# client version-skew checks otherwise see v0.0.0-master.
+kver="$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$here/go.mod")"
+kminor="$(echo "$kver" | cut -d. -f2)"
+vpkg=k8s.io/component-base/version
+kld=(-ldflags "-s -w -X $vpkg.gitVersion=$kver -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$kminor -X $vpkg.gitTreeState=clean -X $vpkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)")
 step() { echo "controlplane: [$1/6] $2 ($(date +%H:%M:%S))"; }
 cd "$here"
 step 1 "etcd";                    go build "${ld[@]}" -o "$out/bin/etcd" go.etcd.io/etcd/server/v3
-step 2 "kube-apiserver";          go build "${ld[@]}" -o "$out/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-step 3 "kube-controller-manager"; go build "${ld[@]}" -o "$out/bin/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
-step 4 "kube-scheduler";          go build "${ld[@]}" -o "$out/bin/kube-scheduler" k8s.io/kubernetes/cmd/kube-scheduler
+step 2 "kube-apiserver";          go build "${kld[@]}" -o "$out/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+step 3 "kube-controller-manager"; go build "${kld[@]}" -o "$out/bin/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
+step 4 "kube-scheduler";          go build "${kld[@]}" -o "$out/bin/kube-scheduler" k8s.io/kubernetes/cmd/kube-scheduler
 step 5 "kwok $KWOK_VERSION";      GOBIN="$out/bin" go install "${ld[@]}" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 step 6 "kwok stages"
 moddir="$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION"
