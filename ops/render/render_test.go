@@ -1,0 +1,77 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wotr/wotr-tui/ops"
+)
+
+func TestSeconds(t *testing.T) {
+	cases := map[float64]string{-1: "-", 0: "0s", 0.25: "250ms", 12: "12s", 185: "3m05s", 7800: "2h10m", 3 * 86400: "3d"}
+	for in, want := range cases {
+		if got := Seconds(in); got != want {
+			t.Errorf("Seconds(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func snapshot() ops.Snapshot {
+	now := time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
+	m := ops.Meta{Source: "kafka@primary", FetchedAt: now.Add(-4 * time.Second), Stale: true, Error: "dial tcp: refused"}
+	return ops.Snapshot{Context: "t", TakenAt: now, Sources: []ops.Meta{m},
+		Kafka: ops.KafkaState{Meta: m, Groups: []ops.Group{{Name: "g", State: "Stable", TotalLag: 12345, LagSeconds: 65, ETASeconds: -1, Status: ops.StatusWarn,
+			Partitions: []ops.PartitionLag{{Topic: "t", Partition: 3, Committed: -1, End: 9, Lag: 9, LagSeconds: -1, Status: ops.StatusStop}}}}}}
+}
+
+func TestLagRows(t *testing.T) {
+	s := snapshot()
+	tb := Lag(s, false)
+	if len(tb.Rows) != 1 || strings.Join(tb.Rows[0], "|") != "g|Stable|0|1|12k|1m05s|not catching up|WARN" {
+		t.Fatalf("rows %q", tb.Rows)
+	}
+	wide := Lag(s, true)
+	if len(wide.Rows) != 2 || wide.Rows[1][0] != "  t/3" || wide.Rows[1][1] != "-/9" || wide.Rows[1][7] != "STOP" {
+		t.Fatalf("wide rows %q", wide.Rows)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, tb); err != nil || !strings.HasPrefix(buf.String(), "GROUP ") {
+		t.Fatalf("write: %v %q", err, buf.String())
+	}
+}
+
+func TestSourcesAndFailed(t *testing.T) {
+	s := snapshot()
+	if f := Failed(s); len(f) != 1 || f[0].Source != "kafka@primary" {
+		t.Fatalf("failed %+v", f)
+	}
+	row := Sources(s).Rows[0]
+	if row[1] != "STALE" || row[2] != "4s (stale)" || row[4] != "dial tcp: refused" {
+		t.Fatalf("sources row %q", row)
+	}
+}
+
+func TestDocumentShape(t *testing.T) {
+	d, err := NewDocument("lag", snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(d)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	for _, k := range []string{"apiVersion", "kind", "context", "takenAt", "sources", "data"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("document lacks %q", k)
+		}
+	}
+	if _, err := NewDocument("pods", snapshot()); err == nil || !strings.Contains(err.Error(), `"pods"`) {
+		t.Errorf("unknown kind error = %v", err)
+	}
+	d, _ = NewDocument("nodes", ops.Snapshot{})
+	if b, _ := json.Marshal(d.Data); string(b) != "[]" {
+		t.Errorf("empty nodes = %s, want []", b)
+	}
+}
