@@ -184,7 +184,7 @@ func (s *Server) ingest(ctx context.Context, events []Event) (*IngestResponse, *
 		}
 		return nil, nil, perr
 	}
-	fail := &PartialFailure{Error: "kafka did not acknowledge every event: " + firstErr(errs).Error()}
+	fail := &PartialFailure{Error: "events not written to kafka: " + firstErr(errs).Error()}
 	var failed []Event
 	for i, ev := range toSend {
 		if errs[i] != nil {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -15,13 +15,14 @@ import (
 type ProducerPool struct {
 	clients  []*kgo.Client
 	topic    string
+	timeout  time.Duration
 	next     atomic.Uint64
 	inflight atomic.Int64
 }
 
 // NewProducerPool creates n clients; they connect lazily.
 func NewProducerPool(cfg KafkaConfig, extra ...kgo.Opt) (*ProducerPool, error) {
-	p := &ProducerPool{topic: cfg.Topic}
+	p := &ProducerPool{topic: cfg.Topic, timeout: cfg.DeliveryTimeout}
 	for i := 0; i < cfg.Producers; i++ {
 		opts := append([]kgo.Opt{
 			kgo.SeedBrokers(cfg.Brokers...),
@@ -29,6 +30,10 @@ func NewProducerPool(cfg KafkaConfig, extra ...kgo.Opt) (*ProducerPool, error) {
 			kgo.RequiredAcks(kgo.AllISRAcks()),
 			kgo.ProducerLinger(cfg.Linger),
 			kgo.RecordDeliveryTimeout(cfg.DeliveryTimeout),
+			// An answer within the delivery timeout matters more than producer
+			// idempotency here: a record failed while in flight may still land,
+			// and ClickHouse removes that duplicate by id.
+			kgo.AllowIdempotentProduceCancellation(),
 			kgo.ProduceRequestTimeout(cfg.DeliveryTimeout),
 			kgo.ClientID(fmt.Sprintf("wotr-api-%d", i)),
 		}, extra...)
@@ -57,22 +62,49 @@ func (p *ProducerPool) Buffered() (records, bytes int64) {
 // InFlight is the number of records handed to Kafka and not yet answered.
 func (p *ProducerPool) InFlight() int64 { return p.inflight.Load() }
 
+// ErrNoAck marks a record whose outcome was still unknown when the delivery
+// timeout (plus a grace period) ran out; it may or may not land later.
+var ErrNoAck = errors.New("kafka did not acknowledge within the delivery timeout")
+
 // Produce writes records through one client and waits until every record is
-// acknowledged or failed; errs[i] belongs to recs[i].
+// acknowledged or failed, or the delivery timeout passes; errs[i] belongs to
+// recs[i].
 func (p *ProducerPool) Produce(ctx context.Context, recs []*kgo.Record) (errs []error) {
 	cl := p.clients[p.next.Add(1)%uint64(len(p.clients))]
-	errs = make([]error, len(recs))
-	var wg sync.WaitGroup
-	wg.Add(len(recs))
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	type outcome struct {
+		i   int
+		err error
+	}
+	// Buffered so late callbacks never block after Produce has returned.
+	results := make(chan outcome, len(recs))
 	p.inflight.Add(int64(len(recs)))
 	for i, r := range recs {
 		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
-			errs[i] = err
 			p.inflight.Add(-1)
-			wg.Done()
+			results <- outcome{i, err}
 		})
 	}
-	wg.Wait()
+	errs = make([]error, len(recs))
+	answered := make([]bool, len(recs))
+	// kgo may hold an in-flight record past its context while a broker is
+	// unreachable; the caller still gets an answer in bounded time.
+	cutoff := time.NewTimer(p.timeout + 500*time.Millisecond)
+	defer cutoff.Stop()
+	for n := 0; n < len(recs); n++ {
+		select {
+		case o := <-results:
+			errs[o.i], answered[o.i] = o.err, true
+		case <-cutoff.C:
+			for i := range errs {
+				if !answered[i] {
+					errs[i] = ErrNoAck
+				}
+			}
+			return errs
+		}
+	}
 	return errs
 }
 

@@ -81,7 +81,7 @@ func New(cfg Config, log *slog.Logger, kafkaOpts ...kgo.Opt) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("clickhouse: %w", err)
 	}
-	s.producers, err = NewProducerPool(cfg.Kafka, kafkaOpts...)
+	s.producers, err = NewProducerPool(cfg.Kafka, append([]kgo.Opt{kgo.DialTimeout(cfg.DepTimeout)}, kafkaOpts...)...)
 	if err != nil {
 		s.Close()
 		return nil, err

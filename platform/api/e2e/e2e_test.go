@@ -178,7 +178,11 @@ func TestKafkaDownAnswers503Never202(t *testing.T) {
 		if r.Header.Get("Retry-After") == "" {
 			t.Fatalf("request %d: 503 without Retry-After", i)
 		}
-		t.Logf("request %d: 503 in %s: %s", i, time.Since(start).Round(time.Millisecond), strings.TrimSpace(r.Raw))
+		took := time.Since(start)
+		t.Logf("request %d: 503 in %s: %s", i, took.Round(time.Millisecond), strings.TrimSpace(r.Raw))
+		if took > 5*time.Second { // KAFKA_DELIVERY_TIMEOUT is 2s
+			t.Errorf("request %d took %s to fail: the delivery timeout did not bound it", i, took)
+		}
 	}
 	restart()
 	// The breaker half-opens after BREAKER_OPEN_FOR; the same event is then accepted.

@@ -196,6 +196,8 @@ func startConsumer(t testing.TB, envm map[string]string) *consumer.Consumer {
 	return c
 }
 
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
 type response struct {
 	Status int
 	Header http.Header
@@ -215,7 +217,7 @@ func post(t testing.TB, url, key string, body []byte) response {
 
 func do(t testing.TB, req *http.Request) response {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
