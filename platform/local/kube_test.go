@@ -218,7 +218,7 @@ func TestKubeDeploymentScaleAndEvict(t *testing.T) {
 			Selector:     &metav1.LabelSelector{MatchLabels: labels},
 		},
 	}
-	if pdb, err = cs.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
+	if _, err = cs.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	pdbObserved := func(wantAllowed int32) func() error {
