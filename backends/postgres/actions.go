@@ -97,7 +97,9 @@ func (c *Client) Fence(ctx context.Context) (string, error) {
 	return fmt.Sprintf("default_transaction_read_only = on (ALTER SYSTEM), %d client sessions ended", ended), nil
 }
 
-// Promote runs pg_promote(wait => true) and returns once recovery has ended.
+// Promote asks for promotion with pg_promote(wait => false) and polls
+// pg_is_in_recovery() every few milliseconds: pg_promote's own wait checks
+// only every 100 ms, which would dominate a fast promotion.
 func (c *Client) Promote(ctx context.Context, resumeReplay bool) error {
 	if resumeReplay {
 		if _, err := c.Pool.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
@@ -105,13 +107,28 @@ func (c *Client) Promote(ctx context.Context, resumeReplay bool) error {
 		}
 	}
 	var ok bool
-	if err := c.Pool.QueryRow(ctx, "SELECT pg_promote(true, 60)").Scan(&ok); err != nil {
+	if err := c.Pool.QueryRow(ctx, "SELECT pg_promote(false)").Scan(&ok); err != nil {
 		return err
 	}
 	if !ok {
-		return errors.New("pg_promote: the server did not leave recovery within 60s")
+		return errors.New("pg_promote: the promotion request was not accepted")
 	}
-	return nil
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		var inRecovery bool
+		err := c.Pool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery)
+		if err == nil && !inRecovery {
+			return nil
+		}
+		t := time.NewTimer(3 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("still in recovery: %w (last error: %v)", ctx.Err(), err)
+		case <-t.C:
+		}
+	}
 }
 
 // WaitWritable polls until a read-write transaction can take a transaction id.
@@ -124,7 +141,7 @@ func (c *Client) WaitWritable(ctx context.Context) error {
 		if last == nil {
 			return nil
 		}
-		t := time.NewTimer(10 * time.Millisecond)
+		t := time.NewTimer(3 * time.Millisecond)
 		select {
 		case <-ctx.Done():
 			t.Stop()
