@@ -56,6 +56,8 @@ type RedisConfig struct {
 	Host, Password string
 	Port, DB       int
 	PoolSize       int
+	// Cluster selects Redis Cluster mode (REDIS_CLUSTER=true).
+	Cluster bool
 }
 
 // Addr is host:port.
@@ -127,6 +129,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 			Password: e.String("REDIS_PASSWORD", ""),
 			DB:       e.Int("REDIS_DB", 0, 0, 15),
 			PoolSize: e.Int("REDIS_POOL_SIZE", 50, 1, maxPool),
+			Cluster:  e.Bool("REDIS_CLUSTER", false),
 		},
 		Kafka: KafkaConfig{
 			Brokers:         e.HostPorts("KAFKA_BOOTSTRAP", "localhost:9092"),

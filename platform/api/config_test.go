@@ -37,6 +37,7 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		"KAFKA_LINGER":         "soon",
 		"POSTGRES_POOL_MIN":    "20",
 		"CLICKHOUSE_POOL_SIZE": "ten",
+		"REDIS_CLUSTER":        "maybe",
 	}))
 	if err == nil {
 		t.Fatal("invalid env accepted")
@@ -49,6 +50,7 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		`KAFKA_LINGER="soon": must be a duration`,
 		`POSTGRES_POOL_MIN="20": must not exceed POSTGRES_POOL_MAX (10)`,
 		`CLICKHOUSE_POOL_SIZE="ten"`,
+		`REDIS_CLUSTER="maybe": must be true or false`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

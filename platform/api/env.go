@@ -124,3 +124,19 @@ func (e *Env) HostPorts(name, def string) []string {
 	}
 	return items
 }
+
+// Bool accepts true/false, 1/0, yes/no.
+func (e *Env) Bool(name string, def bool) bool {
+	v, ok := e.get(name)
+	if !ok {
+		return def
+	}
+	switch strings.ToLower(v) {
+	case "true", "1", "yes":
+		return true
+	case "false", "0", "no":
+		return false
+	}
+	e.fail(name, v, "must be true or false")
+	return def
+}

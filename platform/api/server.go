@@ -23,12 +23,18 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+// redisClient is a single node or a cluster (the seed runs a Redis cluster).
+type redisClient interface {
+	redis.UniversalClient
+	PoolStats() *redis.PoolStats
+}
+
 // Server is one API instance and its dependency pools.
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	pg        *pgxpool.Pool
-	rdb       *redis.Client
+	rdb       redisClient
 	ch        driver.Conn
 	producers *ProducerPool
 	auth      *Authenticator
@@ -64,11 +70,20 @@ func New(cfg Config, log *slog.Logger, kafkaOpts ...kgo.Opt) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres pool: %w", err)
 	}
-	s.rdb = redis.NewClient(&redis.Options{
-		Addr: cfg.Redis.Addr(), Password: cfg.Redis.Password, DB: cfg.Redis.DB,
-		PoolSize: cfg.Redis.PoolSize, DialTimeout: cfg.DepTimeout,
-		ReadTimeout: cfg.DepTimeout, WriteTimeout: cfg.DepTimeout,
-	})
+	if cfg.Redis.Cluster {
+		// REDIS_HOST is any cluster node; the client discovers the others.
+		s.rdb = redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: []string{cfg.Redis.Addr()}, Password: cfg.Redis.Password,
+			PoolSize: cfg.Redis.PoolSize, DialTimeout: cfg.DepTimeout,
+			ReadTimeout: cfg.DepTimeout, WriteTimeout: cfg.DepTimeout,
+		})
+	} else {
+		s.rdb = redis.NewClient(&redis.Options{
+			Addr: cfg.Redis.Addr(), Password: cfg.Redis.Password, DB: cfg.Redis.DB,
+			PoolSize: cfg.Redis.PoolSize, DialTimeout: cfg.DepTimeout,
+			ReadTimeout: cfg.DepTimeout, WriteTimeout: cfg.DepTimeout,
+		})
+	}
 	s.ch, err = clickhouse.Open(&clickhouse.Options{
 		Addr:     []string{cfg.ClickHouse.Addr()},
 		Protocol: clickhouse.Native,

@@ -22,7 +22,7 @@ const negativeTTL = 10 * time.Second
 // miss. A Redis failure degrades to PostgreSQL instead of failing requests.
 type Authenticator struct {
 	pg       *pgxpool.Pool
-	rdb      *redis.Client
+	rdb      redisClient
 	pgGuard  *Guard
 	rdGuard  *Guard
 	cacheTTL time.Duration
@@ -91,7 +91,7 @@ func (a *Authenticator) Source(ctx context.Context, apiKey string) (string, erro
 // Deduper remembers event ids in Redis for a window: SET NX claims an id, and
 // a claim is released when the event could not be written to Kafka.
 type Deduper struct {
-	rdb    *redis.Client
+	rdb    redisClient
 	guard  *Guard
 	window time.Duration
 }
