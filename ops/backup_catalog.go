@@ -56,6 +56,9 @@ func ListBackups(dir string) ([]Backup, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(entries) == 0 {
+		return nil, nil
+	}
 	out := make([]Backup, len(entries))
 	for i, e := range entries {
 		out[i] = e.Backup
