@@ -62,7 +62,9 @@ type Step struct {
 	Fix   string `json:"fix,omitempty"`
 }
 
-// SQLStep runs a query on a store ("postgres" or "clickhouse").
+// SQLStep runs a query on a store: "postgres" (the region that accepts
+// writes now, so a drill follows a promotion), "clickhouse", or one region's
+// server with "postgres@REGION" / "clickhouse@REGION".
 type SQLStep struct {
 	Store string `json:"store"`
 	Query string `json:"query"`
@@ -153,8 +155,11 @@ func (rb *Runbook) validate() error {
 		if (s.PromQL != "" || s.SQL != nil) && s.Expect == "" {
 			return fmt.Errorf("step %q: a query step needs expect (e.g. \"< 0.8\")", s.ID)
 		}
-		if s.SQL != nil && s.SQL.Store != "postgres" && s.SQL.Store != "clickhouse" {
-			return fmt.Errorf("step %q: sql store %q: must be postgres or clickhouse", s.ID, s.SQL.Store)
+		if s.SQL != nil {
+			store, region, hasRegion := strings.Cut(s.SQL.Store, "@")
+			if (store != "postgres" && store != "clickhouse") || (hasRegion && region == "") {
+				return fmt.Errorf("step %q: sql store %q: must be postgres or clickhouse, optionally @REGION (postgres@secondary)", s.ID, s.SQL.Store)
+			}
 		}
 		if s.Severity != "" && s.Severity != "fail" && s.Severity != "warn" {
 			return fmt.Errorf("step %q: severity %q: must be fail or warn", s.ID, s.Severity)

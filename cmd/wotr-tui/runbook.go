@@ -400,6 +400,33 @@ func newRunbookEnv(ctx context.Context, cc ops.ContextConfig) (ops.RunbookEnv, f
 	closers = append(closers, closeSources)
 	env.Collect = collectFunc(col)
 
+	// Every region's stores by name; "postgres" follows the writable one.
+	var pgs []*postgres.Client
+	for _, r := range regionsPrimaryFirst(cc) {
+		if r.Postgres != nil {
+			p, err := postgres.New(ctx, *r.Postgres, r.Name)
+			if err != nil {
+				return fail(err)
+			}
+			closers = append(closers, p.Close)
+			env.SQL["postgres@"+r.Name] = p
+			pgs = append(pgs, p)
+		}
+		if r.ClickHouse != nil {
+			c, err := clickhouse.New(*r.ClickHouse)
+			if err != nil {
+				return fail(err)
+			}
+			closers = append(closers, c.Close)
+			env.SQL["clickhouse@"+r.Name] = c
+			if env.SQL["clickhouse"] == nil {
+				env.SQL["clickhouse"] = c
+			}
+		}
+	}
+	if len(pgs) > 0 {
+		env.SQL["postgres"] = writablePostgres(pgs)
+	}
 	primary := primaryRegion(cc)
 	if primary != nil {
 		if primary.Prometheus != nil {
@@ -408,22 +435,6 @@ func newRunbookEnv(ctx context.Context, cc ops.ContextConfig) (ops.RunbookEnv, f
 				return fail(err)
 			}
 			env.Prom = p
-		}
-		if primary.Postgres != nil {
-			p, err := postgres.New(ctx, *primary.Postgres, primary.Name)
-			if err != nil {
-				return fail(err)
-			}
-			closers = append(closers, p.Close)
-			env.SQL["postgres"] = p
-		}
-		if primary.ClickHouse != nil {
-			c, err := clickhouse.New(*primary.ClickHouse)
-			if err != nil {
-				return fail(err)
-			}
-			closers = append(closers, c.Close)
-			env.SQL["clickhouse"] = c
 		}
 		if primary.Kube != nil {
 			k, err := kube.New(*primary.Kube)
@@ -471,6 +482,25 @@ func collectFunc(col *ops.Collector) func(ctx context.Context) (ops.Snapshot, er
 		snap := col.CollectOnce(ctx)
 		return snap, ctx.Err()
 	}
+}
+
+// writablePostgres runs a query on the first server (configured primary
+// first) that is not in recovery: after a promotion, the new primary.
+type writablePostgres []*postgres.Client
+
+func (w writablePostgres) QueryRows(ctx context.Context, query string) ([]string, [][]string, error) {
+	for _, c := range w {
+		if _, rows, err := c.QueryRows(ctx, "select pg_is_in_recovery()"); err == nil && len(rows) == 1 && rows[0][0] == "f" {
+			return c.QueryRows(ctx, query)
+		}
+	}
+	return w[0].QueryRows(ctx, query)
+}
+
+func regionsPrimaryFirst(cc ops.ContextConfig) []ops.RegionConfig {
+	out := append([]ops.RegionConfig(nil), cc.Regions...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Role == "primary" && out[j].Role != "primary" })
+	return out
 }
 
 // primaryRegion is the region configured as primary, else the first one.

@@ -191,3 +191,36 @@ steps:
 		t.Fatalf("preflight refusal not reported with its check: %+v", d.Run.Steps[0])
 	}
 }
+
+// SQL steps reach one region's server with postgres@REGION, and "postgres"
+// goes to whichever server accepts writes.
+func TestRunbookSQLStoresPerRegion(t *testing.T) {
+	p := localtest.Platform(t, local.Postgres)
+	cfg, _ := runbookHome(t)
+	useContext(t, contextFor(t, p))
+	q := "select case when pg_is_in_recovery() then 0 else 1 end as accepts_writes"
+	writeOverride(t, cfg, "where", `name: where
+steps:
+- id: writable
+  sql: {store: postgres, query: "`+q+`"}
+  expect: "== 1"
+- id: primary
+  sql: {store: postgres@primary, query: "`+q+`"}
+  expect: "== 1"
+- id: standby
+  sql: {store: postgres@secondary, query: "`+q+`"}
+  expect: "== 0"
+`)
+	r := cli("--config", cfg, "runbook", "run", "where", "-o", "json")
+	mustCode(t, r, ExitOK)
+	if d := runDoc(t, r); len(d.Run.Steps) != 3 || d.Run.Worst != ops.StepPass {
+		t.Fatalf("steps: %+v", d.Run.Steps)
+	}
+
+	writeOverride(t, cfg, "nowhere", "name: nowhere\nsteps:\n- id: s\n  sql: {store: postgres@moon, query: select 1}\n  expect: '== 1'\n")
+	r = cli("--config", cfg, "runbook", "run", "nowhere", "-o", "json")
+	mustCode(t, r, ExitFailed)
+	if d := runDoc(t, r); d.Run.Steps[0].Status != ops.StepError || !strings.Contains(d.Run.Steps[0].Summary, "postgres@moon: not configured") {
+		t.Fatalf("unknown region store: %+v", d.Run.Steps[0])
+	}
+}
