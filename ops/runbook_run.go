@@ -255,6 +255,11 @@ func runSteps(ctx context.Context, env RunbookEnv, rb *Runbook, resume *RunState
 		step := rb.Steps[i]
 		res := StepResult{ID: step.ID, Title: step.Title, Kind: step.Kind(), Started: now(), Fix: step.Fix}
 		runStep(ctx, env, step, &snap, &res)
+		if err := ctx.Err(); err != nil {
+			// Interrupted mid-step: not a result; a resumed run runs it again.
+			finish(rb, st, now())
+			return st, err
+		}
 		res.Finished = now()
 		if res.Status != StepPass && step.Cause != "" {
 			res.Cause = step.Cause

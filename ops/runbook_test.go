@@ -373,3 +373,34 @@ func TestRunNextStepAndRecordStep(t *testing.T) {
 		t.Fatalf("last step: %+v %v", st, err)
 	}
 }
+
+// A step interrupted by cancellation is not recorded: the resumed run runs it.
+func TestInterruptedStepRunsAgainOnResume(t *testing.T) {
+	rb, err := ParseRunbook("t.yaml", []byte("name: t\nsteps:\n- id: a\n  check: pool-budget\n- id: b\n  check: instances-healthy\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	env := snapshotEnv(healthySnapshot())
+	collects := 0
+	inner := env.Collect
+	env.Collect = func(c context.Context) (Snapshot, error) {
+		collects++
+		if collects == 2 { // the second step's fresh snapshot: the operator hits ^C
+			cancel()
+			return Snapshot{}, c.Err()
+		}
+		return inner(c)
+	}
+	path := filepath.Join(t.TempDir(), "run.json")
+	rb.Steps[1].Check = "group-membership-stable" // collects again inside the step
+	rb.Steps[1].Args = map[string]string{"window": "1s", "interval": "10ms"}
+	st, err := RunRunbook(ctx, env, rb, nil, path)
+	if err == nil || len(st.Steps) != 1 {
+		t.Fatalf("interrupted run: err %v, steps %+v", err, st.Steps)
+	}
+	resumed, _ := LoadRunState(path, rb)
+	if resumed == nil || len(resumed.Steps) != 1 {
+		t.Fatalf("saved state: %+v", resumed)
+	}
+}
