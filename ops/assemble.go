@@ -237,7 +237,8 @@ func (c *Collector) regionSummary(s *Snapshot, now time.Time) []Region {
 	for _, rs := range c.regions {
 		r := Region{Name: rs.Region, Role: rs.Role, LastBackupAge: lastBackup, Ready: true}
 		for _, n := range s.Nodes {
-			if n.Meta.Region == rs.Region {
+			// a node's region label wins over the region whose cluster listed it
+			if n.Region == rs.Region || (n.Region == "" && n.Meta.Region == rs.Region) {
 				r.Nodes++
 			}
 		}

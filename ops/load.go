@@ -94,7 +94,7 @@ func queryLoad(ctx context.Context, q MetricsQuerier) (any, error) {
 			case "memory":
 				l.Memory = s.Value
 			case "pools":
-				addPoolGauge(l, s.Labels["__name__"], s.Value, 0)
+				addPoolGauge(l, s.Labels["__name__"], s.Value)
 			}
 		}
 	}
@@ -109,9 +109,10 @@ func queryLoad(ctx context.Context, q MetricsQuerier) (any, error) {
 	return out, nil
 }
 
-// addPoolGauge folds a <store>_pool_<field> sample into l.Pools. waits is the
-// counter's rate when scraping (Prometheus gives the raw counter).
-func addPoolGauge(l *instanceLoad, name string, v, waitsRate float64) {
+// addPoolGauge folds a <store>_pool_<field> sample into l.Pools. Waits is
+// the cumulative count of acquires that waited (the counter itself, from
+// Prometheus and from scraping alike).
+func addPoolGauge(l *instanceLoad, name string, v float64) {
 	store, field, ok := strings.Cut(name, "_pool_")
 	if !ok {
 		return
@@ -135,9 +136,6 @@ func addPoolGauge(l *instanceLoad, name string, v, waitsRate float64) {
 		p.InUse = v
 	case "waits_total":
 		p.Waits = v
-		if waitsRate > 0 {
-			p.Waits = waitsRate
-		}
 	}
 }
 
@@ -153,7 +151,6 @@ type scrapePoint struct {
 	requests float64
 	errors   float64
 	cpu      float64
-	waits    map[string]float64
 	buckets  map[float64]float64
 }
 
@@ -161,7 +158,7 @@ func newScrapeRates() *scrapeRates { return &scrapeRates{prev: map[string]scrape
 
 // summarize reduces one scraped page to counters and gauges.
 func summarize(samples []Sample, at time.Time) (scrapePoint, *instanceLoad) {
-	p := scrapePoint{at: at, waits: map[string]float64{}, buckets: map[float64]float64{}}
+	p := scrapePoint{at: at, buckets: map[float64]float64{}}
 	l := &instanceLoad{}
 	for _, s := range samples {
 		name := s.Labels["__name__"]
@@ -180,10 +177,8 @@ func summarize(samples []Sample, at time.Time) (scrapePoint, *instanceLoad) {
 			p.cpu += s.Value
 		case name == "process_resident_memory_bytes":
 			l.Memory += s.Value
-		case strings.HasSuffix(name, "_pool_waits_total"):
-			p.waits[name] += s.Value
 		case strings.Contains(name, "_pool_"):
-			addPoolGauge(l, s.Labels["__name__"], s.Value, 0)
+			addPoolGauge(l, s.Labels["__name__"], s.Value)
 		}
 	}
 	return p, l
@@ -202,9 +197,6 @@ func rates(prev, cur scrapePoint, l *instanceLoad) {
 		l.ErrorRate = pos(cur.errors-prev.errors) / dreq
 	}
 	l.CPU = pos(cur.cpu-prev.cpu) / dt
-	for name, v := range cur.waits {
-		addPoolGauge(l, name, v, pos(v-prev.waits[name])/dt)
-	}
 	var bs []bucket
 	for le, v := range cur.buckets {
 		bs = append(bs, bucket{le, pos(v - prev.buckets[le])})

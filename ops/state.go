@@ -213,6 +213,8 @@ type PGStandby struct {
 	ReplayLagSeconds float64   `json:"replayLagSeconds"`
 	LastReplay       time.Time `json:"lastReplay,omitempty"`
 	ReplayPaused     bool      `json:"replayPaused"`
+	// Self: the standby's own report (else a primary's view of it).
+	Self bool `json:"self,omitempty"`
 }
 
 type CHReplica struct {
@@ -234,6 +236,8 @@ type RedisReplica struct {
 	LinkStatus string  `json:"linkStatus"` // up/down
 	OffsetLag  int64   `json:"offsetLagBytes"`
 	LagSeconds float64 `json:"lagSeconds"` // seconds since last interaction with the primary
+	// Self: the replica's own report (else the primary's view of it).
+	Self bool `json:"self,omitempty"`
 }
 
 // Pools per instance and per store, with the connection budget.
@@ -253,7 +257,7 @@ type Pool struct {
 	Size      float64 `json:"size"`  // max
 	InUse     float64 `json:"inUse"`
 	Available float64 `json:"available"`
-	Waits     float64 `json:"waits"`
+	Waits     float64 `json:"waits"` // acquires that had to wait, cumulative
 }
 
 // Utilization = in use / size (the seed's PromQL).

@@ -54,7 +54,7 @@ FROM pg_stat_replication ORDER BY application_name`)
 }
 
 func (c *Client) standbySelf(ctx context.Context) (ops.PGStandby, error) {
-	s := ops.PGStandby{Name: c.Name}
+	s := ops.PGStandby{Name: c.Name, Self: true}
 	var lastReplay *time.Time
 	var status *string
 	err := c.Pool.QueryRow(ctx, `

@@ -50,7 +50,7 @@ func (c *Client) ReadRedisReplication(ctx context.Context) ([]ops.RedisReplica, 
 	}
 	info := parseInfo(s)
 	if info["role"] == "slave" {
-		r := ops.RedisReplica{Name: c.Addr, LinkStatus: info["master_link_status"]}
+		r := ops.RedisReplica{Name: c.Addr, LinkStatus: info["master_link_status"], Self: true}
 		r.LagSeconds, _ = strconv.ParseFloat(info["master_last_io_seconds_ago"], 64)
 		return []ops.RedisReplica{r}, nil
 	}

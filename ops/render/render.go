@@ -236,9 +236,10 @@ func Replication(s ops.Snapshot, wide bool) Table {
 		t.Rows = append(t.Rows, r)
 	}
 	for _, p := range s.Replication.Postgres {
-		detail := fmt.Sprintf("write %s flush %s", Seconds(p.WriteLagSeconds), Seconds(p.FlushLagSeconds))
-		if !p.LastReplay.IsZero() {
-			detail = "last replay " + Seconds(s.TakenAt.Sub(p.LastReplay).Seconds()) + " ago"
+		// A primary reports its standbys; a standby reports itself.
+		detail := fmt.Sprintf("seen by %s: write %s flush %s", p.Region, Seconds(p.WriteLagSeconds), Seconds(p.FlushLagSeconds))
+		if p.Self {
+			detail = "own report: last replay " + Seconds(s.TakenAt.Sub(p.LastReplay).Seconds()) + " ago"
 		}
 		if p.ReplayPaused {
 			detail += ", replay PAUSED"
@@ -257,7 +258,11 @@ func Replication(s ops.Snapshot, wide bool) Table {
 			"queue "+itoa(r.QueueSize), fmt.Sprintf("inserts in queue %d%s", r.InsertsInQueue, yesno(r.IsLeader, ", leader", "")))
 	}
 	for _, r := range s.Replication.Redis {
-		add(r.Meta, "redis", r.Name, "link "+r.LinkStatus, Seconds(r.LagSeconds), Bytes(float64(r.OffsetLag)), "")
+		detail := "seen by " + r.Region + ": seconds since last ack"
+		if r.Self {
+			detail = "own report: seconds since last I/O with primary"
+		}
+		add(r.Meta, "redis", r.Name, "link "+r.LinkStatus, Seconds(r.LagSeconds), Bytes(float64(r.OffsetLag)), detail)
 	}
 	return t
 }
