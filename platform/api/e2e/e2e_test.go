@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,7 +25,7 @@ func TestEventsArriveInClickHouseAsSent(t *testing.T) {
 	topic := newTopic(t, p, 4)
 	e := env(p, topic)
 	base, _ := startAPI(t, e)
-	startConsumer(t, e)
+	cons := startConsumer(t, e)
 
 	prefix := "sent-" + randHex(4)
 	evs := makeEvents(prefix, 25)
@@ -62,6 +63,18 @@ func TestEventsArriveInClickHouseAsSent(t *testing.T) {
 		if g.Source != want.Source || g.Type != want.Type || !g.CreatedAt.Equal(wantAt) ||
 			payload["n"] != want.Payload["n"] || payload["note"] != want.Payload["note"] {
 			t.Errorf("%s stored as %+v, sent %+v", want.ID, g, want)
+		}
+	}
+
+	// The consumer exports its view of the lag and its counters.
+	rec := httptest.NewRecorder()
+	cons.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, want := range []string{
+		`kafka_consumer_lag{consumer_group="` + e["KAFKA_GROUP_ID"] + `",partition="`,
+		"wotr_consumer_events_processed_total", "wotr_consumer_batch_size_bucket", "wotr_consumer_events_dead_lettered_total",
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("consumer /metrics lacks %s", want)
 		}
 	}
 
