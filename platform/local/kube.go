@@ -231,6 +231,10 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 		return err
 	}
 	k.Dir = dir
+	// Phase timings go to the log, to tell a slow start's cause.
+	t0 := time.Now()
+	var phases []any
+	mark := func(phase string) { phases = append(phases, phase, time.Since(t0).Round(time.Millisecond)) }
 	ports, err := kubeFreePorts(6)
 	if err != nil {
 		return err
@@ -311,6 +315,7 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 	if err := WaitFor(ctx, "etcd", etcd, dialCheck(fmt.Sprintf("127.0.0.1:%d", etcdClient))); err != nil {
 		return err
 	}
+	mark("etcd")
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
 	if err != nil {
@@ -333,6 +338,7 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 	}); err != nil {
 		return err
 	}
+	mark("apiserver")
 
 	kcm, err := k.start(p, ProcSpec{Name: "kube-controller-manager", Path: bins["kube-controller-manager"], Dir: dir, Args: []string{
 		"--kubeconfig=" + kubeconfigs["kube-controller-manager"],
@@ -397,9 +403,11 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 	if err := WaitFor(ctx, "kube-scheduler /healthz", sched, httpsHealthz(schedPort)); err != nil {
 		return err
 	}
+	mark("controllers")
 	if err := WaitFor(ctx, "kwok /healthz", kwok, httpHealthz(fmt.Sprintf("http://127.0.0.1:%d/healthz", kwokPort))); err != nil {
 		return err
 	}
+	mark("kwok")
 	// Pod admission needs the namespace's default service account.
 	if err := WaitFor(ctx, "service account "+KubeNamespace+"/default", kcm, func(ctx context.Context) error {
 		_, err := cs.CoreV1().ServiceAccounts(KubeNamespace).Get(ctx, "default", metav1.GetOptions{})
@@ -407,9 +415,12 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 	}); err != nil {
 		return err
 	}
+	mark("serviceaccount")
 	if err := WaitFor(ctx, "kwok nodes Ready", kwok, k.nodesReady(k.Nodes)); err != nil {
 		return err
 	}
+	mark("nodes")
+	p.log.Info("kube ready", phases...)
 	return nil
 }
 
