@@ -156,8 +156,8 @@ func BenchmarkCollectorMemory(b *testing.B) {
 }
 
 func TestCollectFullSizeUnderOneSecond(t *testing.T) {
-	if testing.Short() {
-		t.Skip("size test")
+	if testing.Short() || raceEnabled {
+		t.Skip("timing target: not under -short or -race")
 	}
 	c, _ := newBenchCollector(1)
 	ctx := context.Background()
