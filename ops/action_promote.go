@@ -99,12 +99,27 @@ func lsnDiff(a, b string) (int64, error) {
 
 type promoteAction struct{}
 
+// promoteRegions is promote's view of the regions, read from live state: the
+// config's roles go stale with every promote done elsewhere.
 type promoteRegions struct {
-	target RegionConfig
-	old    *RegionConfig // the current primary region, when one is configured
+	target      RegionConfig
+	targetState pgRegion
+	old         *RegionConfig // the current primary region, when one is known
+	oldStatus   *PGStatus     // nil when it is unreachable
+	primaryHow  string        // how the current primary was determined
+	splitBrain  []string
+	// rebuild: the target is a fenced or stopped former primary; it is rebuilt
+	// as a standby of the current primary before it is promoted.
+	rebuild       bool
+	rebuildMethod string
+	rebuildErr    error
+	// rebuildOld: after the promote, the old primary is rebuilt as a standby.
+	rebuildOld       bool
+	rebuildOldMethod string
+	rebuildOldErr    error
 }
 
-func parsePromote(a *Actions, req ActionRequest) (promoteRegions, error) {
+func parsePromote(ctx context.Context, a *Actions, req ActionRequest) (promoteRegions, error) {
 	var pr promoteRegions
 	if req.Target == "" {
 		return pr, invalidf("promote needs a REGION")
@@ -117,80 +132,133 @@ func parsePromote(a *Actions, req ActionRequest) (promoteRegions, error) {
 		return pr, invalidf("region %q has no PostgreSQL endpoint to promote", t.Name)
 	}
 	pr.target = t
-	for _, r := range a.Config.Regions {
-		if r.Name != t.Name && r.Role == "primary" && r.Postgres != nil {
-			r := r
-			pr.old = &r
+	pr.rebuildOld = paramBool(req, ParamRebuildOld)
+	states := readPGRegions(ctx, a)
+	for _, s := range states {
+		if s.Region.Name == t.Name {
+			pr.targetState = s
 		}
+	}
+	prim, how, split := livePrimary(states)
+	pr.splitBrain = split
+	if prim != nil && prim.Region.Name != t.Name {
+		r := prim.Region
+		pr.old, pr.oldStatus, pr.primaryHow = &r, prim.Status, how
+	}
+	ts := pr.targetState
+	if ts.Status == nil || !ts.Status.InRecovery && ts.Status.ReadOnly {
+		pr.rebuild = true
+		pr.rebuildMethod, pr.rebuildErr = rebuildMethod(ctx, a, t)
+	}
+	if pr.rebuildOld && pr.old != nil {
+		pr.rebuildOldMethod, pr.rebuildOldErr = rebuildMethod(ctx, a, *pr.old)
 	}
 	return pr, nil
 }
 
+func rebuildMethod(ctx context.Context, a *Actions, r RegionConfig) (string, error) {
+	if r.Postgres.DataDir == "" {
+		return "", fmt.Errorf("the context has no data-dir for %s's PostgreSQL: only a local installation can be rebuilt by promote", r.Name)
+	}
+	rb, err := capability[StandbyRebuilder](a, "postgres", r)
+	if err != nil {
+		return "", err
+	}
+	return rb.RebuildMethod(ctx, r.Postgres.DataDir)
+}
+
 func (promoteAction) plan(ctx context.Context, a *Actions, req ActionRequest, p *Plan) error {
-	pr, err := parsePromote(a, req)
+	pr, err := parsePromote(ctx, a, req)
 	if err != nil {
 		return err
 	}
 	o := a.opts()
 	p.Destructive = true
 	p.ConfirmPhrase = pr.target.Name
-	standby, err := capability[PostgresNode](a, "postgres", pr.target)
-	if err != nil {
-		return err
-	}
-	st, err := standby.PGStatus(ctx)
-	if err != nil {
-		p.Checks = append(p.Checks, Check{Name: "standby reachable", Status: CheckFail, Hard: true, Detail: err.Error()})
+	if len(pr.splitBrain) > 0 {
+		p.Summary = fmt.Sprintf("promote %s refused: more than one region accepts writes", pr.target.Name)
+		p.Checks = append(p.Checks, Check{Name: "single primary", Status: CheckFail, Hard: true,
+			Detail: fmt.Sprintf("regions %s all accept writes (split brain): fence all but one by hand before promoting", strings.Join(pr.splitBrain, ", "))})
 		return nil
 	}
-	if !st.InRecovery {
-		p.Summary = fmt.Sprintf("region %s's PostgreSQL is not a standby: nothing to promote", pr.target.Name)
-		p.Checks = append(p.Checks, Check{Name: "standby in recovery", Status: CheckFail, Hard: true, Detail: "pg_is_in_recovery() is false: it already accepts writes"})
+	ts := pr.targetState
+	if ts.writable() {
+		p.Summary = fmt.Sprintf("region %s is already the primary: nothing to promote", pr.target.Name)
+		p.Checks = append(p.Checks, Check{Name: "target not primary", Status: CheckFail, Hard: true,
+			Detail: fmt.Sprintf("region %s's PostgreSQL is out of recovery and accepts writes (pg_is_in_recovery() = false): it already is the primary", pr.target.Name)})
 		return nil
 	}
-	p.Checks = append(p.Checks, Check{Name: "standby in recovery", Status: CheckPass, Detail: fmt.Sprintf("received %s, replayed %s", st.ReceiveLSN, st.ReplayLSN)})
-	if st.ReplayPaused {
-		p.Checks = append(p.Checks, Check{Name: "replay running", Status: CheckFail,
-			Detail: fmt.Sprintf("WAL replay is paused at %s: the standby is falling behind; --force resumes replay before promoting", st.ReplayLSN)})
+	if pr.old != nil {
+		p.Checks = append(p.Checks, Check{Name: "current primary", Status: CheckPass, Detail: pr.old.Name + ", by " + pr.primaryHow})
 	}
-	// DR gate: lag, estimated data loss, last backup.
 	var oldSt *PGStatus
 	if pr.old != nil {
-		if node, err := capability[PostgresNode](a, "postgres", *pr.old); err == nil {
-			if s, err := node.PGStatus(ctx); err == nil {
-				oldSt = &s
-			} else {
-				p.Checks = append(p.Checks, Check{Name: "old primary reachable", Status: CheckWarn, Detail: fmt.Sprintf("%s: %v: it cannot be fenced and data loss cannot be measured", pr.old.Name, err)})
-			}
+		if pr.oldStatus != nil {
+			oldSt = pr.oldStatus
+		} else {
+			p.Checks = append(p.Checks, Check{Name: "old primary reachable", Status: CheckWarn, Detail: fmt.Sprintf("%s: unreachable: it cannot be fenced and data loss cannot be measured", pr.old.Name)})
 		}
 	} else {
 		p.Warnings = append(p.Warnings, "no primary region with PostgreSQL in this context: nothing to fence, data loss unknown")
 	}
-	if oldSt != nil {
-		replayLag, _ := lsnDiff(oldSt.CurrentLSN, st.ReplayLSN)
-		unreceived, _ := lsnDiff(oldSt.CurrentLSN, st.ReceiveLSN)
-		// replay_lag as the primary measures it: time since the last commit
-		// replayed would grow on an idle primary although nothing is behind.
-		lagSec := 0.0
-		if replayLag > 0 {
-			lagSec = oldSt.StandbyReplayLag
+	if pr.rebuild {
+		switch {
+		case pr.rebuildErr != nil:
+			p.Summary = fmt.Sprintf("region %s's PostgreSQL is not a standby: nothing to promote", pr.target.Name)
+			p.Checks = append(p.Checks, Check{Name: "standby in recovery", Status: CheckFail, Hard: true,
+				Detail: ts.describe() + "; it cannot be rebuilt as a standby here: " + pr.rebuildErr.Error()})
+			return nil
+		case oldSt == nil || oldSt.InRecovery:
+			p.Summary = fmt.Sprintf("region %s's PostgreSQL is not a standby and there is no primary to rebuild it from", pr.target.Name)
+			p.Checks = append(p.Checks, Check{Name: "rebuild source", Status: CheckFail, Hard: true,
+				Detail: ts.describe() + "; no reachable primary to rebuild it from"})
+			return nil
 		}
-		detail := fmt.Sprintf("%s behind the primary (%s), replay lag %.1fs", humanBytes(max(replayLag, 0)), oldSt.CurrentLSN, lagSec)
-		status := CheckPass
-		if replayLag > MaxStandbyLagBytes || lagSec > o.MaxStandbyLag.Seconds() {
-			status = CheckFail
-			detail += fmt.Sprintf("; above the gate (%s or %s)", humanBytes(MaxStandbyLagBytes), o.MaxStandbyLag)
+		p.Checks = append(p.Checks, Check{Name: "rebuild as standby", Status: CheckPass, Detail: ts.describe() + "; " + pr.rebuildMethod})
+		p.Steps = append(p.Steps, fmt.Sprintf("rebuild %s's PostgreSQL (%s) as a streaming standby of %s: stop it, %s, start it, wait until it streams and catches up",
+			pr.target.Name, pr.target.Postgres.DataDir, pr.old.Name, pr.rebuildMethod))
+		if pr.target.Redis != nil && pr.old.Redis != nil {
+			p.Steps = append(p.Steps, fmt.Sprintf("Redis in %s: REPLICAOF %s's (%s), wait for the link and the initial sync", pr.target.Name, pr.old.Name, pr.old.Redis.Addr))
 		}
-		p.Checks = append(p.Checks, Check{Name: "standby lag", Status: status, Detail: detail})
-		loss := Check{Name: "estimated data loss", Status: CheckPass, Detail: "none: the standby has received all WAL the primary wrote"}
-		if unreceived > 0 {
-			loss.Status = CheckWarn
-			loss.Detail = fmt.Sprintf("%s of WAL not yet received; the promote fences the primary and waits briefly for it", humanBytes(unreceived))
-		}
-		p.Checks = append(p.Checks, loss)
-		p.Steps = append(p.Steps, fmt.Sprintf("fence the old primary in %s (default_transaction_read_only=on, end client sessions)", pr.old.Name))
+		p.Warnings = append(p.Warnings, fmt.Sprintf("the rebuild replaces %s's PostgreSQL data with a copy of %s's: anything written only to %s after it stopped being the primary is discarded",
+			pr.target.Name, pr.old.Name, pr.target.Name))
+		p.Checks = append(p.Checks, Check{Name: "estimated data loss", Status: CheckPass, Detail: "none: the rebuilt standby catches up with " + pr.old.Name + " before the switch"})
 	} else {
-		p.Checks = append(p.Checks, Check{Name: "estimated data loss", Status: CheckWarn, Detail: "unknown: the old primary is not reachable"})
+		st := ts.Status
+		p.Checks = append(p.Checks, Check{Name: "standby in recovery", Status: CheckPass, Detail: fmt.Sprintf("received %s, replayed %s", st.ReceiveLSN, st.ReplayLSN)})
+		if st.ReplayPaused {
+			p.Checks = append(p.Checks, Check{Name: "replay running", Status: CheckFail,
+				Detail: fmt.Sprintf("WAL replay is paused at %s: the standby is falling behind; --force resumes replay before promoting", st.ReplayLSN)})
+		}
+		// DR gate: lag, estimated data loss, last backup.
+		if oldSt != nil && !oldSt.InRecovery {
+			replayLag, _ := lsnDiff(oldSt.CurrentLSN, st.ReplayLSN)
+			unreceived, _ := lsnDiff(oldSt.CurrentLSN, st.ReceiveLSN)
+			// replay_lag as the primary measures it: time since the last commit
+			// replayed would grow on an idle primary although nothing is behind.
+			lagSec := 0.0
+			if replayLag > 0 {
+				lagSec = oldSt.StandbyReplayLag
+			}
+			detail := fmt.Sprintf("%s behind the primary (%s), replay lag %.1fs", humanBytes(max(replayLag, 0)), oldSt.CurrentLSN, lagSec)
+			status := CheckPass
+			if replayLag > MaxStandbyLagBytes || lagSec > o.MaxStandbyLag.Seconds() {
+				status = CheckFail
+				detail += fmt.Sprintf("; above the gate (%s or %s)", humanBytes(MaxStandbyLagBytes), o.MaxStandbyLag)
+			}
+			p.Checks = append(p.Checks, Check{Name: "standby lag", Status: status, Detail: detail})
+			loss := Check{Name: "estimated data loss", Status: CheckPass, Detail: "none: the standby has received all WAL the primary wrote"}
+			if unreceived > 0 {
+				loss.Status = CheckWarn
+				loss.Detail = fmt.Sprintf("%s of WAL not yet received; the promote fences the primary and waits briefly for it", humanBytes(unreceived))
+			}
+			p.Checks = append(p.Checks, loss)
+		} else {
+			p.Checks = append(p.Checks, Check{Name: "estimated data loss", Status: CheckWarn, Detail: "unknown: the old primary is not reachable"})
+		}
+	}
+	if oldSt != nil {
+		p.Steps = append(p.Steps, fmt.Sprintf("fence the old primary in %s (default_transaction_read_only=on, end client sessions)", pr.old.Name))
 	}
 	if b, err := LastBackup(BackupDir(a.Config), "postgres"); err != nil {
 		p.Checks = append(p.Checks, Check{Name: "last backup", Status: CheckWarn, Detail: err.Error()})
@@ -214,19 +282,53 @@ func (promoteAction) plan(ctx context.Context, a *Actions, req ActionRequest, p 
 	if pr.target.ClickHouse != nil {
 		p.Steps = append(p.Steps, "report ClickHouse replicas (ReplicatedMergeTree replicas take writes on every replica: nothing to promote)")
 	}
+	effect := fmt.Sprintf("writes go to %s's PostgreSQL; the old primary stays read-only and must be rebuilt as a standby", pr.target.Name)
+	if pr.rebuildOld {
+		switch {
+		case pr.old == nil || oldSt == nil:
+			p.Checks = append(p.Checks, Check{Name: "rebuild old primary", Status: CheckFail, Hard: true, Detail: "--" + ParamRebuildOld + ": there is no reachable old primary to rebuild"})
+		case pr.rebuildOldErr != nil:
+			p.Checks = append(p.Checks, Check{Name: "rebuild old primary", Status: CheckFail, Hard: true, Detail: "--" + ParamRebuildOld + ": " + pr.rebuildOldErr.Error()})
+		default:
+			p.Checks = append(p.Checks, Check{Name: "rebuild old primary", Status: CheckPass, Detail: pr.old.Name + ": " + pr.rebuildOldMethod})
+			p.Steps = append(p.Steps, fmt.Sprintf("rebuild the old primary in %s as a streaming standby of %s (%s)", pr.old.Name, pr.target.Name, pr.rebuildOldMethod))
+			if pr.old.Redis != nil && pr.target.Redis != nil {
+				p.Steps = append(p.Steps, fmt.Sprintf("Redis in %s: REPLICAOF %s's (%s)", pr.old.Name, pr.target.Name, pr.target.Redis.Addr))
+			}
+			effect = fmt.Sprintf("writes go to %s's PostgreSQL; %s streams from it as its standby", pr.target.Name, pr.old.Name)
+		}
+	}
+	p.Steps = append(p.Steps, "record the new roles in the context"+savedWhere(a))
 	p.Summary = fmt.Sprintf("promote region %s to primary", pr.target.Name)
+	if pr.rebuild {
+		p.Summary = fmt.Sprintf("rebuild region %s as a standby of %s, then promote it to primary", pr.target.Name, pr.old.Name)
+	}
 	if pr.old != nil {
 		p.Summary += fmt.Sprintf(" (%s is fenced)", pr.old.Name)
 	}
-	p.Effects = append(p.Effects, fmt.Sprintf("writes go to %s's PostgreSQL; the old primary stays read-only and must be rebuilt as a standby", pr.target.Name))
+	p.Effects = append(p.Effects, effect)
 	return nil
+}
+
+func savedWhere(a *Actions) string {
+	if a.Config.Source == "" {
+		return ""
+	}
+	return " and save them to " + a.Config.Source
 }
 
 func (promoteAction) execute(ctx context.Context, a *Actions, p *Plan, res *Result, progress func(Progress)) error {
 	t0 := a.now() // confirmation: the clock for "time to writes" starts here
-	pr, err := parsePromote(a, p.Request)
+	// Live state again: the plan may be minutes old.
+	pr, err := parsePromote(ctx, a, p.Request)
 	if err != nil {
 		return err
+	}
+	if len(pr.splitBrain) > 0 {
+		return refusedf("regions %s all accept writes (split brain)", strings.Join(pr.splitBrain, ", "))
+	}
+	if pr.targetState.writable() {
+		return refusedf("region %s already is the primary", pr.target.Name)
 	}
 	promoter, err := capability[Promoter](a, "postgres", pr.target)
 	if err != nil {
@@ -234,16 +336,51 @@ func (promoteAction) execute(ctx context.Context, a *Actions, p *Plan, res *Resu
 	}
 	host, port := promoter.Endpoint()
 	if p.Request.DryRun {
-		res.Summary = fmt.Sprintf("dry run: would fence the old primary, promote %s (%s:%d), repoint the API and promote Redis", pr.target.Name, host, port)
+		what := "fence the old primary, promote"
+		if pr.rebuild {
+			what = "rebuild " + pr.target.Name + " as a standby, fence the old primary, promote"
+		}
+		res.Summary = fmt.Sprintf("dry run: would %s %s (%s:%d), repoint the API and promote Redis", what, pr.target.Name, host, port)
 		return nil
 	}
 	res.Measurements = map[string]float64{}
-	const total = 5
-	// 1. Fence the old primary where reachable.
+	total, done := 5, 0
+	if pr.rebuild {
+		total += 2
+	}
+	if pr.rebuildOld {
+		total++
+	}
+	step := func(name, detail string) {
+		progress(Progress{Step: name, Detail: detail, Done: done, Total: total})
+		done++
+	}
+	detailOf := func(name string) func(string) {
+		return func(d string) { progress(Progress{Step: name, Detail: d, Done: done, Total: total}) }
+	}
+
+	// 0. A fenced or stopped former primary becomes a standby of the current one.
+	if pr.rebuild {
+		switch {
+		case pr.rebuildErr != nil:
+			return refusedf("region %s's PostgreSQL is not a standby and cannot be rebuilt here: %v", pr.target.Name, pr.rebuildErr)
+		case pr.old == nil || pr.oldStatus == nil || pr.oldStatus.InRecovery:
+			return refusedf("region %s's PostgreSQL is not a standby and there is no reachable primary to rebuild it from", pr.target.Name)
+		}
+		step("rebuild", fmt.Sprintf("%s as a standby of %s (%s)", pr.target.Name, pr.old.Name, pr.rebuildMethod))
+		if err := rebuildStandby(ctx, a, pr.target, *pr.old, res, detailOf("rebuild")); err != nil {
+			return err
+		}
+		step("redis resync", pr.target.Name+" REPLICAOF "+pr.old.Name)
+		if pr.target.Redis != nil && pr.old.Redis != nil {
+			res.Verified = append(res.Verified, resyncRedis(ctx, a, pr.target, *pr.old))
+		}
+	}
+	// 1. Fence the old primary where reachable. Writes stop here.
 	var fencedAt string
+	tf := time.Now()
 	if pr.old != nil {
-		progress(Progress{Step: "fence", Detail: "old primary in " + pr.old.Name, Done: 0, Total: total})
-		tf := time.Now()
+		step("fence", "old primary in "+pr.old.Name)
 		f, ferr := capability[Fencer](a, "postgres", *pr.old)
 		what := ""
 		if ferr == nil {
@@ -261,6 +398,8 @@ func (promoteAction) execute(ctx context.Context, a *Actions, p *Plan, res *Resu
 				}
 			}
 		}
+	} else {
+		done++
 	}
 	standby, err := capability[PostgresNode](a, "postgres", pr.target)
 	if err != nil {
@@ -274,7 +413,7 @@ func (promoteAction) execute(ctx context.Context, a *Actions, p *Plan, res *Resu
 		return refusedf("region %s's PostgreSQL already left recovery", pr.target.Name)
 	}
 	if fencedAt != "" {
-		progress(Progress{Step: "catch up", Detail: "waiting for the standby to receive " + fencedAt, Done: 1, Total: total})
+		step("catch up", "waiting for the standby to receive "+fencedAt)
 		_, werr := waitFor(ctx, 5*time.Second, 20*time.Millisecond, func(ctx context.Context) (bool, string, error) {
 			s, err := standby.PGStatus(ctx)
 			if err != nil {
@@ -288,12 +427,26 @@ func (promoteAction) execute(ctx context.Context, a *Actions, p *Plan, res *Resu
 		} else {
 			res.Verified = append(res.Verified, Check{Name: "no data loss", Status: CheckPass, Detail: "standby received WAL up to the fenced primary's " + fencedAt})
 		}
+	} else {
+		done++
 	}
 	// 2. Promote and wait for writes.
-	progress(Progress{Step: "promote", Detail: fmt.Sprintf("pg_promote() on %s:%d", host, port), Done: 2, Total: total})
+	step("promote", fmt.Sprintf("pg_promote() on %s:%d", host, port))
 	tp := time.Now()
 	if err := promoter.Promote(ctx, st.ReplayPaused && p.Request.Force); err != nil {
 		return fmt.Errorf("promote %s: %w", pr.target.Name, err)
+	}
+	if st.ReadOnly {
+		// A rebuilt server may carry a fence copied with its data.
+		c := Check{Name: "fence lifted", Status: CheckPass}
+		if u, err := capability[Unfencer](a, "postgres", pr.target); err != nil {
+			c.Status, c.Detail = CheckFail, err.Error()
+		} else if what, err := u.Unfence(ctx); err != nil {
+			c.Status, c.Detail = CheckFail, err.Error()
+		} else {
+			c.Detail = what
+		}
+		res.Verified = append(res.Verified, c)
 	}
 	if err := promoter.WaitWritable(ctx); err != nil {
 		return fmt.Errorf("new primary in %s does not accept writes: %w", pr.target.Name, err)
@@ -301,11 +454,12 @@ func (promoteAction) execute(ctx context.Context, a *Actions, p *Plan, res *Resu
 	writable := a.now()
 	res.Measurements["promote_seconds"] = time.Since(tp).Seconds()
 	res.Measurements["confirm_to_writes_seconds"] = writable.Sub(t0).Seconds()
+	res.Measurements["write_pause_seconds"] = time.Since(tf).Seconds()
 	res.Verified = append(res.Verified, Check{Name: "new primary accepts writes", Status: CheckPass,
-		Detail: fmt.Sprintf("%s:%d, %.3fs after confirmation", host, port, writable.Sub(t0).Seconds())})
+		Detail: fmt.Sprintf("%s:%d, %.3fs after confirmation, %.3fs after writes stopped", host, port, writable.Sub(t0).Seconds(), time.Since(tf).Seconds())})
 
 	// 3. Repoint the platform in every region that runs the API.
-	progress(Progress{Step: "repoint", Detail: fmt.Sprintf("POSTGRES_HOST=%s POSTGRES_PORT=%d", host, port), Done: 3, Total: total})
+	step("repoint", fmt.Sprintf("POSTGRES_HOST=%s POSTGRES_PORT=%d", host, port))
 	env := map[string]string{"POSTGRES_HOST": host, "POSTGRES_PORT": strconv.Itoa(port)}
 	repointed := 0
 	for _, r := range a.Config.Regions {
@@ -336,8 +490,8 @@ func (promoteAction) execute(ctx context.Context, a *Actions, p *Plan, res *Resu
 		res.Verified = append(res.Verified, Check{Name: "repoint " + r.Name, Status: CheckPass, Detail: fmt.Sprintf("%s: POSTGRES_HOST=%s POSTGRES_PORT=%d", dep, host, port)})
 	}
 	// 4. Redis.
+	step("redis", "REPLICAOF NO ONE in "+pr.target.Name)
 	if pr.target.Redis != nil {
-		progress(Progress{Step: "redis", Detail: "REPLICAOF NO ONE in " + pr.target.Name, Done: 4, Total: total})
 		res.Verified = append(res.Verified, promoteRedis(ctx, a, pr.target))
 	}
 	// 5. ClickHouse: report.
@@ -354,16 +508,42 @@ func (promoteAction) execute(ctx context.Context, a *Actions, p *Plan, res *Resu
 		if node, err := capability[PostgresNode](a, "postgres", *pr.old); err == nil {
 			if s, err := node.PGStatus(ctx); err == nil {
 				c := Check{Name: "old primary read-only", Status: CheckPass, Detail: "default_transaction_read_only = on"}
-				if !s.ReadOnly {
+				if !s.ReadOnly && !s.InRecovery {
 					c.Status, c.Detail = CheckWarn, "the old primary still accepts writes"
 				}
 				res.Verified = append(res.Verified, c)
 			}
 		}
 	}
+	// 6. The old primary becomes the new primary's standby, when asked.
+	if pr.rebuildOld {
+		step("rebuild old primary", pr.old.Name+" as a standby of "+pr.target.Name)
+		if pr.rebuildOldErr != nil {
+			res.Verified = append(res.Verified, Check{Name: "rebuilt " + pr.old.Name + " as standby", Status: CheckFail, Detail: pr.rebuildOldErr.Error()})
+		} else if err := rebuildStandby(ctx, a, *pr.old, pr.target, res, detailOf("rebuild old primary")); err != nil {
+			if checkByNamePrefix(res.Verified, "rebuilt "+pr.old.Name) == nil {
+				res.Verified = append(res.Verified, Check{Name: "rebuilt " + pr.old.Name + " as standby", Status: CheckFail, Detail: err.Error()})
+			}
+		}
+		if pr.old.Redis != nil && pr.target.Redis != nil {
+			res.Verified = append(res.Verified, resyncRedis(ctx, a, *pr.old, pr.target))
+		}
+	}
+	// 7. The roles follow: the next plan, the console and the runbooks start from them.
+	roles := saveRoles(a, pr.target.Name)
+	res.Verified = append(res.Verified, roles)
 	progress(Progress{Step: "done", Done: total, Total: total})
-	res.Summary = fmt.Sprintf("region %s promoted: PostgreSQL %s:%d accepts writes %.2fs after confirmation; API repointed in %d region(s)",
-		pr.target.Name, host, port, writable.Sub(t0).Seconds(), repointed)
+	res.Summary = fmt.Sprintf("region %s promoted: PostgreSQL %s:%d accepts writes %.2fs after confirmation; API repointed in %d region(s); %s",
+		pr.target.Name, host, port, writable.Sub(t0).Seconds(), repointed, roles.Detail)
+	return nil
+}
+
+func checkByNamePrefix(checks []Check, prefix string) *Check {
+	for i := range checks {
+		if strings.HasPrefix(checks[i].Name, prefix) {
+			return &checks[i]
+		}
+	}
 	return nil
 }
 

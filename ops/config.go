@@ -17,6 +17,10 @@ type ContextConfig struct {
 	// BackupDir where backups of the stores are written.
 	BackupDir string         `json:"backup-dir,omitempty" yaml:"backup-dir,omitempty"`
 	Regions   []RegionConfig `json:"regions" yaml:"regions"`
+	// Source is the file the context was loaded from (set by LoadConfig, never
+	// written): an action that changes the context, like promote's new
+	// region roles, saves it there.
+	Source string `json:"-" yaml:"-"`
 }
 
 // RegionConfig holds one region's endpoints. Empty sections are not polled.

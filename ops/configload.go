@@ -59,7 +59,14 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return ParseConfig(path, data)
+	cfg, err := ParseConfig(path, data)
+	if err != nil {
+		return nil, err
+	}
+	for i := range cfg.Contexts {
+		cfg.Contexts[i].Source = path
+	}
+	return cfg, nil
 }
 
 // ParseConfig validates data as the config file named path.

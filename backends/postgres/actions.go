@@ -10,10 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/wotr/wotr-tui/ops"
 )
@@ -301,4 +304,249 @@ func dirBytes(path string) int64 {
 		return nil
 	})
 	return n
+}
+
+var (
+	_ ops.StandbyRebuilder = (*Client)(nil)
+	_ ops.Unfencer         = (*Client)(nil)
+)
+
+// Unfence lifts Fence's default_transaction_read_only. A server rebuilt from a
+// copy of a fenced one carries the setting in postgresql.auto.conf.
+func (c *Client) Unfence(ctx context.Context) (string, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if _, err := c.Pool.Exec(ctx, "ALTER SYSTEM RESET default_transaction_read_only"); err != nil {
+		return "", fmt.Errorf("ALTER SYSTEM: %w", err)
+	}
+	if _, err := c.Pool.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+		return "", fmt.Errorf("pg_reload_conf: %w", err)
+	}
+	return "default_transaction_read_only reset (ALTER SYSTEM)", nil
+}
+
+// localCluster is a data dir on this machine and the tools that manage it.
+type localCluster struct {
+	dataDir string
+	binDir  string
+	major   int
+	// uid and gid own the data dir; the tools run as them (PostgreSQL refuses root).
+	uid, gid uint32
+	// postOpts are the postgres options of its last start (postmaster.opts),
+	// so that it comes back on the same port and socket dir.
+	postOpts string
+}
+
+func openLocalCluster(dataDir string) (*localCluster, error) {
+	if !filepath.IsAbs(dataDir) {
+		return nil, fmt.Errorf("data-dir %q: must be an absolute path", dataDir)
+	}
+	fi, err := os.Stat(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("data-dir %s is not on this machine: %w", dataDir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("data-dir %s is not a directory", dataDir)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil, fmt.Errorf("data-dir %s: no owner information", dataDir)
+	}
+	lc := &localCluster{dataDir: dataDir, uid: st.Uid, gid: st.Gid}
+	if euid := os.Geteuid(); euid != 0 && uint32(euid) != st.Uid {
+		return nil, fmt.Errorf("data-dir %s belongs to uid %d: run as root or as that user", dataDir, st.Uid)
+	}
+	v, err := os.ReadFile(filepath.Join(dataDir, "PG_VERSION"))
+	if err != nil {
+		return nil, fmt.Errorf("data-dir %s is not a PostgreSQL data directory: %w", dataDir, err)
+	}
+	if lc.major, err = strconv.Atoi(strings.TrimSpace(string(v))); err != nil {
+		return nil, fmt.Errorf("data-dir %s: PG_VERSION %q: %w", dataDir, v, err)
+	}
+	opts, err := os.ReadFile(filepath.Join(dataDir, "postmaster.opts"))
+	if err != nil {
+		return nil, fmt.Errorf("data-dir %s: the server's start options are unknown (postmaster.opts): %w", dataDir, err)
+	}
+	// `/usr/lib/postgresql/15/bin/postgres "-D" "/data" "-p" "5433"`: the options follow the program.
+	line := strings.TrimSpace(string(opts))
+	if i := strings.Index(line, ` "`); i >= 0 {
+		lc.postOpts = line[i+1:]
+	}
+	for _, tool := range []string{"pg_ctl", "pg_basebackup", "pg_controldata"} {
+		p, err := findPGBinary(tool, lc.major)
+		if err != nil {
+			return nil, err
+		}
+		lc.binDir = filepath.Dir(p)
+	}
+	return lc, nil
+}
+
+// run runs one of the cluster's tools as the data dir's owner.
+func (lc *localCluster) run(ctx context.Context, env []string, tool string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(lc.binDir, tool), args...)
+	// The owner may not be allowed into our working directory; the tools look it up.
+	cmd.Dir = filepath.Dir(lc.dataDir)
+	cmd.Env = append(os.Environ(), env...)
+	if os.Geteuid() == 0 && lc.uid != 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: lc.uid, Gid: lc.gid}}
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s: %w: %s", tool, err, strings.TrimSpace(lastLines(string(out), 6)))
+	}
+	return string(out), nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// rewindable says whether pg_rewind can work on the data dir: it needs
+// wal_log_hints or data checksums to know which pages changed.
+func (lc *localCluster) rewindable(ctx context.Context) (bool, string) {
+	if _, err := findPGBinary("pg_rewind", lc.major); err != nil {
+		return false, err.Error()
+	}
+	out, err := lc.run(ctx, nil, "pg_controldata", "-D", lc.dataDir)
+	if err != nil {
+		return false, err.Error()
+	}
+	checksums, hints := "", ""
+	for _, l := range strings.Split(out, "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "Data page checksum version":
+			checksums = strings.TrimSpace(v)
+		case "wal_log_hints setting":
+			hints = strings.TrimSpace(v)
+		}
+	}
+	if hints == "on" || checksums != "" && checksums != "0" {
+		return true, fmt.Sprintf("wal_log_hints %s, data checksums version %s", hints, checksums)
+	}
+	return false, "pg_rewind needs wal_log_hints or data checksums; both are off"
+}
+
+func (lc *localCluster) running() bool {
+	b, err := os.ReadFile(filepath.Join(lc.dataDir, "postmaster.pid"))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	return err == nil && pid > 0 && syscall.Kill(pid, 0) == nil
+}
+
+// RebuildMethod checks that dataDir is a local cluster this process can
+// rebuild, and names the method that will be tried first.
+func (c *Client) RebuildMethod(ctx context.Context, dataDir string) (string, error) {
+	lc, err := openLocalCluster(dataDir)
+	if err != nil {
+		return "", err
+	}
+	if ok, why := lc.rewindable(ctx); ok {
+		return "pg_rewind (" + why + "), pg_basebackup if it fails", nil
+	} else {
+		return "pg_basebackup -R (" + why + ")", nil
+	}
+}
+
+// RebuildAsStandby stops the server, resynchronises its data dir from the
+// source (pg_rewind where the cluster allows it, else a fresh pg_basebackup
+// swapped in for the old dir), writes the standby configuration and starts it
+// with the options of its last start.
+func (c *Client) RebuildAsStandby(ctx context.Context, req ops.StandbyRebuild, progress func(string)) (ops.RebuildReport, error) {
+	var rep ops.RebuildReport
+	if progress == nil {
+		progress = func(string) {}
+	}
+	lc, err := openLocalCluster(req.DataDir)
+	if err != nil {
+		return rep, err
+	}
+	src, err := pgconn.ParseConfig(req.SourceDSN)
+	if err != nil {
+		return rep, fmt.Errorf("source dsn %s: %w", ops.MaskDSN(req.SourceDSN), err)
+	}
+	// The password goes through the environment, not the command line; -R
+	// writes it into primary_conninfo, as pg_basebackup -R does.
+	conninfo := fmt.Sprintf("host=%s port=%d user=%s application_name=%s", src.Host, src.Port, src.User, req.ApplicationName)
+	env := []string{"PGPASSWORD=" + src.Password, "PGCONNECT_TIMEOUT=10"}
+	if lc.running() {
+		progress("stopping the server (pg_ctl stop -m fast)")
+		if _, err := lc.run(ctx, nil, "pg_ctl", "stop", "-D", lc.dataDir, "-m", "fast", "-w", "-t", "60"); err != nil {
+			return rep, err
+		}
+	}
+	c.Pool.Reset() // its connections died with the server
+	rewound := false
+	if ok, why := lc.rewindable(ctx); ok {
+		progress("pg_rewind from " + src.Host + ":" + strconv.Itoa(int(src.Port)))
+		out, err := lc.run(ctx, env, "pg_rewind", "-D", lc.dataDir, "--source-server="+conninfo+" dbname=postgres", "-R")
+		if err == nil {
+			rewound = true
+			rep.Method, rep.Detail = "pg_rewind", strings.TrimSpace(lastLines(out, 2))
+		} else {
+			rep.Detail = "pg_rewind failed (" + err.Error() + "); "
+		}
+	} else {
+		rep.Detail = why + "; "
+	}
+	if !rewound {
+		if err := lc.baseBackup(ctx, env, conninfo, progress); err != nil {
+			return rep, err
+		}
+		rep.Method = "pg_basebackup"
+		rep.Detail += "fresh copy with -R"
+	}
+	progress("starting it as a standby (pg_ctl start)")
+	logPath := lc.dataDir + ".log"
+	args := []string{"start", "-D", lc.dataDir, "-w", "-t", "120", "-l", logPath}
+	if lc.postOpts != "" {
+		args = append(args, "-o", lc.postOpts)
+	}
+	if _, err := lc.run(ctx, nil, "pg_ctl", args...); err != nil {
+		return rep, fmt.Errorf("%w (server log: %s)", err, logPath)
+	}
+	c.Pool.Reset()
+	return rep, nil
+}
+
+// baseBackup copies the source into a new dir beside the data dir and swaps
+// it in, so a failed copy leaves the old data in place.
+func (lc *localCluster) baseBackup(ctx context.Context, env []string, conninfo string, progress func(string)) error {
+	fresh, old := lc.dataDir+".rebuild", lc.dataDir+".replaced"
+	for _, d := range []string{fresh, old} {
+		if err := os.RemoveAll(d); err != nil {
+			return err
+		}
+	}
+	progress("pg_basebackup -R into " + fresh)
+	if _, err := lc.run(ctx, env, "pg_basebackup", "-D", fresh, "-R", "-X", "stream", "-c", "fast", "-d", conninfo); err != nil {
+		_ = os.RemoveAll(fresh)
+		return err
+	}
+	// postmaster.opts is not copied; pg_ctl start gets the options from us, and
+	// the next rebuild reads them from here.
+	if b, err := os.ReadFile(filepath.Join(lc.dataDir, "postmaster.opts")); err == nil {
+		if err := os.WriteFile(filepath.Join(fresh, "postmaster.opts"), b, 0o600); err != nil {
+			return err
+		}
+		_ = os.Chown(filepath.Join(fresh, "postmaster.opts"), int(lc.uid), int(lc.gid))
+	}
+	if err := os.Rename(lc.dataDir, old); err != nil {
+		return err
+	}
+	if err := os.Rename(fresh, lc.dataDir); err != nil {
+		_ = os.Rename(old, lc.dataDir)
+		return err
+	}
+	return os.RemoveAll(old)
 }

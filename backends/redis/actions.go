@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -171,4 +172,37 @@ func copyFile(src, dst string) (int64, error) {
 		return n, err
 	}
 	return n, out.Close()
+}
+
+var _ ops.RedisReplicator = (*Client)(nil)
+
+// ReplicaOf makes the server a replica of addr. A password-protected primary
+// needs masterauth first.
+func (c *Client) ReplicaOf(ctx context.Context, addr, password string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("primary address %q: %w", addr, err)
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if password != "" {
+		if err := c.Redis.ConfigSet(ctx, "masterauth", password).Err(); err != nil {
+			return fmt.Errorf("CONFIG SET masterauth: %w", err)
+		}
+	}
+	return c.Redis.Do(ctx, "REPLICAOF", host, port).Err()
+}
+
+// ReplicationLink is true once the server is a replica whose link to its
+// primary is up and whose initial sync has finished.
+func (c *Client) ReplicationLink(ctx context.Context) (bool, string, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	info, err := c.Redis.Info(ctx, "replication").Result()
+	if err != nil {
+		return false, "", err
+	}
+	role, link, syncing := infoField(info, "role"), infoField(info, "master_link_status"), infoField(info, "master_sync_in_progress")
+	detail := fmt.Sprintf("role %s, link %s, offset %s", role, link, infoField(info, "slave_repl_offset"))
+	return role == "slave" && link == "up" && syncing == "0", detail, nil
 }
