@@ -235,11 +235,13 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 	t0 := time.Now()
 	var phases []any
 	mark := func(phase string) { phases = append(phases, phase, time.Since(t0).Round(time.Millisecond)) }
-	ports, err := kubeFreePorts(6)
+	// Ports are picked right before their process binds them, to keep the
+	// window in which another process can take them short.
+	ports, err := kubeFreePorts(3)
 	if err != nil {
 		return err
 	}
-	etcdClient, etcdPeer, apiPort, kcmPort, schedPort, kwokPort := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
+	etcdClient, etcdPeer, apiPort := ports[0], ports[1], ports[2]
 
 	pki, err := newKubePKI(filepath.Join(dir, "pki"))
 	if err != nil {
@@ -339,6 +341,11 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 		return err
 	}
 	mark("apiserver")
+
+	if ports, err = kubeFreePorts(3); err != nil {
+		return err
+	}
+	kcmPort, schedPort, kwokPort := ports[0], ports[1], ports[2]
 
 	kcm, err := k.start(p, ProcSpec{Name: "kube-controller-manager", Path: bins["kube-controller-manager"], Dir: dir, Args: []string{
 		"--kubeconfig=" + kubeconfigs["kube-controller-manager"],
