@@ -385,6 +385,7 @@ func checkMembershipStable(ctx context.Context, in CheckInput) CheckOutput {
 	var evidence []string
 	deadline := time.Now().Add(window)
 	snap := in.Snapshot
+	polls := 0
 	for {
 		if g := findGroup(snap, name); g != nil {
 			var ids []string
@@ -398,7 +399,8 @@ func checkMembershipStable(ctx context.Context, in CheckInput) CheckOutput {
 				evidence = append(evidence, fmt.Sprintf("%s state %s, %d members", time.Now().Format("15:04:05.000"), g.State, len(ids)))
 			}
 		}
-		if time.Now().After(deadline) {
+		// At least one fresh sample, however late the first one comes.
+		if time.Now().After(deadline) && polls > 0 {
 			break
 		}
 		select {
@@ -406,6 +408,7 @@ func checkMembershipStable(ctx context.Context, in CheckInput) CheckOutput {
 			return CheckOutput{Status: StepError, Summary: ctx.Err().Error()}
 		case <-time.After(interval):
 		}
+		polls++
 		s, err := in.Env.Collect(ctx)
 		if err != nil {
 			return CheckOutput{Status: StepError, Summary: err.Error()}

@@ -163,7 +163,7 @@ func TestMembershipStableDetectsFlapping(t *testing.T) {
 		}
 		return c, nil
 	}}
-	out := checkMembershipStable(context.Background(), CheckInput{Env: env, Snapshot: s, Args: map[string]string{"window": "40ms", "interval": "5ms"}})
+	out := checkMembershipStable(context.Background(), CheckInput{Env: env, Snapshot: s, Args: map[string]string{"window": "200ms", "interval": "5ms"}})
 	if out.Status != StepFail || calls < 2 {
 		t.Fatalf("flapping not detected after %d polls: %+v", calls, out)
 	}
