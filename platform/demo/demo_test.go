@@ -448,6 +448,18 @@ func TestDemoFollowsKubernetes(t *testing.T) {
 			t.Errorf("process %d still in /proc after Stop", pid)
 		}
 	}
+	if tg := p.Prometheus.Targets(); len(tg) != 0 {
+		t.Errorf("prometheus still has %d targets after Stop", len(tg))
+	}
+	if servers, err := p.HAProxy.Servers(); err != nil {
+		t.Error(err)
+	} else {
+		for _, sv := range servers {
+			if sv.Up() {
+				t.Errorf("HAProxy server %+v still up after Stop", sv)
+			}
+		}
+	}
 	if left := procsRunning(filepath.Join(binDir, "wotr-api"), filepath.Join(binDir, "wotr-consumer")); len(left) > 0 {
 		t.Errorf("platform processes left after Stop: %v", left)
 	}

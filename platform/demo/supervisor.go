@@ -256,10 +256,13 @@ func (s *Supervisor) reconcile() {
 		}
 	}
 	s.mu.Lock()
-	// Stop first: a drained node's processes go before their replacements start.
+	// Out of service first: a drained node's processes leave the load
+	// balancer before they get SIGTERM and before their replacements start.
+	var leaving []*member
 	for uid, m := range s.running {
 		if _, ok := desired[uid]; !ok && !m.stopping {
-			s.stopMember(m, "pod gone or no longer running")
+			m.stopping, m.inst.Ready = true, false
+			leaving = append(leaving, m)
 		}
 	}
 	now := time.Now()
@@ -274,6 +277,9 @@ func (s *Supervisor) reconcile() {
 	}
 	s.mu.Unlock()
 	s.notify()
+	for _, m := range leaving {
+		s.drain(m, "pod gone or no longer running")
+	}
 }
 
 // startMember runs with s.mu held.
@@ -331,13 +337,13 @@ func backoff(restarts int) time.Duration {
 	return min(d, 30*time.Second)
 }
 
-// stopMember runs with s.mu held: it takes the instance out of service and
-// lets the process drain in the background.
-func (s *Supervisor) stopMember(m *member, why string) {
-	m.stopping = true
-	m.inst.Ready = false
+// drain SIGTERMs a member already marked stopping and lets it drain in the
+// background; the member leaves the running set when its process is gone.
+func (s *Supervisor) drain(m *member, why string) {
+	s.mu.Lock()
 	pr := m.proc
 	uid := m.inst.UID
+	s.mu.Unlock()
 	s.log.Info("stopping process", "pod", m.inst.Pod, "pid", m.inst.PID, "why", why)
 	s.draining.Add(1)
 	go func() {
@@ -528,12 +534,19 @@ func (s *Supervisor) Stop() error {
 	s.cancel()
 	<-s.done
 	s.mu.Lock()
+	var leaving []*member
 	for _, m := range s.running {
 		if !m.stopping {
-			s.stopMember(m, "supervisor stopping")
+			m.stopping, m.inst.Ready = true, false
+			leaving = append(leaving, m)
 		}
 	}
 	s.mu.Unlock()
+	// Empty the load balancer and scrape targets before the processes go.
+	s.notify()
+	for _, m := range leaving {
+		s.drain(m, "supervisor stopping")
+	}
 	s.draining.Wait()
 	if left := s.PIDs(); len(left) > 0 {
 		return fmt.Errorf("supervisor: processes still alive after stop: %v", left)
