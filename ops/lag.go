@@ -116,7 +116,6 @@ type lagEvaluator struct {
 	window int
 	groups map[groupPartition]*ring[OffsetSample]
 	ends   map[topicPartition]*ring[OffsetSample]
-	seen   map[groupPartition]bool // scratch for pruning
 }
 
 func newLagEvaluator(window int) *lagEvaluator {

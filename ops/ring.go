@@ -23,42 +23,10 @@ func (r *ring[T]) push(v T) {
 	}
 }
 
-func (r *ring[T]) len() int {
-	if r.full {
-		return len(r.buf)
-	}
-	return r.next
-}
-
 // appendTo appends the values oldest first.
 func (r *ring[T]) appendTo(dst []T) []T {
 	if r.full {
 		dst = append(dst, r.buf[r.next:]...)
 	}
 	return append(dst, r.buf[:r.next]...)
-}
-
-// last returns the newest value.
-func (r *ring[T]) last() (T, bool) {
-	var zero T
-	if r.len() == 0 {
-		return zero, false
-	}
-	i := r.next - 1
-	if i < 0 {
-		i = len(r.buf) - 1
-	}
-	return r.buf[i], true
-}
-
-// first returns the oldest value.
-func (r *ring[T]) first() (T, bool) {
-	var zero T
-	if r.len() == 0 {
-		return zero, false
-	}
-	if r.full {
-		return r.buf[r.next], true
-	}
-	return r.buf[0], true
 }
