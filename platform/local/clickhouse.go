@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -122,31 +123,14 @@ func (p *Platform) startClickHouse(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	base := filepath.Join(p.Dir, "clickhouse")
-	n := opts.Shards * opts.Replicas
-	ports, err := freePorts(1 + 3*n)
+	bin, err := findBinary("clickhouse-server")
 	if err != nil {
 		return err
 	}
 	c := &ClickHouseCluster{
-		ZooKeeperAddr: fmt.Sprintf("127.0.0.1:%d", ports[0]),
-		Database:      ClickHouseDatabase,
-		Cluster:       ClickHouseClusterName,
-		conns:         map[int]driver.Conn{},
-	}
-	for s := 1; s <= opts.Shards; s++ {
-		for r := 1; r <= opts.Replicas; r++ {
-			i := len(c.Replicas)
-			name := fmt.Sprintf("replica%d", r)
-			c.Replicas = append(c.Replicas, ClickHouseReplica{
-				Name:            name,
-				Shard:           fmt.Sprintf("%02d", s),
-				NativeAddr:      fmt.Sprintf("127.0.0.1:%d", ports[1+3*i]),
-				HTTPAddr:        fmt.Sprintf("127.0.0.1:%d", ports[2+3*i]),
-				InterserverAddr: fmt.Sprintf("127.0.0.1:%d", ports[3+3*i]),
-				Dir:             filepath.Join(base, fmt.Sprintf("s%02d-%s", s, name)),
-			})
-		}
+		Database: ClickHouseDatabase,
+		Cluster:  ClickHouseClusterName,
+		conns:    map[int]driver.Conn{},
 	}
 
 	// One stopper for the whole component, registered before anything starts,
@@ -157,7 +141,7 @@ func (p *Platform) startClickHouse(ctx context.Context) error {
 		zk      *Process
 		servers []*Process
 	)
-	p.onStop(ClickHouse, func() error {
+	stopProcs := func() error {
 		c.closeConns()
 		procMu.Lock()
 		defer procMu.Unlock()
@@ -174,23 +158,71 @@ func (p *Platform) startClickHouse(ctx context.Context) error {
 		if zk != nil {
 			errs = append(errs, zk.Stop(10*time.Second))
 		}
+		servers, zk = nil, nil
 		return errors.Join(errs...)
-	})
+	}
+	p.onStop(ClickHouse, stopProcs)
+
+	// A boot that loses a port (zookeeper's or any server's) to another
+	// process is stopped and run again on fresh ports in fresh dirs.
+	if err := p.retryOnPortClash(ctx, ClickHouse, func(attempt int) error {
+		base := filepath.Join(p.Dir, "clickhouse")
+		if attempt > 1 {
+			base += "-" + strconv.Itoa(attempt)
+		}
+		return p.bootClickHouse(ctx, c, opts, base, bin, func(proc *Process, isZK bool) {
+			procMu.Lock()
+			defer procMu.Unlock()
+			if isZK {
+				zk = proc
+			} else {
+				servers = append(servers, proc)
+			}
+		})
+	}, stopProcs); err != nil {
+		return err
+	}
+	if err := c.createSchema(ctx); err != nil {
+		return err
+	}
+	p.ClickHouse = c
+	return nil
+}
+
+// bootClickHouse starts zookeeper and the servers in base on freshly picked
+// ports and waits until each serves on its own ports. track records each
+// started process for the stopper.
+func (p *Platform) bootClickHouse(ctx context.Context, c *ClickHouseCluster, opts ClickHouseOptions, base, bin string,
+	track func(proc *Process, isZK bool)) error {
+	n := opts.Shards * opts.Replicas
+	ports, err := portPicker(ClickHouse, 1+3*n)
+	if err != nil {
+		return err
+	}
+	c.ZooKeeperAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+	c.Replicas = nil
+	for s := 1; s <= opts.Shards; s++ {
+		for r := 1; r <= opts.Replicas; r++ {
+			i := len(c.Replicas)
+			name := fmt.Sprintf("replica%d", r)
+			c.Replicas = append(c.Replicas, ClickHouseReplica{
+				Name:            name,
+				Shard:           fmt.Sprintf("%02d", s),
+				NativeAddr:      fmt.Sprintf("127.0.0.1:%d", ports[1+3*i]),
+				HTTPAddr:        fmt.Sprintf("127.0.0.1:%d", ports[2+3*i]),
+				InterserverAddr: fmt.Sprintf("127.0.0.1:%d", ports[3+3*i]),
+				Dir:             filepath.Join(base, fmt.Sprintf("s%02d-%s", s, name)),
+			})
+		}
+	}
 
 	// The JVM start is the slow part: launch zookeeper first and write the
 	// server configs while it boots.
-	zkProc, err := p.startZooKeeper(filepath.Join(base, "zookeeper"), ports[0], opts.ZooKeeperHeap)
+	zk, err := p.startZooKeeper(filepath.Join(base, "zookeeper"), ports[0], opts.ZooKeeperHeap)
 	if err != nil {
 		return err
 	}
-	procMu.Lock()
-	zk = zkProc
-	procMu.Unlock()
-
-	bin, err := findBinary("clickhouse-server")
-	if err != nil {
-		return err
-	}
+	track(zk, true)
 	for _, r := range c.Replicas {
 		if err := writeClickHouseConfig(r, c); err != nil {
 			return err
@@ -199,7 +231,8 @@ func (p *Platform) startClickHouse(ctx context.Context) error {
 	// The servers open their zookeeper session lazily, so they can start
 	// before zookeeper answers; only the schema needs it. clickhouse-server
 	// 18.16 runs as root without complaint, so no AsUser and no chown.
-	for _, r := range c.Replicas {
+	servers := make([]*Process, len(c.Replicas))
+	for i, r := range c.Replicas {
 		proc, err := p.startProcess(ProcSpec{
 			Name:    "clickhouse-" + filepath.Base(r.Dir),
 			Path:    bin,
@@ -210,32 +243,28 @@ func (p *Platform) startClickHouse(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		procMu.Lock()
-		servers = append(servers, proc)
-		procMu.Unlock()
+		track(proc, false)
+		servers[i] = proc
 	}
 
-	if err := WaitFor(ctx, "zookeeper serving", zk, zooKeeperServing(c.ZooKeeperAddr)); err != nil {
-		return err
-	}
-	errs := make([]error, len(c.Replicas))
+	// Every wait runs to its end, so that a clash anywhere is seen as one
+	// (and retried) rather than hidden behind another server's error.
+	errs := make([]error, 1+len(c.Replicas))
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errs[0] = WaitFor(ctx, "zookeeper serving", zk, listening(zk, ports[:1], zooKeeperServing(c.ZooKeeperAddr)))
+	}()
 	for i := range c.Replicas {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.waitServer(ctx, i, servers[i])
+			errs[1+i] = c.waitServer(ctx, i, servers[i], ports[1+3*i:4+3*i])
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	if err := c.createSchema(ctx); err != nil {
-		return err
-	}
-	p.ClickHouse = c
-	return nil
+	return errors.Join(errs...)
 }
 
 // startZooKeeper runs a standalone zookeeper straight from the Debian jars
@@ -406,16 +435,16 @@ const clickHouseUsers = `<?xml version="1.0"?>
 
 // waitServer polls SELECT 1 over the native protocol; on failure the error
 // carries the server's own error log, which says more than its stdout.
-func (c *ClickHouseCluster) waitServer(ctx context.Context, i int, proc *Process) error {
+func (c *ClickHouseCluster) waitServer(ctx context.Context, i int, proc *Process, ports []int) error {
 	r := c.Replicas[i]
-	err := WaitFor(ctx, "clickhouse "+r.NativeAddr+" SELECT 1", proc, func(ctx context.Context) error {
+	err := WaitFor(ctx, "clickhouse "+r.NativeAddr+" SELECT 1", proc, listening(proc, ports, func(ctx context.Context) error {
 		conn, err := c.Conn(i)
 		if err != nil {
 			return err
 		}
 		var one uint8
 		return conn.QueryRow(ctx, "SELECT 1").Scan(&one)
-	})
+	}))
 	if err != nil {
 		return fmt.Errorf("%s/%s: %w\n--- %s/server.err.log ---\n%s", r.Shard, r.Name, err, r.Dir, logTail(filepath.Join(r.Dir, "server.err.log"), 20))
 	}

@@ -98,7 +98,7 @@ func (p *Platform) startHAProxy(ctx context.Context) error {
 		addrs:   map[string]string{},
 	}
 	cfgPath := filepath.Join(dir, "haproxy.cfg")
-	proc, _, err := p.startOnFreshPorts(ctx, "haproxy frontend and runtime API", 2, func(ports []int) (*Process, error) {
+	proc, _, err := p.startOnFreshPorts(ctx, HAProxy, "haproxy frontend and runtime API", 2, func(_ int, ports []int) (*Process, error) {
 		s.FrontendAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 		s.MetricsAddr = fmt.Sprintf("127.0.0.1:%d", ports[1])
 		// Slots start disabled at a placeholder address; SetBackends fills them.

@@ -35,10 +35,6 @@ const (
 // kubeBinaries are the control plane programs `make controlplane` builds.
 var kubeBinaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
 
-// kubeFreePorts picks the control plane's ports; tests replace it to force
-// a clash.
-var kubeFreePorts = freePorts
-
 // kubeStages are the kwok stage files that make fake nodes Ready and move
 // pods through Running, Succeeded and deletion.
 var kubeStages = []string{"node-initialize.yaml", "node-heartbeat.yaml", "pod-ready.yaml", "pod-complete.yaml", "pod-delete.yaml"}
@@ -193,29 +189,23 @@ func (p *Platform) startKube(ctx context.Context) error {
 	// runs, so a failed start still stops in dependency order.
 	p.onStop(Kube, k.stop)
 
-	// Free ports are only free until someone else binds them; other
-	// platforms start beside this one. A clash costs one more boot on fresh
-	// ports in a fresh directory.
-	const attempts = 3
-	for attempt := 1; ; attempt++ {
+	// A port clash costs one more boot on fresh ports in a fresh directory.
+	if err := p.retryOnPortClash(ctx, Kube, func(attempt int) error {
 		dir := filepath.Join(p.Dir, "kube")
 		if attempt > 1 {
 			dir += "-" + strconv.Itoa(attempt)
 		}
-		err := k.boot(ctx, p, dir, bins, stages)
-		if err == nil {
-			break
-		}
-		if attempt == attempts || !strings.Contains(err.Error(), "address already in use") {
-			return err
-		}
-		p.log.Warn("kube: port taken during start; retrying on new ports", "attempt", attempt, "err", err)
+		return k.boot(ctx, p, dir, bins, stages)
+	}, func() error {
 		if err := k.stop(); err != nil {
 			return err
 		}
 		k.mu.Lock()
 		k.procs, k.Nodes, k.nextNode = map[string]*Process{}, nil, 0
 		k.mu.Unlock()
+		return nil
+	}); err != nil {
+		return err
 	}
 
 	p.mu.Lock()
@@ -237,7 +227,7 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 	mark := func(phase string) { phases = append(phases, phase, time.Since(t0).Round(time.Millisecond)) }
 	// Ports are picked right before their process binds them, to keep the
 	// window in which another process can take them short.
-	ports, err := kubeFreePorts(3)
+	ports, err := portPicker(Kube, 3)
 	if err != nil {
 		return err
 	}
@@ -314,7 +304,7 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 	if err != nil {
 		return err
 	}
-	if err := WaitFor(ctx, "etcd", etcd, dialCheck(fmt.Sprintf("127.0.0.1:%d", etcdClient))); err != nil {
+	if err := WaitFor(ctx, "etcd", etcd, listening(etcd, []int{etcdClient, etcdPeer}, dialCheck(fmt.Sprintf("127.0.0.1:%d", etcdClient)))); err != nil {
 		return err
 	}
 	mark("etcd")
@@ -330,19 +320,19 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 		return err
 	}
 	k.Clientset = cs
-	if err := WaitFor(ctx, "kube-apiserver /readyz", apiserver, func(ctx context.Context) error {
+	if err := WaitFor(ctx, "kube-apiserver /readyz", apiserver, listening(apiserver, []int{apiPort}, func(ctx context.Context) error {
 		body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		if err != nil && len(body) > 0 {
 			// The body lists the checks that are still failing.
 			return fmt.Errorf("%w: %s", err, strings.TrimSpace(string(body)))
 		}
 		return err
-	}); err != nil {
+	})); err != nil {
 		return err
 	}
 	mark("apiserver")
 
-	if ports, err = kubeFreePorts(3); err != nil {
+	if ports, err = portPicker(Kube, 3); err != nil {
 		return err
 	}
 	kcmPort, schedPort, kwokPort := ports[0], ports[1], ports[2]
@@ -404,14 +394,14 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 		}
 	}
 
-	if err := WaitFor(ctx, "kube-controller-manager /healthz", kcm, httpsHealthz(kcmPort)); err != nil {
+	if err := WaitFor(ctx, "kube-controller-manager /healthz", kcm, listening(kcm, []int{kcmPort}, httpsHealthz(kcmPort))); err != nil {
 		return err
 	}
-	if err := WaitFor(ctx, "kube-scheduler /healthz", sched, httpsHealthz(schedPort)); err != nil {
+	if err := WaitFor(ctx, "kube-scheduler /healthz", sched, listening(sched, []int{schedPort}, httpsHealthz(schedPort))); err != nil {
 		return err
 	}
 	mark("controllers")
-	if err := WaitFor(ctx, "kwok /healthz", kwok, httpHealthz(fmt.Sprintf("http://127.0.0.1:%d/healthz", kwokPort))); err != nil {
+	if err := WaitFor(ctx, "kwok /healthz", kwok, listening(kwok, []int{kwokPort}, httpHealthz(fmt.Sprintf("http://127.0.0.1:%d/healthz", kwokPort)))); err != nil {
 		return err
 	}
 	mark("kwok")

@@ -489,7 +489,10 @@ func TestKubeRetriesOnPortClash(t *testing.T) {
 	}
 	defer taken.Close()
 	calls := 0
-	restore := local.SetKubeFreePorts(func(n int) ([]int, error) {
+	restore := local.SetPortPicker(func(component string, n int) ([]int, error) {
+		if component != local.Kube {
+			return local.FreePorts(n)
+		}
 		calls++
 		ports, err := local.FreePorts(n)
 		if err == nil && calls == 1 {
@@ -509,6 +512,9 @@ func TestKubeRetriesOnPortClash(t *testing.T) {
 	// the controllers' ports once the apiserver is ready.
 	if calls != 3 {
 		t.Errorf("picked ports %d times, want 3 (one clash, then a full boot)", calls)
+	}
+	if p.PortRetries[local.Kube] != 1 {
+		t.Errorf("PortRetries %v, want one for kube", p.PortRetries)
 	}
 	if !strings.HasSuffix(p.Kube.Dir, "kube-2") {
 		t.Errorf("cluster dir %s, want the second attempt's kube-2", p.Kube.Dir)

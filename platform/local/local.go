@@ -69,6 +69,9 @@ type Platform struct {
 
 	// StartTimes records how long each component took to become ready.
 	StartTimes map[string]time.Duration
+	// PortRetries counts, per component, the boots started again on fresh
+	// ports because another process took one first.
+	PortRetries map[string]int
 
 	mu       sync.Mutex
 	stoppers []stopper
@@ -125,7 +128,7 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local: temp dir: %w", err)
 	}
-	p := &Platform{Dir: dir, opts: opts, log: opts.Logger, StartTimes: map[string]time.Duration{}, procs: newProcGroup()}
+	p := &Platform{Dir: dir, opts: opts, log: opts.Logger, StartTimes: map[string]time.Duration{}, PortRetries: map[string]int{}, procs: newProcGroup()}
 
 	type starter struct {
 		name  string

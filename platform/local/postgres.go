@@ -171,7 +171,7 @@ func (p *Platform) startPostgres(ctx context.Context) error {
 	pair.Primary, pair.Standby = mk("primary"), mk("standby")
 	// Each server's port is picked just before it starts, and again if taken meanwhile.
 	startServer := func(s *PostgresServer, what string, ready func(context.Context) error) error {
-		proc, _, err := p.startOnFreshPorts(ctx, what, 1, func(ports []int) (*Process, error) {
+		proc, _, err := p.startOnFreshPorts(ctx, Postgres, what, 1, func(_ int, ports []int) (*Process, error) {
 			s.Port = ports[0]
 			s.DSN = postgresDSN(s.Host, s.Port, PostgresSuperuser, o.Password, PostgresDatabase)
 			return p.startPostgresServer(pair, *s)
@@ -374,31 +374,4 @@ func postgresRAMDir() (string, error) {
 		}
 	}
 	return os.MkdirTemp(shm, fmt.Sprintf("wotr-pg-%d-", os.Getpid()))
-}
-
-// startOnFreshPorts starts a process on ports picked just before, and waits
-// until ready. Another process may take a port in between (tests of several
-// packages run at once); then ours exits with "address already in use" and is
-// started again on new ports.
-func (p *Platform) startOnFreshPorts(ctx context.Context, what string, nports int,
-	start func(ports []int) (*Process, error), ready func(context.Context) error) (*Process, []int, error) {
-	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(nports)
-		if err != nil {
-			return nil, nil, err
-		}
-		proc, err := start(ports)
-		if err != nil {
-			return nil, nil, err
-		}
-		err = WaitFor(ctx, what, proc, ready)
-		if err == nil {
-			return proc, ports, nil
-		}
-		if attempt < 3 && !proc.Alive() && strings.Contains(strings.ToLower(proc.LogTail(5)), "already in use") {
-			p.log.Warn("port taken before the process bound it; retrying", "what", what, "ports", ports)
-			continue
-		}
-		return proc, ports, err
-	}
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,6 +33,9 @@ type Process struct {
 	done    chan struct{}
 	err     error
 	group   *procGroup
+	// logStart is the log's size when the process started: earlier runs
+	// appended above it, and their messages are not this run's.
+	logStart int64
 }
 
 // ProcSpec describes a process to start.
@@ -56,6 +61,10 @@ func (p *Platform) startProcess(spec ProcSpec) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
+	var logStart int64
+	if fi, err := logf.Stat(); err == nil {
+		logStart = fi.Size()
+	}
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Env = append(os.Environ(), spec.Env...)
 	cmd.Dir = spec.Dir
@@ -74,7 +83,7 @@ func (p *Platform) startProcess(spec ProcSpec) (*Process, error) {
 		logf.Close()
 		return nil, fmt.Errorf("start %s (%s): %w", spec.Name, spec.Path, err)
 	}
-	proc := &Process{Name: spec.Name, Cmd: cmd, LogPath: spec.LogPath, done: make(chan struct{}), group: p.procs}
+	proc := &Process{Name: spec.Name, Cmd: cmd, LogPath: spec.LogPath, done: make(chan struct{}), group: p.procs, logStart: logStart}
 	p.procs.add(proc)
 	go func() {
 		proc.err = cmd.Wait()
@@ -186,7 +195,8 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// freePorts returns n distinct free ports.
+// freePorts returns n distinct free ports. They are free only until someone
+// else binds them: see retryOnPortClash.
 func freePorts(n int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
@@ -230,7 +240,11 @@ func WaitFor(ctx context.Context, what string, proc *Process, check func(context
 			}
 			return errors.New(msg)
 		case <-exited:
-			return fmt.Errorf("%s exited before ready (%v)\n--- %s ---\n%s", proc.Name, proc.err, proc.LogPath, proc.LogTail(30))
+			err := fmt.Errorf("%s exited before ready (%v)\n--- %s ---\n%s", proc.Name, proc.err, proc.LogPath, proc.LogTail(30))
+			if proc.logMentionsPortClash() {
+				err = fmt.Errorf("%w: %w", ErrPortTaken, err)
+			}
+			return err
 		case <-time.After(tick):
 		}
 		if tick < 250*time.Millisecond {
@@ -249,4 +263,151 @@ func dialCheck(addr string) func(context.Context) error {
 		}
 		return c.Close()
 	}
+}
+
+// ErrPortTaken marks a start that failed because a port picked for it was
+// bound by another process first.
+var ErrPortTaken = errors.New("port taken by another process")
+
+// portPicker picks n distinct free loopback ports for a component. Tests
+// replace it to hand a component a port that is already held.
+var portPicker = func(component string, n int) ([]int, error) { return freePorts(n) }
+
+// portAttempts bounds the boots of one component on fresh ports.
+const portAttempts = 3
+
+// isPortClash reports whether err comes from a port taken before our process
+// bound it: marked by WaitFor, an in-process bind, or the server's message
+// in a log tail the error carries (every server here says "address already
+// in use", whatever its capitals).
+func isPortClash(err error) bool {
+	return errors.Is(err, ErrPortTaken) || errors.Is(err, syscall.EADDRINUSE) ||
+		(err != nil && strings.Contains(strings.ToLower(err.Error()), "address already in use"))
+}
+
+// retryOnPortClash runs boot, which picks its ports with portPicker and
+// waits for its processes to be ready. Ports are free only until someone
+// binds them, and other platforms start beside this one (tests of several
+// packages run at once), so a boot that fails on a port clash is undone
+// (its processes stopped) and run again on fresh ports, up to portAttempts.
+// attempt counts from 1, for a fresh data dir per boot.
+func (p *Platform) retryOnPortClash(ctx context.Context, component string, boot func(attempt int) error, undo func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := boot(attempt)
+		if err == nil || attempt == portAttempts || ctx.Err() != nil || !isPortClash(err) {
+			return err
+		}
+		p.log.Warn("port taken before the process bound it; starting again on new ports",
+			"component", component, "attempt", attempt, "err", strings.SplitN(err.Error(), "\n", 2)[0])
+		p.mu.Lock()
+		p.PortRetries[component]++
+		p.mu.Unlock()
+		if undo != nil {
+			if uerr := undo(); uerr != nil {
+				return fmt.Errorf("%w (undoing the boot after a port clash: %v)", err, uerr)
+			}
+		}
+	}
+}
+
+// startOnFreshPorts starts one process on nports ports picked just before,
+// and waits until it is ready and is itself listening on them, again on new
+// ports after a clash (retryOnPortClash).
+func (p *Platform) startOnFreshPorts(ctx context.Context, component, what string, nports int,
+	start func(attempt int, ports []int) (*Process, error), ready func(context.Context) error) (*Process, []int, error) {
+	var (
+		proc  *Process
+		ports []int
+	)
+	err := p.retryOnPortClash(ctx, component, func(attempt int) error {
+		var err error
+		if ports, err = portPicker(component, nports); err != nil {
+			return err
+		}
+		if proc, err = start(attempt, ports); err != nil {
+			return err
+		}
+		return WaitFor(ctx, what, proc, listening(proc, ports, ready))
+	}, func() error { return proc.Stop(5 * time.Second) })
+	return proc, ports, err
+}
+
+// listening wraps a readiness check: ready also means proc itself listens
+// on every port. Without this, a server that lost its port to another
+// server of the same kind would pass the check through the other one.
+func listening(proc *Process, ports []int, check func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if check != nil {
+			if err := check(ctx); err != nil {
+				return err
+			}
+		}
+		return listensOn(proc.Cmd.Process.Pid, ports)
+	}
+}
+
+// listensOn checks that pid holds a listening TCP socket on each port
+// (from /proc/net/tcp{,6} and the process's fds).
+func listensOn(pid int, ports []int) error {
+	inodes := map[int]map[string]bool{} // port -> listening socket inodes
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fs := strings.Fields(line)
+			if len(fs) < 10 || fs[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			i := strings.LastIndexByte(fs[1], ':')
+			port, err := strconv.ParseInt(fs[1][i+1:], 16, 32)
+			if err != nil {
+				continue
+			}
+			if inodes[int(port)] == nil {
+				inodes[int(port)] = map[string]bool{}
+			}
+			inodes[int(port)]["socket:["+fs[9]+"]"] = true
+		}
+	}
+	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(fdDir)
+	if err != nil {
+		return fmt.Errorf("pid %d: %w", pid, err)
+	}
+	owned := map[string]bool{}
+	for _, fd := range fds {
+		if target, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err == nil && strings.HasPrefix(target, "socket:") {
+			owned[target] = true
+		}
+	}
+	for _, port := range ports {
+		mine := false
+		for ino := range inodes[port] {
+			mine = mine || owned[ino]
+		}
+		if !mine {
+			if len(inodes[port]) > 0 {
+				return fmt.Errorf("port %d: listened on by another process, not pid %d", port, pid)
+			}
+			return fmt.Errorf("port %d: pid %d not listening yet", port, pid)
+		}
+	}
+	return nil
+}
+
+// logMentionsPortClash reports whether this run of the process logged a
+// failed bind.
+func (pr *Process) logMentionsPortClash() bool {
+	f, err := os.Open(pr.LogPath)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if _, err := f.Seek(pr.logStart, io.SeekStart); err != nil {
+		return false
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	return err == nil && strings.Contains(strings.ToLower(string(b)), "address already in use")
 }

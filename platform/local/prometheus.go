@@ -81,7 +81,7 @@ func (p *Platform) startPrometheus(ctx context.Context) error {
 	// Scrapes time out before the next one is due.
 	timeout := fmt.Sprintf("%dms", o.ScrapeInterval.Milliseconds()*9/10)
 	cfgPath := filepath.Join(dir, "prometheus.yml")
-	proc, _, err := p.startOnFreshPorts(ctx, "prometheus /-/ready", 1, func(ports []int) (*Process, error) {
+	proc, _, err := p.startOnFreshPorts(ctx, Prometheus, "prometheus /-/ready", 1, func(_ int, ports []int) (*Process, error) {
 		port := ports[0]
 		s.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
 		cfg := fmt.Sprintf(`global:

@@ -50,7 +50,7 @@ func (p *Platform) startRedis(ctx context.Context) error {
 			return RedisNode{}, err
 		}
 		var addr string
-		proc, _, err := p.startOnFreshPorts(ctx, "redis "+name, 1, func(ports []int) (*Process, error) {
+		proc, _, err := p.startOnFreshPorts(ctx, Redis, "redis "+name, 1, func(_ int, ports []int) (*Process, error) {
 			addr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 			args := []string{
 				"--port", strconv.Itoa(ports[0]), "--bind", "127.0.0.1", "--dir", dir,
