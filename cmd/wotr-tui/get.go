@@ -138,7 +138,7 @@ func runRead(cmd *cobra.Command, g *globalFlags, f *readFlags, kind string, out,
 		return withCode(ExitUsage, err)
 	}
 	snap := c.CollectOnce(ctx)
-	if needsRates(kind) && f.rateWindow > 0 && !f.watch {
+	if needsRates(kind) && f.rateWindow > 0 {
 		select {
 		case <-time.After(f.rateWindow):
 			snap = c.CollectOnce(ctx)
