@@ -63,14 +63,6 @@ type ClickHouseCluster struct {
 	conns map[int]driver.Conn
 }
 
-func init() {
-	requiredBinaries[ClickHouse] = [][2]string{
-		{"clickhouse-server", "Debian package clickhouse-server"},
-		{"java", "Debian package default-jre-headless"},
-		{zookeeperJar, "Debian package zookeeper"},
-	}
-}
-
 const zookeeperJar = "/usr/share/java/zookeeper.jar"
 
 func (o ClickHouseOptions) withDefaults() (ClickHouseOptions, error) {

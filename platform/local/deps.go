@@ -11,15 +11,66 @@ import (
 type MissingDep struct {
 	Component string
 	Binary    string
-	Fix       string // Debian package or make target
+	// Package is the Debian package that ships Binary; empty for a build.
+	Package string
+	// Target is the make target that installs or builds it (deps, controlplane).
+	Target string
+	// Fix says what to run.
+	Fix string
 }
 
 func (m MissingDep) String() string {
 	return fmt.Sprintf("%s needs %s (%s)", m.Component, m.Binary, m.Fix)
 }
 
-// requiredBinaries per component: binary name or absolute path, and the fix.
-var requiredBinaries = map[string][][2]string{}
+// requirement is one binary (name on PATH or absolute path) a component runs.
+type requirement struct {
+	binary, debianPackage, makeTarget string
+}
+
+func (r requirement) fix() string {
+	if r.debianPackage != "" {
+		return fmt.Sprintf("Debian package %s: make %s, or apt-get install %s", r.debianPackage, r.makeTarget, r.debianPackage)
+	}
+	return "make " + r.makeTarget
+}
+
+// requirements lists what a component needs with these options: the
+// control plane's binaries and kwok stages are looked for in
+// KubeOptions.BinDir, not only the default build dir.
+func requirements(opts Options, component string) []requirement {
+	deb := func(pkg string, bins ...string) []requirement {
+		var out []requirement
+		for _, b := range bins {
+			out = append(out, requirement{b, pkg, "deps"})
+		}
+		return out
+	}
+	switch component {
+	case Postgres:
+		return deb("postgresql", "initdb", "pg_basebackup", "postgres", "pg_ctl")
+	case Redis:
+		return deb("redis-server", "redis-server")
+	case ClickHouse:
+		return append(append(deb("clickhouse-server", "clickhouse-server"),
+			deb("default-jre-headless", "java")...), deb("zookeeper", zookeeperJar)...)
+	case Prometheus:
+		return deb("prometheus", "prometheus")
+	case HAProxy:
+		return deb("haproxy", "haproxy")
+	case Kube:
+		binDir := opts.Kube.withDefaults().BinDir
+		var out []requirement
+		for _, b := range kubeBinaries {
+			out = append(out, requirement{binary: filepath.Join(binDir, b), makeTarget: "controlplane"})
+		}
+		for _, s := range kubeStages {
+			out = append(out, requirement{binary: filepath.Join(filepath.Dir(binDir), "stages", s), makeTarget: "controlplane"})
+		}
+		return out
+	}
+	return nil // Kafka runs in process
+}
 
 // Missing lists binaries the requested components need but cannot find.
 func Missing(opts Options) []MissingDep {
@@ -28,9 +79,9 @@ func Missing(opts Options) []MissingDep {
 		if !opts.Enabled(c) {
 			continue
 		}
-		for _, b := range requiredBinaries[c] {
-			if _, err := findBinary(b[0]); err != nil {
-				out = append(out, MissingDep{Component: c, Binary: b[0], Fix: b[1]})
+		for _, r := range requirements(opts, c) {
+			if _, err := findBinary(r.binary); err != nil {
+				out = append(out, MissingDep{Component: c, Binary: r.binary, Package: r.debianPackage, Target: r.makeTarget, Fix: r.fix()})
 			}
 		}
 	}

@@ -14,10 +14,6 @@ import (
 	"time"
 )
 
-func init() {
-	requiredBinaries[HAProxy] = [][2]string{{"haproxy", "apt-get install haproxy"}}
-}
-
 // Names from the seed's haproxy/wotr.cfg.
 const (
 	HAProxyFrontend = "wotr_api_frontend"

@@ -55,13 +55,6 @@ var kubeControllers = []string{
 	"namespace-controller",
 }
 
-func init() {
-	dir := defaultKubeBinDir()
-	for _, b := range kubeBinaries {
-		requiredBinaries[Kube] = append(requiredBinaries[Kube], [2]string{filepath.Join(dir, b), "make controlplane"})
-	}
-}
-
 // defaultKubeBinDir is where `make controlplane` links the current build,
 // under $XDG_CACHE_HOME (default ~/.cache).
 func defaultKubeBinDir() string {

@@ -15,15 +15,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-func init() {
-	requiredBinaries[Postgres] = [][2]string{
-		{"initdb", "apt-get install postgresql"},
-		{"pg_basebackup", "apt-get install postgresql"},
-		{"postgres", "apt-get install postgresql"},
-		{"pg_ctl", "apt-get install postgresql"},
-	}
-}
-
 // Roles and database of the local PostgreSQL pair.
 const (
 	PostgresOSUser          = "postgres" // PostgreSQL refuses to run as root; used when we are root
@@ -259,8 +250,48 @@ func (p *Platform) startPostgresServer(pair *PostgresPair, s PostgresServer) (*P
 		return nil, err
 	}
 	// SIGINT is PostgreSQL's fast shutdown: it does not wait for clients to leave.
-	p.onStop("postgres-"+s.Name, func() error { return proc.Signal(syscall.SIGINT, 20*time.Second) })
+	p.onStop("postgres-"+s.Name, func() error {
+		err := proc.Signal(syscall.SIGINT, 20*time.Second)
+		// promote's rebuild restarts a server with pg_ctl, outside our process
+		// group: stop whichever postmaster holds the data dir now.
+		return errors.Join(err, stopPostmaster(s.DataDir, 20*time.Second))
+	})
 	return proc, nil
+}
+
+// stopPostmaster fast-stops the postmaster named in dataDir's postmaster.pid,
+// if one runs, and SIGKILLs it after grace.
+func stopPostmaster(dataDir string, grace time.Duration) error {
+	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		return nil
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil || pid <= 0 || !processAlive(pid) {
+		return nil
+	}
+	_ = syscall.Kill(pid, syscall.SIGINT)
+	deadline := time.Now().Add(grace)
+	for processAlive(pid) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			return fmt.Errorf("postmaster %d of %s did not stop within %s of SIGINT; killed", pid, dataDir, grace)
+		}
+		time.Sleep(20 * time.Millisecond) // not our child: no exit notification to wait on
+	}
+	return nil
+}
+
+// processAlive: the pid exists and is not a zombie waiting for a reaper.
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] != 'Z'
+	}
+	return true
 }
 
 // RunAsOSUser runs a binary from BinDir (pg_ctl, psql, pg_basebackup) as the

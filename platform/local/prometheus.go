@@ -15,10 +15,6 @@ import (
 	"time"
 )
 
-func init() {
-	requiredBinaries[Prometheus] = [][2]string{{"prometheus", "apt-get install prometheus"}}
-}
-
 // PrometheusJob is the job label of the file_sd targets.
 const PrometheusJob = "wotr"
 

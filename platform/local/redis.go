@@ -12,10 +12,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-func init() {
-	requiredBinaries[Redis] = [][2]string{{"redis-server", "apt-get install redis-server"}}
-}
-
 // RedisOptions configures the Redis primary and replica.
 type RedisOptions struct {
 	// MaxMemory is passed as maxmemory (e.g. "256mb"); empty means no limit.

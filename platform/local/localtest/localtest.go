@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,9 +35,7 @@ func Main(m *testing.M, opts local.Options) int {
 		sharedErr = fmt.Errorf("integration tests disabled (-short or WOTR_SKIP_INTEGRATION=1)")
 		return m.Run()
 	}
-	if missing := local.Missing(opts); len(missing) > 0 {
-		sharedErr = fmt.Errorf("missing: %s", joinMissing(missing))
-	} else {
+	if sharedErr = Unavailable(opts); sharedErr == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		shared, sharedErr = local.Start(ctx, opts)
 		cancel()
@@ -84,13 +83,25 @@ func Platform(t testing.TB, components ...string) *local.Platform {
 	return shared
 }
 
-func joinMissing(ms []local.MissingDep) string {
-	s := ""
-	for i, m := range ms {
-		if i > 0 {
-			s += "; "
-		}
-		s += m.String()
+// Unavailable says what the platform of opts lacks, grouped by what
+// installs it (a Debian package and its make target, or a make target
+// that builds it), or nil when nothing is missing.
+func Unavailable(opts local.Options) error {
+	missing := local.Missing(opts)
+	if len(missing) == 0 {
+		return nil
 	}
-	return s
+	var order []string
+	byFix := map[string][]string{}
+	for _, m := range missing {
+		if _, seen := byFix[m.Fix]; !seen {
+			order = append(order, m.Fix)
+		}
+		byFix[m.Fix] = append(byFix[m.Fix], m.Component+": "+m.Binary)
+	}
+	var parts []string
+	for _, fix := range order {
+		parts = append(parts, fmt.Sprintf("%s (%s)", strings.Join(byFix[fix], ", "), fix))
+	}
+	return fmt.Errorf("missing %s", strings.Join(parts, "; "))
 }
