@@ -367,11 +367,7 @@ func openLocalCluster(dataDir string) (*localCluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data-dir %s: the server's start options are unknown (postmaster.opts): %w", dataDir, err)
 	}
-	// `/usr/lib/postgresql/15/bin/postgres "-D" "/data" "-p" "5433"`: the options follow the program.
-	line := strings.TrimSpace(string(opts))
-	if i := strings.Index(line, ` "`); i >= 0 {
-		lc.postOpts = line[i+1:]
-	}
+	lc.postOpts = postOptions(string(opts))
 	for _, tool := range []string{"pg_ctl", "pg_basebackup", "pg_controldata"} {
 		p, err := findPGBinary(tool, lc.major)
 		if err != nil {
@@ -380,6 +376,35 @@ func openLocalCluster(dataDir string) (*localCluster, error) {
 		lc.binDir = filepath.Dir(p)
 	}
 	return lc, nil
+}
+
+// postOptions turns postmaster.opts (`/usr/lib/postgresql/15/bin/postgres
+// "-D" "/data" "-p" "5433"`) into pg_ctl's -o string, less -D: pg_ctl passes
+// its own, and a copy here would pile up with every restart.
+func postOptions(opts string) string {
+	var args []string
+	rest := opts
+	for {
+		i := strings.IndexByte(rest, '"')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(rest[i+1:], '"')
+		if j < 0 {
+			break
+		}
+		args = append(args, rest[i+1:i+1+j])
+		rest = rest[i+2+j:]
+	}
+	var keep []string
+	for i := 0; i < len(args); i++ {
+		if args[i] == "-D" {
+			i++
+			continue
+		}
+		keep = append(keep, `"`+args[i]+`"`)
+	}
+	return strings.Join(keep, " ")
 }
 
 // run runs one of the cluster's tools as the data dir's owner.

@@ -362,14 +362,20 @@ func newCordonCmd(g *globalFlags, out, errOut io.Writer, kind, short string) *co
 
 func newPromoteCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 	f := &actionFlags{}
+	var rebuildOld bool
 	cmd := &cobra.Command{
 		Use:   "promote REGION",
 		Short: "Fail over to REGION: DR gate, fence the old primary, promote PostgreSQL and Redis, repoint the API",
 		Args:  exactArgs(1, "promote takes one REGION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAction(cmd, g, f, ops.ActionRequest{Kind: ops.KindPromote, Target: args[0]}, out, errOut)
+			req := ops.ActionRequest{Kind: ops.KindPromote, Target: args[0]}
+			if rebuildOld {
+				req.Params = map[string]string{ops.ParamRebuildOld: "true"}
+			}
+			return runAction(cmd, g, f, req, out, errOut)
 		},
 	}
+	cmd.Flags().BoolVar(&rebuildOld, "rebuild-old-primary", false, "afterwards rebuild the old primary as a streaming standby of the new one (local installations)")
 	f.bind(cmd)
 	return cmd
 }
