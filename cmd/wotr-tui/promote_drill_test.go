@@ -281,7 +281,7 @@ func TestPromoteDrill(t *testing.T) {
 		for _, dir := range []string{pg.Primary.DataDir, pg.Standby.DataDir} {
 			opts, err := os.ReadFile(filepath.Join(dir, "postmaster.opts"))
 			if err != nil || strings.Count(string(opts), `"-D"`) != 1 || !strings.Contains(string(opts), `"-p"`) {
-				t.Errorf("%s/postmaster.opts after three rebuilds: %q %v", dir, opts, err)
+				t.Errorf("%s/postmaster.opts after the rebuilds: %q %v", dir, opts, err)
 			}
 		}
 	})
