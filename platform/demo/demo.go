@@ -307,7 +307,7 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 
 // SlowBatchSize caps the records a slowed consumer takes per batch: a pause
 // after a batch of everything available would not let lag build.
-const SlowBatchSize = 100
+const SlowBatchSize = 20
 
 // SlowdownEnv is the consumer env for a slowdown; 0 restores full speed.
 func SlowdownEnv(d time.Duration) map[string]string {

@@ -356,7 +356,7 @@ const ControlHelp = `Load control (HTTP on the control address the demo prints):
   POST /load?mode=daily&day=10m      daily pattern over a compressed day; mode=steady for a flat rate
   POST /load?skew=0.8                0 spreads events evenly over sources/partitions, 1 sends all to one
   POST /load?batch=50                events per request, 1..1000
-  POST /load?consumer_slowdown=1s    consumers pause after each batch of at most 100 records, so lag
+  POST /load?consumer_slowdown=1s    consumers pause after each batch of at most 20 records, so lag
                                      builds (sets env on wotr-consumer, which rolls it); 0 restores
   GET  /instances                    the local processes standing for pods
   POST /load with a JSON body {"rate":500,"mode":"steady",...} sets several at once.
