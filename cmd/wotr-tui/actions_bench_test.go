@@ -53,7 +53,7 @@ func waitPodsOnNode(b *testing.B, p *local.Platform, node, app string, n int) {
 // and with kubectl's drain package used plainly (RunNodeDrain), alternating
 // on the same node and control plane; ratio = action / kubectl.
 func BenchmarkDrain30Pods(b *testing.B) {
-	p := localtest.Platform(b, local.Kube)
+	p := localtest.Private(b, local.Options{Only: []string{local.Kube}})
 	ctx := context.Background()
 	node, err := p.Kube.AddNode(ctx, "bench-drain", local.KubeZone{Region: "primary", Zone: "primary-b"})
 	if err != nil {
@@ -173,7 +173,7 @@ func newStandby(b *testing.B, p *local.Platform, name string) (dsn string, stop 
 // standby; both are timed until the server accepts writes. The primary is
 // unfenced after each iteration.
 func BenchmarkPromote(b *testing.B) {
-	p := localtest.Platform(b, local.Postgres)
+	p := localtest.Private(b, local.Options{Only: []string{local.Postgres}})
 	ctx := context.Background()
 	var ours, bare time.Duration
 	for i := 0; i < b.N; i++ {

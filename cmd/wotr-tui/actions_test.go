@@ -491,7 +491,9 @@ func TestBackup(t *testing.T) {
 
 // TestPromote runs last: it turns the standby into the primary.
 func TestPromote(t *testing.T) {
-	p := localtest.Platform(t, local.Kube, local.Postgres, local.Redis, local.ClickHouse)
+	// Promote changes the platform for good: a platform of its own keeps the
+	// shared one a primary with a streaming standby for the other tests.
+	p := localtest.Private(t, local.Options{Only: []string{local.Kube, local.Postgres, local.Redis, local.ClickHouse}})
 	cc := contextFor(t, p)
 	useContext(t, cc)
 	ctx := context.Background()
