@@ -20,7 +20,7 @@ import (
 // committed group each (10,000 partitions in 20 groups) from the local
 // cluster and reports round trips per read against the protocol minimum.
 func BenchmarkReadKafkaAtSize(b *testing.B) {
-	p := localtest.Platform(b, local.Kafka)
+	p := localtest.Private(b, local.Options{Only: []string{local.Kafka}})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	// The benchmark function runs once per b.N; the topics are made once.
