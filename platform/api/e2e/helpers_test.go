@@ -46,6 +46,17 @@ var bootstrapOnce sync.Once
 // platform returns the shared platform with the sources table and test key in place.
 func platform(t testing.TB) *local.Platform {
 	t.Helper()
+	if _, bench := t.(*testing.B); bench {
+		// Benchmarks run without the shared platform (make bench: -run '^$'):
+		// each starts its own, stopped when it ends.
+		p := localtest.Private(t, local.Options{Only: components})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := api.Bootstrap(ctx, p.Postgres.Primary.DSN, api.Source{Name: testSource, APIKey: testKey}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 	p := localtest.Platform(t, components...)
 	var err error
 	bootstrapOnce.Do(func() {
