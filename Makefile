@@ -34,9 +34,11 @@ unit:
 demo: deps controlplane build
 	./$(BIN)/wotr-tui demo
 
-## bench: Go benchmarks (ratios against baselines measured in the same run)
+## bench: Go benchmarks (ratios against baselines measured in the same run), then
+## the local platform's cold start and three warm restarts (BenchmarkStartAll)
 bench: deps controlplane build
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
+	$(GO) test -run '^$$' -skip '^BenchmarkStartAll$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
+	$(GO) test -run '^$$' -bench '^BenchmarkStartAll$$' -benchtime 3x -count=1 -timeout 30m ./platform/local/
 
 ## lint: gofmt, go vet, staticcheck
 lint:

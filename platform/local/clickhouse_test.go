@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -232,46 +231,6 @@ func TestClickHouseBadOptions(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "Replicas = -1") {
 		t.Fatalf("Start with Replicas -1: got %v, want an error naming the value", err)
-	}
-}
-
-// TestClickHouseStopLeavesNothing starts a second, private clickhouse
-// component (the shared one stays up for the other tests), stops it, and
-// checks through /proc that none of its processes survive.
-func TestClickHouseStopLeavesNothing(t *testing.T) {
-	localtest.Platform(t, local.ClickHouse) // skip rules of the shared platform
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	p, err := local.Start(ctx, local.Options{Only: []string{local.ClickHouse}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pids := p.PIDs()
-	sort.Ints(pids)
-	t.Logf("private clickhouse up in %s, pids %v", p.StartTimes[local.ClickHouse], pids)
-	if want := len(p.ClickHouse.Replicas) + 1; len(pids) != want {
-		t.Errorf("tracked %d processes, want %d (zookeeper + servers)", len(pids), want)
-	}
-	for _, pid := range pids {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
-			t.Fatalf("pid %d not running before Stop: %v", pid, err)
-		}
-	}
-	t0 := time.Now()
-	if err := p.Stop(); err != nil {
-		t.Fatalf("Stop: %v", err)
-	}
-	t.Logf("stopped in %s", time.Since(t0).Round(time.Millisecond))
-	if left := p.PIDs(); len(left) != 0 {
-		t.Errorf("still tracked after Stop: %v", left)
-	}
-	for _, pid := range pids {
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-			t.Errorf("pid %d alive after Stop: %s", pid, b)
-		}
-	}
-	if _, err := os.Stat(p.Dir); !os.IsNotExist(err) {
-		t.Errorf("platform dir %s remains after Stop: %v", p.Dir, err)
 	}
 }
 

@@ -107,7 +107,7 @@ func (o KubeOptions) withDefaults() KubeOptions {
 
 func (o KubeOptions) validate() error {
 	if o.Nodes < 0 || o.Nodes > 100 {
-		return fmt.Errorf("kube: Nodes %d out of range (1..100, 0 means 3)", o.Nodes)
+		return fmt.Errorf("kube: Nodes %d: must be between 1 and 100 (0 means 3)", o.Nodes)
 	}
 	for i, z := range o.Zones {
 		if z.Region == "" || z.Zone == "" {

@@ -17,9 +17,9 @@ import (
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
 
-// processComponents are the components of this package that run OS processes
-// (plus Kafka, in process), checked by the stop tests below.
-var processComponents = []string{local.Kafka, local.Postgres, local.Redis, local.Prometheus, local.HAProxy}
+// processComponents are the components checked by the stop tests below: all
+// seven, Kafka (in process) included.
+var processComponents = local.AllComponents
 
 // enabledProcessComponents are those the shared platform runs (WOTR_LOCAL_ONLY).
 func enabledProcessComponents(t *testing.T) []string {
@@ -31,7 +31,7 @@ func enabledProcessComponents(t *testing.T) []string {
 		}
 	}
 	if len(out) == 0 {
-		t.Skip("none of kafka, postgres, redis, prometheus, haproxy is enabled")
+		t.Skip("no component is enabled")
 	}
 	return out
 }
@@ -101,9 +101,11 @@ func TestStopLeavesNoProcesses(t *testing.T) {
 	defer cancel()
 	// Non-default options, the demo's durable PostgreSQL among them.
 	p, err := local.Start(ctx, local.Options{Only: only,
-		Kafka:    local.KafkaOptions{Brokers: 1, Topics: map[string]int32{"only-topic": 2}},
-		Postgres: local.PostgresOptions{Durable: true, MaxConnections: 20},
-		HAProxy:  local.HAProxyOptions{Slots: 2},
+		Kafka:      local.KafkaOptions{Brokers: 1, Topics: map[string]int32{"only-topic": 2}},
+		Postgres:   local.PostgresOptions{Durable: true, MaxConnections: 20},
+		HAProxy:    local.HAProxyOptions{Slots: 2},
+		Kube:       local.KubeOptions{Nodes: 1},
+		ClickHouse: local.ClickHouseOptions{Replicas: 1},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +148,7 @@ func TestStopLeavesNoProcesses(t *testing.T) {
 		}
 	}
 	t.Logf("%d tracked processes, %d with their descendants and group members", len(pids), len(owned))
-	if want := expectedProcesses(only); len(pids) < want {
+	if want := expectedProcesses(only, 1); len(pids) != want {
 		t.Fatalf("tracking %d processes, want at least %d for %v", len(pids), want, only)
 	}
 	dir := p.Dir
@@ -173,7 +175,8 @@ func TestStopLeavesNoProcesses(t *testing.T) {
 	}
 }
 
-func expectedProcesses(only []string) int {
+// expectedProcesses counts the long-running processes of these components.
+func expectedProcesses(only []string, clickHouseServers int) int {
 	n := 0
 	for _, c := range only {
 		switch c {
@@ -181,6 +184,10 @@ func expectedProcesses(only []string) int {
 			n += 2
 		case local.Prometheus, local.HAProxy:
 			n++
+		case local.Kube:
+			n += 5 // etcd, apiserver, controller-manager, scheduler, kwok
+		case local.ClickHouse:
+			n += 1 + clickHouseServers // and zookeeper
 		}
 	}
 	return n
@@ -197,7 +204,8 @@ func TestFailedStartStopsEverything(t *testing.T) {
 	}{
 		{"impossible option", local.Options{HAProxy: local.HAProxyOptions{Slots: -1}, Redis: local.RedisOptions{MaxMemory: "1 gb"},
 			Kafka: local.KafkaOptions{Brokers: -3}, Postgres: local.PostgresOptions{MaxConnections: 2},
-			Prometheus: local.PrometheusOptions{ScrapeInterval: time.Millisecond}}, "must be"},
+			Prometheus: local.PrometheusOptions{ScrapeInterval: time.Millisecond},
+			Kube:       local.KubeOptions{Nodes: -1}, ClickHouse: local.ClickHouseOptions{Replicas: -1}}, "must be"},
 		{"deadline while starting", local.Options{StartTimeout: time.Nanosecond}, "deadline exceeded"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,7 +236,7 @@ func TestFailedStartStopsEverything(t *testing.T) {
 			// Logs stay for the post-mortem (KeepDir) and show what had been started.
 			logs, _ := filepath.Glob(filepath.Join(parent, "*", "*.log"))
 			t.Logf("logs of started processes: %d", len(logs))
-			if tc.opts.StartTimeout != 0 && len(logs) == 0 && expectedProcesses(only) > 0 {
+			if tc.opts.StartTimeout != 0 && len(logs) == 0 && expectedProcesses(only, 2) > 0 {
 				t.Error("no process was started before the deadline; the test proves nothing")
 			}
 		})
@@ -239,6 +247,12 @@ func checkNonDefaultOptions(ctx context.Context, t *testing.T, p *local.Platform
 	t.Helper()
 	if p.Kafka != nil && len(p.Kafka.Brokers) != 1 {
 		t.Errorf("Kafka brokers %v, want 1", p.Kafka.Brokers)
+	}
+	if p.Kube != nil && len(p.Kube.Nodes) != 1 {
+		t.Errorf("kube nodes %v, want 1", p.Kube.Nodes)
+	}
+	if p.ClickHouse != nil && len(p.ClickHouse.Replicas) != 1 {
+		t.Errorf("ClickHouse servers %+v, want 1", p.ClickHouse.Replicas)
 	}
 	if p.HAProxy != nil {
 		servers, err := p.HAProxy.Servers()

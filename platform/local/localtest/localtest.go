@@ -35,6 +35,12 @@ func Main(m *testing.M, opts local.Options) int {
 		sharedErr = fmt.Errorf("integration tests disabled (-short or WOTR_SKIP_INTEGRATION=1)")
 		return m.Run()
 	}
+	// Benchmarks alone (-run '^$', as make bench runs them) use no shared
+	// platform: starting one would only load the machine they measure.
+	if f := flag.Lookup("test.run"); f != nil && f.Value.String() == "^$" {
+		sharedErr = fmt.Errorf("no shared platform: -run '^$' runs no test")
+		return m.Run()
+	}
 	if sharedErr = Unavailable(opts); sharedErr == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		shared, sharedErr = local.Start(ctx, opts)
