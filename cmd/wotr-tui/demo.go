@@ -219,11 +219,17 @@ func demoLogger(opts *demo.Options) (string, func(), error) {
 		return "", nil, err
 	}
 	path := filepath.Join(dir, "demo.log")
-	fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	// Appended, so that two demos running at once do not wipe each other's
+	// lines; started afresh once it grows past 10 MiB.
+	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	if st, err := os.Stat(path); err == nil && st.Size() > 10<<20 {
+		flags |= os.O_TRUNC
+	}
+	fh, err := os.OpenFile(path, flags, 0o644)
 	if err != nil {
 		return "", nil, err
 	}
-	log := slog.New(slog.NewTextHandler(fh, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(slog.NewTextHandler(fh, &slog.HandlerOptions{Level: slog.LevelInfo})).With("demo_pid", os.Getpid())
 	opts.Logger = log
 	opts.Local.Logger = log
 	return path, func() { fh.Close() }, nil
