@@ -212,7 +212,9 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 		}
 	}
 
-	apiEnv := map[string]string{}
+	// Local settings win over the manifests: the local Redis is a primary and
+	// a replica, not a cluster; the password is the local one, not a Secret's.
+	apiEnv := map[string]string{"REDIS_CLUSTER": "false"}
 	if p.Postgres != nil {
 		apiEnv["POSTGRES_USER"] = p.Postgres.Superuser
 		apiEnv["POSTGRES_PASSWORD"] = p.Postgres.Password
@@ -248,7 +250,11 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 
 	objs := opts.Objects
 	if objs == nil {
-		objs = LocalOverrides(BuiltinObjects())
+		all, err := PlatformObjects()
+		if err != nil {
+			return nil, err
+		}
+		objs = LocalOverrides(all)
 	}
 	if err := step("Deployments, HPA, PDBs and Services applied", func() error {
 		return Apply(ctx, p.Kube.Clientset, objs)

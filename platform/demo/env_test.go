@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -163,5 +166,38 @@ func TestPickSourceSkew(t *testing.T) {
 	}
 	if all := count(1); all != 10000 {
 		t.Errorf("skew 1: source 0 got %d", all)
+	}
+}
+
+func TestPlatformObjectsLocal(t *testing.T) {
+	all, err := PlatformObjects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := LocalOverrides(all)
+	kinds := map[string]int{}
+	for _, o := range objs {
+		switch v := o.(type) {
+		case *appsv1.Deployment:
+			kinds["Deployment"]++
+			want := map[string]int32{APIDeployment: APIReplicas, ConsumerDeployment: ConsumerReplicas}[v.Name]
+			if v.Spec.Replicas == nil || *v.Spec.Replicas != want {
+				t.Errorf("deployment %s replicas %v, want %d", v.Name, v.Spec.Replicas, want)
+			}
+		case *appsv1.StatefulSet:
+			t.Errorf("statefulset %s kept: stores run as local processes", v.Name)
+		case *corev1.Service:
+			kinds["Service"]++
+			if v.Spec.Type == corev1.ServiceTypeLoadBalancer {
+				t.Errorf("service %s is still a LoadBalancer", v.Name)
+			}
+		case *policyv1.PodDisruptionBudget:
+			kinds["PDB"]++
+		case *autoscalingv2.HorizontalPodAutoscaler:
+			kinds["HPA"]++
+		}
+	}
+	if kinds["Deployment"] != 2 || kinds["PDB"] != 2 || kinds["HPA"] != 1 || kinds["Service"] == 0 {
+		t.Errorf("kinds after local overrides: %v", kinds)
 	}
 }

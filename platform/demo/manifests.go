@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/wotr/wotr-tui/platform/deploy"
 )
 
 // Deployment names of the platform services.
@@ -80,6 +82,10 @@ func LocalOverrides(in Objects) Objects {
 		case *autoscalingv2.HorizontalPodAutoscaler:
 			v.Namespace = Namespace
 		case *policyv1.PodDisruptionBudget:
+			// Budgets of the stores guard pods that run as local processes instead.
+			if !strings.HasPrefix(v.Name, APIDeployment) && !strings.HasPrefix(v.Name, ConsumerDeployment) {
+				continue
+			}
 			v.Namespace = Namespace
 		case *corev1.Namespace:
 		default:
@@ -91,6 +97,34 @@ func LocalOverrides(in Objects) Objects {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// PlatformObjects are the platform's manifests (platform/deploy) as typed
+// objects; kinds the demo does not apply are left out (LocalOverrides
+// decides among the rest).
+func PlatformObjects() (Objects, error) {
+	ms, err := deploy.Manifests()
+	if err != nil {
+		return nil, err
+	}
+	var out Objects
+	for _, m := range ms {
+		gvk := m.Object.GroupVersionKind()
+		switch gvk.Kind {
+		case "Namespace", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget":
+		default:
+			continue
+		}
+		obj, err := scheme.Scheme.New(gvk)
+		if err != nil {
+			return nil, fmt.Errorf("manifest %s: %w", m.Name(), err)
+		}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m.Object.Object, obj); err != nil {
+			return nil, fmt.Errorf("manifest %s: %w", m.Name(), err)
+		}
+		out = append(out, obj)
+	}
+	return out, nil
+}
 
 // BuiltinObjects are the seed's Kubernetes objects for the two services: the
 // Deployments (env naming cluster services), the HPA, PDBs and Services.

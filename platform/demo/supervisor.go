@@ -410,8 +410,12 @@ func healthPath(pod *corev1.Pod, w Workload) string {
 	if w.HealthPath != "" {
 		return w.HealthPath
 	}
-	if c, ok := container(pod, w.Container); ok && c.ReadinessProbe != nil && c.ReadinessProbe.HTTPGet != nil {
-		return c.ReadinessProbe.HTTPGet.Path
+	if c, ok := container(pod, w.Container); ok {
+		for _, pr := range []*corev1.Probe{c.ReadinessProbe, c.LivenessProbe} {
+			if pr != nil && pr.HTTPGet != nil {
+				return pr.HTTPGet.Path
+			}
+		}
 	}
 	return ""
 }
