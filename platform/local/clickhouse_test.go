@@ -188,6 +188,21 @@ func TestClickHouseDeduplicatesByID(t *testing.T) {
 	ch := p.ClickHouse
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	// Raw rows are 3 only until a background merge collapses the duplicate,
+	// which can come at any moment (other tests' parts share the partition),
+	// so merges are held on every replica while the raw count is checked.
+	for i := range ch.Replicas {
+		if err := ch.Exec(ctx, i, "SYSTEM STOP MERGES wotr.events"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() {
+		for i := range ch.Replicas {
+			if err := ch.Exec(context.WithoutCancel(ctx), i, "SYSTEM START MERGES wotr.events"); err != nil {
+				t.Errorf("restart merges: %v", err)
+			}
+		}
+	}()
 	source := fmt.Sprintf("dedup-%d", time.Now().UnixNano())
 	insertEvents(ctx, t, ch, 0, source, "d1", "d2")
 	// The same event redelivered in a different batch (a new block, so block

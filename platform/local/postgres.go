@@ -189,6 +189,8 @@ max_wal_senders = 10
 max_replication_slots = 10
 wal_keep_size = '256MB'
 max_connections = %d
+# lets promote rebuild a former primary with pg_rewind instead of a full copy
+wal_log_hints = on
 `, o.MaxConnections)
 	if !o.Durable {
 		conf += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
