@@ -181,6 +181,12 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 			lo.Logger = log
 		}
 		lo.Postgres.Durable = true
+		if lo.Postgres.MaxConnections == 0 {
+			// Room for the connection budget at the HPA maximum (10 per API
+			// instance x 11 with surge) plus the console, consumers and
+			// superuser reserve: the before-scaling runbook checks exactly this.
+			lo.Postgres.MaxConnections = 200
+		}
 		if err := step("local platform", func() error {
 			p, err := local.Start(ctx, lo)
 			if err != nil {
