@@ -513,7 +513,13 @@ func (c *Client) RebuildAsStandby(ctx context.Context, req ops.StandbyRebuild, p
 	c.Pool.Reset() // its connections died with the server
 	rewound := false
 	if ok, why := lc.rewindable(ctx); ok {
-		progress("pg_rewind from " + src.Host + ":" + strconv.Itoa(int(src.Port)))
+		// pg_rewind reads the source's timeline from its control file, which a
+		// fresh promotion updates only at its first checkpoint: before it,
+		// pg_rewind finds "no rewind required" and the standby cannot follow.
+		progress("CHECKPOINT on the source, then pg_rewind from " + src.Host + ":" + strconv.Itoa(int(src.Port)))
+		if err := sourceCheckpoint(ctx, req.SourceDSN); err != nil {
+			return rep, fmt.Errorf("CHECKPOINT on the source before pg_rewind: %w", err)
+		}
 		out, err := lc.run(ctx, env, "pg_rewind", "-D", lc.dataDir, "--source-server="+conninfo+" dbname=postgres", "-R")
 		if err == nil {
 			rewound = true
@@ -542,6 +548,18 @@ func (c *Client) RebuildAsStandby(ctx context.Context, req ops.StandbyRebuild, p
 	}
 	c.Pool.Reset()
 	return rep, nil
+}
+
+func sourceCheckpoint(ctx context.Context, dsn string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, "CHECKPOINT")
+	return err
 }
 
 // baseBackup copies the source into a new dir beside the data dir and swaps
