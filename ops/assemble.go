@@ -236,13 +236,16 @@ func (c *Collector) regionSummary(s *Snapshot, now time.Time) []Region {
 	var out []Region
 	for _, rs := range c.regions {
 		r := Region{Name: rs.Region, Role: rs.Role, LastBackupAge: lastBackup, Ready: true}
+		if live := livePGRole(s, rs.Region); live != "" {
+			r.Role = live // a promote done elsewhere shows before the config is reloaded
+		}
 		for _, n := range s.Nodes {
 			// a node's region label wins over the region whose cluster listed it
 			if n.Region == rs.Region || (n.Region == "" && n.Meta.Region == rs.Region) {
 				r.Nodes++
 			}
 		}
-		if rs.Role != "primary" {
+		if r.Role != "primary" {
 			for _, p := range s.Replication.Postgres {
 				// the standby's own report, or the primary's row naming this region
 				if p.Meta.Region == rs.Region || p.Name == rs.Region {
@@ -271,4 +274,23 @@ func (c *Collector) regionSummary(s *Snapshot, now time.Time) []Region {
 		out = append(out, r)
 	}
 	return out
+}
+
+// livePGRole is the role the region's PostgreSQL shows: "secondary" when it
+// reports itself as a standby, "primary" when it streams to a standby, and ""
+// when its replication data says neither (then the config's role stands).
+func livePGRole(s *Snapshot, region string) string {
+	role := ""
+	for _, p := range s.Replication.Postgres {
+		if p.Meta.Region != region {
+			continue
+		}
+		if p.Self {
+			return "secondary"
+		}
+		if p.State == "streaming" {
+			role = "primary"
+		}
+	}
+	return role
 }
