@@ -224,6 +224,7 @@ func TestPromoteDrill(t *testing.T) {
 		}
 		mustVerified(t, d, "rebuilt primary as standby", "redis primary replicates secondary", "old primary fenced", "no data loss",
 			"new primary accepts writes", "repoint primary", "redis primary", "rebuilt secondary as standby", "redis secondary replicates primary", "config roles")
+		t.Logf("rebuild: %s", checkByName(d.Result.Verified, "rebuilt primary as standby").Detail)
 		t.Logf("promote back: %.3fs to writes (%.3fs without writes), %.3fs total; measurements %v",
 			d.Result.Measurements["confirm_to_writes_seconds"], d.Result.Measurements["write_pause_seconds"], d.Result.Duration.Seconds(), d.Result.Measurements)
 
