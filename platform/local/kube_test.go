@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -461,16 +462,15 @@ func TestKubeRetriesOnPortClash(t *testing.T) {
 		t.Fatalf("Start with the apiserver port taken: %v", err)
 	}
 	defer p.Stop()
-	// First boot: etcd and apiserver ports, clash. Second boot: those, then
-	// the controllers' ports once the apiserver is ready.
-	if calls != 3 {
-		t.Errorf("picked ports %d times, want 3 (one clash, then a full boot)", calls)
+	// First boot: etcd and apiserver ports, clash. Last boot: those, then
+	// the controllers' ports once the apiserver is ready. Another platform
+	// may cause a further clash, so more boots are allowed.
+	retries := p.PortRetries[local.Kube]
+	if retries < 1 || calls < 3 || calls > 2*(retries+1) {
+		t.Errorf("picked ports %d times over %d retries, want at least one clash and then a full boot", calls, retries)
 	}
-	if p.PortRetries[local.Kube] != 1 {
-		t.Errorf("PortRetries %v, want one for kube", p.PortRetries)
-	}
-	if !strings.HasSuffix(p.Kube.Dir, "kube-2") {
-		t.Errorf("cluster dir %s, want the second attempt's kube-2", p.Kube.Dir)
+	if want := "kube-" + strconv.Itoa(retries+1); !strings.HasSuffix(p.Kube.Dir, want) {
+		t.Errorf("cluster dir %s, want the last attempt's %s", p.Kube.Dir, want)
 	}
 	if len(p.PIDs()) != 5 {
 		t.Errorf("tracked %d processes after the retry, want 5 (the first attempt's stopped)", len(p.PIDs()))

@@ -119,8 +119,9 @@ func TestRedisRetriesWhenAnImpostorHoldsItsPort(t *testing.T) {
 	if impostorPings.Load() == 0 {
 		t.Error("the impostor answered no PING: the test did not exercise the ownership check")
 	}
-	if p.PortRetries[local.Redis] != 1 || picks() != 3 {
-		t.Errorf("PortRetries %v after %d picks, want 1 retry and 3 picks (primary twice, replica once)", p.PortRetries, picks())
+	// One retry for the impostor; another platform may cause more.
+	if retries := p.PortRetries[local.Redis]; retries < 1 || picks() != retries+2 {
+		t.Errorf("PortRetries %v after %d picks, want at least 1 retry and one pick per start (primary and replica)", p.PortRetries, picks())
 	}
 	if strings.HasSuffix(p.Redis.Primary.Addr, ":"+itoa(held)) {
 		t.Fatalf("primary at the held port %s", p.Redis.Primary.Addr)
@@ -163,15 +164,17 @@ func TestClickHouseRetriesOnPortClash(t *testing.T) {
 				}
 			}()
 			t.Logf("started after one clash in %s", p.StartTimes[local.ClickHouse].Round(time.Millisecond))
-			if p.PortRetries[local.ClickHouse] != 1 || picks() != 2 {
-				t.Errorf("PortRetries %v after %d picks, want 1 retry and 2 picks", p.PortRetries, picks())
+			// One retry for the held port; another platform may cause more.
+			retries := p.PortRetries[local.ClickHouse]
+			if retries < 1 || picks() != retries+1 {
+				t.Errorf("PortRetries %v after %d picks, want at least 1 retry and one pick per boot", p.PortRetries, picks())
 			}
 			ch := p.ClickHouse
 			addrs := []string{ch.ZooKeeperAddr}
 			for _, r := range ch.Replicas {
 				addrs = append(addrs, r.NativeAddr, r.HTTPAddr, r.InterserverAddr)
-				if !strings.Contains(r.Dir, "/clickhouse-2/") {
-					t.Errorf("%s dir %s, want the second boot's clickhouse-2", r.Name, r.Dir)
+				if boot := "/clickhouse-" + itoa(retries+1) + "/"; !strings.Contains(r.Dir, boot) {
+					t.Errorf("%s dir %s, want the last boot's %s", r.Name, r.Dir, boot)
 				}
 			}
 			for _, a := range addrs {

@@ -328,7 +328,12 @@ func (p *Platform) startOnFreshPorts(ctx context.Context, component, what string
 			return err
 		}
 		return WaitFor(ctx, what, proc, listening(proc, ports, ready))
-	}, func() error { return proc.Stop(5 * time.Second) })
+	}, func() error {
+		if proc == nil {
+			return nil
+		}
+		return proc.Stop(5 * time.Second)
+	})
 	return proc, ports, err
 }
 
