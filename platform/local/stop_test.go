@@ -97,6 +97,9 @@ func waitNoProcesses(t *testing.T, what string, match func(procInfo) bool) {
 
 func TestStopLeavesNoProcesses(t *testing.T) {
 	only := enabledProcessComponents(t)
+	// Overlaps the Prometheus test's discovery waits; the port-clash tests,
+	// which swap the port picker, are sequential and so done by then.
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// Non-default options, the demo's durable PostgreSQL among them.
