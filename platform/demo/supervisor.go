@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +17,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -25,6 +29,11 @@ import (
 
 // KwokNodeAnnotation marks the nodes kwok simulates.
 const KwokNodeAnnotation = "kwok.x-k8s.io/node"
+
+// MetricsAddrAnnotation tells the console where a pod's process serves
+// /metrics (the backends/kube annotation of the same name): a local process
+// listens on a loopback port, not on the pod IP kwok made up.
+const MetricsAddrAnnotation = "wotr.io/metrics-addr"
 
 // Workload is one Deployment whose pods become local processes.
 type Workload struct {
@@ -84,6 +93,7 @@ type Supervisor struct {
 	nodes     corelisters.NodeLister
 
 	kick   chan struct{}
+	runCtx context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -153,7 +163,7 @@ func NewSupervisor(opts SupervisorOptions) (*Supervisor, error) {
 // Start syncs the informers and runs the reconcile loop until Stop.
 func (s *Supervisor) Start(startCtx context.Context) error {
 	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
+	s.runCtx, s.cancel = ctx, cancel
 	factory := informers.NewSharedInformerFactoryWithOptions(s.opts.Client, 10*time.Minute)
 	podFactory := informers.NewSharedInformerFactoryWithOptions(s.opts.Client, 10*time.Minute,
 		informers.WithNamespace(s.opts.Namespace))
@@ -388,12 +398,16 @@ func (s *Supervisor) probe(m *member, pr *proc, path string) {
 	for time.Now().Before(deadline) {
 		if check() {
 			s.mu.Lock()
-			if m.proc == pr && !m.stopping {
+			ready := m.proc == pr && !m.stopping
+			if ready {
 				m.inst.Ready = true
 			}
 			s.mu.Unlock()
 			close(m.ready)
 			s.trigger()
+			if ready {
+				s.annotateMetricsAddr(m, pr)
+			}
 			return
 		}
 		select {
@@ -404,6 +418,55 @@ func (s *Supervisor) probe(m *member, pr *proc, path string) {
 		wait = min(wait*2, 500*time.Millisecond)
 	}
 	s.log.Warn("instance never became ready", "pod", m.inst.Pod, "addr", m.inst.Addr, "log", m.inst.LogPath)
+}
+
+// annotateMetricsAddr merge-patches the pod with the address its process
+// listens on, so a console without Prometheus can scrape it. A failure is
+// logged and retried a few times; the process keeps serving either way.
+func (s *Supervisor) annotateMetricsAddr(m *member, pr *proc) {
+	if m.pod.Annotations[MetricsAddrAnnotation] == m.inst.Addr {
+		return
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"annotations": map[string]string{MetricsAddrAnnotation: m.inst.Addr}}})
+	if err != nil {
+		s.log.Warn("metrics-addr patch", "pod", m.inst.Pod, "err", err)
+		return
+	}
+	ctx := s.runCtx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	pods := s.opts.Client.CoreV1().Pods(m.pod.Namespace)
+	for attempt := 1; ; attempt++ {
+		s.mu.Lock()
+		current := m.proc == pr && !m.stopping
+		s.mu.Unlock()
+		if !current {
+			return // a newer process or a drain owns the pod now
+		}
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err = pods.Patch(pctx, m.inst.Pod, types.MergePatchType, patch, metav1.PatchOptions{})
+		cancel()
+		if err == nil {
+			s.log.Debug("metrics address annotated", "pod", m.inst.Pod, "addr", m.inst.Addr)
+			return
+		}
+		if apierrors.IsNotFound(err) {
+			return // the pod is gone; its process is being drained
+		}
+		if attempt == 5 || ctx.Err() != nil {
+			s.log.Warn("metrics-addr annotation not set", "pod", m.inst.Pod, "addr", m.inst.Addr, "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-pr.done:
+			return
+		case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+		}
+	}
 }
 
 func healthPath(pod *corev1.Pod, w Workload) string {
