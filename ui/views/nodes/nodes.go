@@ -28,7 +28,7 @@ func New(ctx *common.Context) *base.TableView {
 		Columns: []table.Column{
 			{Title: "NAME", Width: 14, Flex: true},
 			{Title: "STATUS", Width: 8, Status: true},
-			{Title: "SCHED", Width: 10},
+			{Title: "SCHED", Width: 11}, // fits "schedulable"
 			{Title: "PODS", Width: 8, Right: true, Numeric: true},
 			{Title: "CPU REQ", Width: 10, Right: true, Numeric: true, Priority: 2},
 			{Title: "ZONE", Width: 10, Priority: 1},

@@ -108,7 +108,8 @@ func dataAge(s ops.Snapshot, prefixes []string, now time.Time) time.Duration {
 	for _, m := range s.Sources {
 		for _, p := range prefixes {
 			if len(m.Source) >= len(p) && m.Source[:len(p)] == p && !m.FetchedAt.IsZero() {
-				age = max(age, m.Age(now))
+				// now is the last tick: a value fetched after it is 0s old, not unknown
+				age = max(age, m.Age(now), 0)
 			}
 		}
 	}
