@@ -29,7 +29,7 @@ func Start(t testing.TB, w, h int, env []string, argv ...string) *Session {
 		args = append(args, "-e", e)
 	}
 	// keep the pane after exit so a crash stays readable
-	args = append(args, strings.Join(quote(argv), " ")+"; echo EXITED $?; sleep 600")
+	args = append(args, strings.Join(quote(argv), " ")+"; echo "+exitMarker+"$?; sleep 600")
 	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
 		t.Fatalf("tmux new-session: %v: %s", err, out)
 	}
@@ -55,6 +55,14 @@ func (s *Session) Send(keys ...string) {
 	}
 }
 
+// Type sends text literally, character by character, as a person types it.
+func (s *Session) Type(text string) {
+	s.t.Helper()
+	if out, err := exec.Command("tmux", "send-keys", "-t", s.name, "-l", text).CombinedOutput(); err != nil {
+		s.t.Fatalf("tmux send-keys -l: %v: %s", err, out)
+	}
+}
+
 // Capture the visible pane as text.
 func (s *Session) Capture() string {
 	s.t.Helper()
@@ -65,27 +73,47 @@ func (s *Session) Capture() string {
 	return string(out)
 }
 
+// exitMarker is what the shell prints once the command under test ends.
+const exitMarker = "EXITED "
+
 // WaitFor polls the screen until it contains every string, or fails at the
 // deadline showing the last screen.
 func (s *Session) WaitFor(d time.Duration, want ...string) string {
 	s.t.Helper()
-	deadline := time.Now().Add(d)
-	var screen string
-	for {
-		screen = s.Capture()
-		ok := true
+	return s.poll(d, fmt.Sprintf("screen with %q", want), 20*time.Millisecond, func(screen string) error {
 		for _, w := range want {
 			if !strings.Contains(screen, w) {
-				ok = false
-				break
+				return fmt.Errorf("screen lacks %q", w)
 			}
 		}
-		if ok {
+		return nil
+	})
+}
+
+// Poll captures the screen until check accepts it, or fails at the deadline
+// with check's last complaint and the last screen. check may also consult
+// other state (an API, a database): it runs at most every 250ms.
+func (s *Session) Poll(d time.Duration, what string, check func(screen string) error) string {
+	s.t.Helper()
+	return s.poll(d, what, 250*time.Millisecond, check)
+}
+
+func (s *Session) poll(d time.Duration, what string, every time.Duration, check func(screen string) error) string {
+	s.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		screen := s.Capture()
+		err := check(screen)
+		if err == nil {
 			return screen
 		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("screen lacks %q after %v:\n%s", want, d, screen)
+		// The command ended: nothing more will change, unless its end is what is awaited.
+		if strings.Contains(screen, exitMarker) {
+			s.t.Fatalf("%s: the command exited: %v\n%s", what, err, screen)
 		}
-		time.Sleep(20 * time.Millisecond) // poll interval, not a wait for state
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%s: not reached within %v: %v\n%s", what, d, err, screen)
+		}
+		time.Sleep(every) // poll interval, not a wait for state
 	}
 }

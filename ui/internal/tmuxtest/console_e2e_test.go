@@ -1,0 +1,359 @@
+package tmuxtest_test
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/wotr/wotr-tui/platform/demo"
+	"github.com/wotr/wotr-tui/platform/local"
+	"github.com/wotr/wotr-tui/platform/local/localtest"
+	"github.com/wotr/wotr-tui/ui/internal/tmuxtest"
+)
+
+// Deadlines are generous: the suite runs on two shared cores beside other
+// platforms, and the console polls each source every 5 s.
+const (
+	screenDeadline = 90 * time.Second
+	actionDeadline = 120 * time.Second
+)
+
+// TestConsoleAgainstDemo runs the built console in tmux against the demo on
+// a platform of its own: the overview shows fresh data for every area, the
+// instance, consumer and node views agree with the Kubernetes API and Kafka,
+// and a cordon confirmed through the dialog reaches the node.
+func TestConsoleAgainstDemo(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		if localtest.Required() {
+			t.Fatal("integration required (WOTR_REQUIRE_INTEGRATION=1) but tmux is not installed (apt-get install tmux)")
+		}
+		t.Skip("tmux not installed")
+	}
+	t0 := time.Now()
+	// Its own platform: the test cordons a node, and other packages'
+	// platforms run beside it.
+	p := localtest.Private(t, local.Options{Postgres: local.PostgresOptions{MaxConnections: 200}})
+	t.Logf("platform up in %s", time.Since(t0).Round(time.Millisecond))
+
+	dir := t.TempDir()
+	tb := time.Now()
+	build := exec.Command("go", "build", "-o", dir+"/",
+		"github.com/wotr/wotr-tui/cmd/wotr-tui", "github.com/wotr/wotr-tui/cmd/wotr-api", "github.com/wotr/wotr-tui/cmd/wotr-consumer")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	t.Logf("binaries built in %s", time.Since(tb).Round(time.Millisecond))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cfgHome := filepath.Join(dir, "xdg")
+	td := time.Now()
+	d, err := demo.Start(ctx, demo.Options{Platform: p, BinDir: dir, ConfigPath: filepath.Join(cfgHome, "wotr", "config.yaml"),
+		Progress: func(step string, took time.Duration) { t.Logf("demo: %-60s %6.2fs", step, took.Seconds()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Stop(); err != nil {
+			t.Errorf("demo stop: %v", err)
+		}
+	})
+	t.Logf("demo up in %s", time.Since(td).Round(time.Millisecond))
+	cs := p.Kube.Clientset
+	t.Cleanup(func() { // leave no node cordoned, whatever failed
+		for _, n := range []string{"node-0", "node-1", "node-2"} {
+			_, _ = cs.CoreV1().Nodes().Patch(context.Background(), n, types.MergePatchType, []byte(`{"spec":{"unschedulable":null}}`), metav1.PatchOptions{})
+		}
+	})
+
+	tc := time.Now()
+	s := tmuxtest.Start(t, 120, 40, []string{"NO_COLOR=1", "XDG_CONFIG_HOME=" + cfgHome}, filepath.Join(dir, "wotr-tui"))
+	s.WaitFor(screenDeadline, "ctx "+demo.ContextName, "Overview")
+
+	// Overview: every data area has a value younger than a minute.
+	areas := []string{"API load", "Deployments", "Consumers", "Replication", "Pools", "Nodes", "Regions / DR", "Backups"}
+	screen := s.Poll(screenDeadline, "every area with fresh data", func(screen string) error {
+		for _, a := range areas {
+			line := row(screen, a)
+			if line == "" {
+				return fmt.Errorf("no line for area %q", a)
+			}
+			f := strings.Fields(line)
+			age, err := parseAge(f[len(f)-1])
+			if err != nil {
+				return fmt.Errorf("area %q: %v", a, err)
+			}
+			if age > time.Minute {
+				return fmt.Errorf("area %q: data %s old", a, age)
+			}
+		}
+		// Live, not only recent: the load reaches the API instances.
+		if m := reqPerSec.FindStringSubmatch(row(screen, "API load")); m == nil || m[1] == "0" {
+			return fmt.Errorf("API load row without requests: %q", row(screen, "API load"))
+		}
+		return nil
+	})
+	t.Logf("overview with fresh data %s after the console started:\n%s", time.Since(tc).Round(time.Millisecond), screen)
+
+	// 2: the wotr-api pods the Kubernetes API lists, each taking requests.
+	// Names are cut to the column at 120 columns, so each pod is found by
+	// filtering on its full name, which must leave exactly its row.
+	s.Send("2")
+	var apiPods []string
+	screen = s.Poll(screenDeadline, "one wotr-api row per Running pod", func(screen string) error {
+		pods, err := runningPods(ctx, p, demo.APIDeployment)
+		if err != nil {
+			return err
+		}
+		if len(pods) != demo.APIReplicas {
+			return fmt.Errorf("%d running %s pods, want %d", len(pods), demo.APIDeployment, demo.APIReplicas)
+		}
+		if rows := instanceRows(screen, demo.APIDeployment); len(rows) != len(pods) {
+			return fmt.Errorf("%d %s rows on screen, Kubernetes runs %v", len(rows), demo.APIDeployment, pods)
+		}
+		apiPods = pods
+		return nil
+	})
+	t.Logf("instances:\n%s", screen)
+	for _, pod := range apiPods {
+		s.Send("/")
+		s.Type(pod)
+		s.Send("Enter")
+		screen = s.Poll(screenDeadline, "filtered to "+pod+" with requests/s", func(screen string) error {
+			rows := instanceRows(screen, demo.APIDeployment)
+			if len(rows) != 1 {
+				return fmt.Errorf("filter %q leaves %d %s rows", pod, len(rows), demo.APIDeployment)
+			}
+			f := cells(rows[0])
+			if shown := strings.TrimSuffix(f[0], "…"); !strings.HasPrefix(pod, shown) {
+				return fmt.Errorf("filter %q leaves row of %q", pod, f[0])
+			}
+			rps, err := rpsOf(rows[0])
+			if err != nil {
+				return err
+			}
+			if rps <= 0 {
+				return fmt.Errorf("%s: %g req/s", pod, rps)
+			}
+			return nil
+		})
+		t.Logf("%s: %s", pod, strings.TrimSpace(instanceRows(screen, demo.APIDeployment)[0]))
+		s.Send("Escape") // clears the filter
+		s.Poll(screenDeadline, "filter cleared", func(screen string) error {
+			if n := len(instanceRows(screen, demo.APIDeployment)); n != len(apiPods) {
+				return fmt.Errorf("%d %s rows after clearing the filter", n, demo.APIDeployment)
+			}
+			return nil
+		})
+	}
+
+	// 3: the consumer group with one member per Running consumer pod.
+	s.Send("3")
+	screen = s.Poll(screenDeadline, "wotr-consumer-group members = consumer pods", func(screen string) error {
+		pods, err := runningPods(ctx, p, demo.ConsumerDeployment)
+		if err != nil {
+			return err
+		}
+		line := row(screen, "wotr-consumer-group")
+		if line == "" {
+			return fmt.Errorf("no wotr-consumer-group row")
+		}
+		f := cells(line)
+		members := -1
+		if len(f) > 2 { // GROUP STATE MEMB ...
+			members, _ = strconv.Atoi(f[2])
+		}
+		if members != len(pods) || len(pods) == 0 {
+			return fmt.Errorf("group row %q: %d members, %d running consumer pods", line, members, len(pods))
+		}
+		return nil
+	})
+	t.Logf("consumers:\n%s", screen)
+
+	// 6: the three kwok nodes.
+	s.Send("6")
+	screen = s.Poll(screenDeadline, "nodes node-0..node-2", func(screen string) error {
+		for _, n := range []string{"node-0", "node-1", "node-2"} {
+			if !strings.Contains(row(screen, n), "schedulable") {
+				return fmt.Errorf("no schedulable row for %s", n)
+			}
+		}
+		return nil
+	})
+	t.Logf("nodes:\n%s", screen)
+
+	// Cordon node-0 (first row by name) through its key and the dialog.
+	const node = "node-0"
+	ta := time.Now()
+	s.Send("c")
+	s.WaitFor(actionDeadline, "Action: cordon "+node, "to confirm")
+	s.Send("y", "e", "s", "Enter")
+	s.WaitFor(actionDeadline, "Done:")
+	eventually(t, actionDeadline, node+" unschedulable", func() error {
+		n, err := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if !n.Spec.Unschedulable {
+			return fmt.Errorf("%s still schedulable", node)
+		}
+		return nil
+	})
+	t.Logf("cordon of %s confirmed and applied in %s", node, time.Since(ta).Round(time.Millisecond))
+	s.Send("Enter") // close the dialog
+	s.Poll(actionDeadline, node+" shown cordoned", func(screen string) error {
+		if !strings.Contains(row(screen, node), "cordoned") {
+			return fmt.Errorf("%s not shown cordoned", node)
+		}
+		return nil
+	})
+
+	// Uncordon it the same way.
+	ta = time.Now()
+	s.Send("u")
+	s.WaitFor(actionDeadline, "Action: uncordon "+node, "to confirm")
+	s.Send("y", "e", "s", "Enter")
+	s.WaitFor(actionDeadline, "Done:")
+	eventually(t, actionDeadline, node+" schedulable again", func() error {
+		n, err := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if n.Spec.Unschedulable {
+			return fmt.Errorf("%s still unschedulable", node)
+		}
+		return nil
+	})
+	t.Logf("uncordon of %s applied in %s", node, time.Since(ta).Round(time.Millisecond))
+	s.Send("Enter")
+	s.Poll(actionDeadline, node+" shown schedulable", func(screen string) error {
+		if line := row(screen, node); !strings.Contains(line, "schedulable") || strings.Contains(line, "cordoned") {
+			return fmt.Errorf("%s row %q", node, line)
+		}
+		return nil
+	})
+
+	s.Send("q")
+	s.WaitFor(screenDeadline, "EXITED 0")
+	t.Logf("console session took %s", time.Since(tc).Round(time.Millisecond))
+}
+
+// cells splits a table row into its cells, without the selection cursor.
+func cells(line string) []string {
+	return strings.Fields(strings.TrimLeft(line, " >"))
+}
+
+// row returns the first screen line of a table row that starts with key
+// (a row's first cell, so tab bars and summaries naming it do not count), or "".
+func row(screen, key string) string {
+	for _, line := range strings.Split(screen, "\n") {
+		if strings.HasPrefix(strings.TrimLeft(line, " >"), key+" ") {
+			return line
+		}
+	}
+	return ""
+}
+
+var reqPerSec = regexp.MustCompile(`· ([0-9.]+[kMG]?) req/s`)
+
+var ageRe = regexp.MustCompile(`^(\d+)([smhd])$`)
+
+// parseAge reads the console's age format (12s, 3m, 2h, 1d).
+func parseAge(s string) (time.Duration, error) {
+	m := ageRe.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("age %q: not an age", s)
+	}
+	n, _ := strconv.Atoi(m[1])
+	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
+	return time.Duration(n) * unit, nil
+}
+
+// instanceRows returns the Instances table's rows of a deployment
+// (POD DEPLOY NODE ...; the deployment cell may be cut with "…").
+func instanceRows(screen, deployment string) []string {
+	var out []string
+	for _, line := range strings.Split(screen, "\n") {
+		f := cells(line)
+		if len(f) < 5 {
+			continue
+		}
+		cut := strings.TrimSuffix(f[1], "…")
+		if f[1] == deployment || cut != f[1] && strings.HasPrefix(deployment, cut) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// rpsOf reads the RPS cell of an instance row: POD DEPLOY NODE RDY RPS ...
+func rpsOf(line string) (float64, error) {
+	f := cells(line)
+	if len(f) < 5 {
+		return 0, fmt.Errorf("row %q: too few cells", line)
+	}
+	v, err := parseCount(f[4])
+	if err != nil {
+		return 0, fmt.Errorf("row %q: RPS %w", line, err)
+	}
+	return v, nil
+}
+
+// parseCount reads the console's counts (12, 3.4, 1.2k, 5M).
+func parseCount(s string) (float64, error) {
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(s, "k"):
+		mult, s = 1e3, strings.TrimSuffix(s, "k")
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1e6, strings.TrimSuffix(s, "M")
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q: not a count", s)
+	}
+	return v * mult, nil
+}
+
+// runningPods names the Running, not terminating pods of a deployment, sorted.
+func runningPods(ctx context.Context, p *local.Platform, app string) ([]string, error) {
+	list, err := p.Kube.Clientset.CoreV1().Pods(p.Kube.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, pod := range list.Items {
+		if pod.DeletionTimestamp == nil && pod.Status.Phase == corev1.PodRunning {
+			out = append(out, pod.Name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// eventually polls check until it returns nil or the deadline passes.
+func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not reached within %s: %v", what, timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond) // poll interval, not a wait for state
+	}
+}
