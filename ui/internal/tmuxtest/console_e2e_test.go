@@ -193,23 +193,31 @@ func TestConsoleAgainstDemo(t *testing.T) {
 	})
 	t.Logf("nodes:\n%s", screen)
 
-	// Cordon node-0 (first row by name) through its key and the dialog.
+	// Cordon node-0 (first row by name, where the cursor starts) through its
+	// key and the dialog; client-go sees the change.
 	const node = "node-0"
+	if line := row(screen, node); !strings.HasPrefix(strings.TrimLeft(line, " "), ">") {
+		t.Fatalf("cursor not on %s:\n%s", node, screen)
+	}
+	nodeSchedulable := func(want bool) func() error {
+		return func() error {
+			n, err := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if n.Spec.Unschedulable == want {
+				return fmt.Errorf("%s: unschedulable=%v", node, n.Spec.Unschedulable)
+			}
+			return nil
+		}
+	}
+	if err := nodeSchedulable(true)(); err != nil {
+		t.Fatalf("before the cordon: %v", err)
+	}
 	ta := time.Now()
 	s.Send("c")
-	s.WaitFor(actionDeadline, "Action: cordon "+node, "to confirm")
-	s.Send("y", "e", "s", "Enter")
-	s.WaitFor(actionDeadline, "Done:")
-	eventually(t, actionDeadline, node+" unschedulable", func() error {
-		n, err := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if !n.Spec.Unschedulable {
-			return fmt.Errorf("%s still schedulable", node)
-		}
-		return nil
-	})
+	confirmDialog(t, s, "cordon "+node)
+	eventually(t, actionDeadline, node+" unschedulable", nodeSchedulable(false))
 	t.Logf("cordon of %s confirmed and applied in %s", node, time.Since(ta).Round(time.Millisecond))
 	s.Send("Enter") // close the dialog
 	s.Poll(actionDeadline, node+" shown cordoned", func(screen string) error {
@@ -222,19 +230,8 @@ func TestConsoleAgainstDemo(t *testing.T) {
 	// Uncordon it the same way.
 	ta = time.Now()
 	s.Send("u")
-	s.WaitFor(actionDeadline, "Action: uncordon "+node, "to confirm")
-	s.Send("y", "e", "s", "Enter")
-	s.WaitFor(actionDeadline, "Done:")
-	eventually(t, actionDeadline, node+" schedulable again", func() error {
-		n, err := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if n.Spec.Unschedulable {
-			return fmt.Errorf("%s still unschedulable", node)
-		}
-		return nil
-	})
+	confirmDialog(t, s, "uncordon "+node)
+	eventually(t, actionDeadline, node+" schedulable again", nodeSchedulable(true))
 	t.Logf("uncordon of %s applied in %s", node, time.Since(ta).Round(time.Millisecond))
 	s.Send("Enter")
 	s.Poll(actionDeadline, node+" shown schedulable", func(screen string) error {
@@ -247,6 +244,37 @@ func TestConsoleAgainstDemo(t *testing.T) {
 	s.Send("q")
 	s.WaitFor(screenDeadline, "EXITED 0")
 	t.Logf("console session took %s", time.Since(tc).Round(time.Millisecond))
+}
+
+// confirmDialog waits for the action dialog's plan, types the confirmation
+// and waits for the result, failing at once if the action fails.
+func confirmDialog(t *testing.T, s *tmuxtest.Session, title string) {
+	t.Helper()
+	screen := s.WaitFor(actionDeadline, "Action: "+title, "Type yes to confirm")
+	t.Logf("plan of %s:\n%s", title, dialogBox(screen))
+	s.Type("yes")
+	s.Send("Enter")
+	screen = s.Poll(actionDeadline, title+" done", func(screen string) error {
+		if strings.Contains(screen, "Failed:") || strings.Contains(screen, "Blocked:") {
+			t.Fatalf("%s did not succeed:\n%s", title, screen)
+		}
+		if !strings.Contains(screen, "Done:") {
+			return fmt.Errorf("no result yet")
+		}
+		return nil
+	})
+	t.Logf("result of %s:\n%s", title, dialogBox(screen))
+}
+
+// dialogBox keeps the screen lines of the dialog's box.
+func dialogBox(screen string) string {
+	var out []string
+	for _, line := range strings.Split(screen, "\n") {
+		if strings.ContainsAny(line, "╭│╰") {
+			out = append(out, strings.TrimRight(line, " "))
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // cells splits a table row into its cells, without the selection cursor.
