@@ -25,3 +25,19 @@ func TestDataAgeOfValueNewerThanTick(t *testing.T) {
 		t.Errorf("no postgres source: age %v, want -1 (unknown)", got)
 	}
 }
+
+// "*" stands for every source (the Sources area), and load scraped without
+// Prometheus counts for the API load area.
+func TestDataAgeWildcardAndScrapedLoad(t *testing.T) {
+	tick := time.Now()
+	snap := ops.Snapshot{Sources: []ops.Meta{
+		{Source: "metrics-scrape@primary", FetchedAt: tick.Add(-2 * time.Second)},
+		{Source: "kafka@primary", FetchedAt: tick.Add(-5 * time.Second)},
+	}}
+	if got := dataAge(snap, []string{"*"}, tick); got != 5*time.Second {
+		t.Errorf("every source: age %v, want 5s", got)
+	}
+	if got := dataAge(snap, instances(snap).Sources, tick); got != 2*time.Second {
+		t.Errorf("API load from scraping: age %v, want 2s", got)
+	}
+}

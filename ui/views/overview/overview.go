@@ -5,6 +5,7 @@ package overview
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -107,7 +108,7 @@ func dataAge(s ops.Snapshot, prefixes []string, now time.Time) time.Duration {
 	age := time.Duration(-1)
 	for _, m := range s.Sources {
 		for _, p := range prefixes {
-			if len(m.Source) >= len(p) && m.Source[:len(p)] == p && !m.FetchedAt.IsZero() {
+			if (p == "*" || strings.HasPrefix(m.Source, p)) && !m.FetchedAt.IsZero() {
 				// now is the last tick: a value fetched after it is 0s old, not unknown
 				age = max(age, m.Age(now), 0)
 			}
@@ -122,7 +123,8 @@ func Areas(s ops.Snapshot) []Area {
 }
 
 func instances(s ops.Snapshot) Area {
-	a := Area{Name: "API load", View: "instances", Sources: []string{"prom"}}
+	// Load comes from Prometheus, or from scraping the instances without it.
+	a := Area{Name: "API load", View: "instances", Sources: []string{"prom", "metrics-scrape"}}
 	if len(s.Instances) == 0 {
 		a.Level, a.Summary = common.LevelWarn, "no instances reporting"
 		return a
@@ -207,7 +209,7 @@ func replication(s ops.Snapshot) Area {
 }
 
 func pools(s ops.Snapshot) Area {
-	a := Area{Name: "Pools", View: "pools", Level: common.LevelOK, Sources: []string{"prom", "postgres", "redis", "clickhouse"}}
+	a := Area{Name: "Pools", View: "pools", Level: common.LevelOK, Sources: []string{"prom", "metrics-scrape", "postgres", "redis", "clickhouse"}}
 	worst, worstStore := 0.0, ""
 	for _, ip := range s.Pools.Instances {
 		for _, p := range ip.Pools {
