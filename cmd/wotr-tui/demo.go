@@ -76,7 +76,8 @@ func init() {
 			Long:  demoLong,
 			Example: `  wotr-tui demo                       # start, then open the console
   wotr-tui demo --no-tui -o json      # headless; endpoints as JSON for scripts
-  curl -X POST "$(wotr-tui demo --no-tui -o json | jq -r .control_url)/load?rate=2000"`,
+  wotr-tui demo --no-tui -o json > demo.json &   # keeps running; endpoints in demo.json
+  curl -X POST "$(jq -r .control_url demo.json)/load?rate=2000"`,
 			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return runDemo(cmd.Context(), g, f, os.Stdin, out, errOut)
