@@ -122,15 +122,25 @@ func Areas(s ops.Snapshot) []Area {
 	return []Area{instances(s), deployments(s), consumers(s), replication(s), pools(s), nodes(s), regionsArea(s), backups(s), sourcesArea(s)}
 }
 
+// APIDeployment is the app label of the API pods the API load row counts.
+const APIDeployment = "wotr-api"
+
 func instances(s ops.Snapshot) Area {
 	// Load comes from Prometheus, or from scraping the instances without it.
 	a := Area{Name: "API load", View: "instances", Sources: []string{"prom", "metrics-scrape"}}
-	if len(s.Instances) == 0 {
-		a.Level, a.Summary = common.LevelWarn, "no instances reporting"
+	// Consumer pods are instances too, but not API capacity.
+	var api []ops.Instance
+	for _, in := range s.Instances {
+		if in.Deployment == APIDeployment {
+			api = append(api, in)
+		}
+	}
+	if len(api) == 0 {
+		a.Level, a.Summary = common.LevelWarn, "no "+APIDeployment+" instances reporting"
 		return a
 	}
 	ready, crit, rps, worstErr := 0, 0, 0.0, 0.0
-	for _, in := range s.Instances {
+	for _, in := range api {
 		if in.Ready {
 			ready++
 		}
@@ -142,10 +152,10 @@ func instances(s ops.Snapshot) Area {
 		rps += in.RPS
 		worstErr = math.Max(worstErr, in.ErrorRate)
 	}
-	if a.Level == common.LevelCrit && crit*2 < len(s.Instances) {
+	if a.Level == common.LevelCrit && crit*2 < len(api) {
 		a.Level = common.LevelWarn // a minority down is degraded, not an outage
 	}
-	a.Summary = fmt.Sprintf("%d/%d ready · %s req/s · worst errors %s", ready, len(s.Instances), common.Count(rps), common.Percent(worstErr))
+	a.Summary = fmt.Sprintf("%d/%d ready · %s req/s · worst errors %s", ready, len(api), common.Count(rps), common.Percent(worstErr))
 	return a
 }
 
