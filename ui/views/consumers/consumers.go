@@ -6,6 +6,7 @@ package consumers
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -256,11 +257,12 @@ func (v *View) FullHelp() [][]key.Binding {
 
 // groupDrill is one group: summary, lag chart, members, per-partition lag.
 type groupDrill struct {
-	ctx   *common.Context
-	data  *common.Data
-	group string
-	parts *table.Model
-	w, h  int
+	ctx     *common.Context
+	data    *common.Data
+	group   string
+	members *table.Model
+	parts   *table.Model
+	w, h    int
 }
 
 func newGroupDrill(ctx *common.Context, d *common.Data, group string) *groupDrill {
@@ -276,6 +278,16 @@ func newGroupDrill(ctx *common.Context, d *common.Data, group string) *groupDril
 		{Title: "STATUS", Width: 7, Status: true},
 	}, 4, true)
 	g.parts.Empty = "no partitions"
+	g.members = table.New(ctx, []table.Column{
+		{Title: "MEMBER", Width: 10, Flex: true},
+		{Title: "CLIENT", Width: 15, Priority: 2},
+		{Title: "HOST", Width: 12, Priority: 1},
+		{Title: "PARTS", Width: 5, Right: true, Numeric: true},
+		{Title: "LAG", Width: 7, Right: true, Numeric: true},
+		{Title: "ASSIGNED", Width: 16, Flex: true, Muted: true, Priority: 3},
+	}, 4, true)
+	g.members.Empty = "no members"
+	g.members.SetFocused(false)
 	g.SetData(d)
 	return g
 }
@@ -299,9 +311,86 @@ func (g *groupDrill) SetData(d *common.Data) {
 		})
 	}
 	g.parts.SetRows(rows)
+	g.members.SetRows(memberRows(grp))
+	g.SetSize(g.w, g.h) // the members table grows with the group
 }
 
-func (g *groupDrill) SetFilter(q string) { g.parts.SetFilter(q) }
+// memberRows: one row per member with the partitions assigned to it and
+// their lag. A partition is the member's when its assignment lists it or the
+// partition names the member as owner.
+func memberRows(grp ops.Group) []table.Row {
+	// One topic needs no name: the partitions table below names it.
+	topics := map[string]bool{}
+	for _, p := range grp.Partitions {
+		topics[p.Topic] = true
+	}
+	rows := make([]table.Row, 0, len(grp.Members))
+	for _, m := range grp.Members {
+		owned := map[string]bool{}
+		for _, a := range m.Assigned {
+			owned[a] = true
+		}
+		var lag int64
+		var list []string
+		for _, p := range grp.Partitions {
+			tp := p.Topic + "/" + strconv.Itoa(int(p.Partition))
+			if owned[tp] || (m.ID != "" && p.Member == m.ID) {
+				owned[tp] = true
+				lag += p.Lag
+			}
+		}
+		for tp := range owned {
+			list = append(list, tp)
+		}
+		rows = append(rows, table.Row{
+			Key:   m.ID,
+			Cells: []string{common.Sanitize(m.ID), common.Sanitize(m.ClientID), common.Sanitize(m.Host), strconv.Itoa(len(owned)), common.Count(float64(lag)), common.Sanitize(compactAssigned(list, len(topics) == 1))},
+			Nums:  []float64{math.NaN(), math.NaN(), math.NaN(), float64(len(owned)), float64(lag), math.NaN()},
+		})
+	}
+	return rows
+}
+
+// compactAssigned writes "topic/partition" names as "topic:0,3,6" per topic,
+// topics and partitions in order; bare "0,3,6" when oneTopic.
+func compactAssigned(tps []string, oneTopic bool) string {
+	byTopic := map[string][]int{}
+	for _, tp := range tps {
+		i := strings.LastIndexByte(tp, '/')
+		if i < 0 {
+			continue
+		}
+		n, err := strconv.Atoi(tp[i+1:])
+		if err != nil {
+			continue
+		}
+		byTopic[tp[:i]] = append(byTopic[tp[:i]], n)
+	}
+	topics := make([]string, 0, len(byTopic))
+	for t := range byTopic {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	out := make([]string, 0, len(topics))
+	for _, t := range topics {
+		ps := byTopic[t]
+		sort.Ints(ps)
+		nums := make([]string, len(ps))
+		for i, p := range ps {
+			nums[i] = strconv.Itoa(p)
+		}
+		if oneTopic && len(topics) == 1 {
+			return strings.Join(nums, ",")
+		}
+		out = append(out, t+":"+strings.Join(nums, ","))
+	}
+	return strings.Join(out, " ")
+}
+
+func (g *groupDrill) SetFilter(q string) {
+	g.parts.SetFilter(q)
+	g.members.SetFilter(q)
+}
 
 func (g *groupDrill) info() string {
 	grp, ok := findGroup(g.data, g.group)
@@ -321,12 +410,24 @@ func (g *groupDrill) chartHeight() int {
 	return 0
 }
 
+// membersHeight: header plus up to 3 members (7 on a tall screen), none
+// when the partitions would be left fewer than 4 rows.
+func (g *groupDrill) membersHeight() int {
+	limit := 4
+	if g.h >= 30 {
+		limit = 8
+	}
+	mh := min(max(g.members.Total(), 1)+1, limit)
+	if g.h-1-g.chartHeight()-mh < 5 {
+		return 0
+	}
+	return mh
+}
+
 func (g *groupDrill) SetSize(w, h int) {
 	g.w, g.h = w, h
-	used := 1 // summary line
-	if ch := g.chartHeight(); ch > 0 {
-		used += ch
-	}
+	used := 1 + g.chartHeight() + g.membersHeight() // summary line, chart, members
+	g.members.SetSize(w, g.membersHeight())
 	g.parts.SetSize(w, max(h-used, 0))
 }
 
@@ -352,13 +453,9 @@ func (g *groupDrill) View() string {
 	if grp.ETASeconds >= 0 {
 		eta = common.Seconds(grp.ETASeconds)
 	}
-	members := make([]string, 0, len(grp.Members))
-	for _, m := range grp.Members {
-		members = append(members, common.Sanitize(m.ClientID+"@"+m.Host))
-	}
 	sum := st.LevelStyle(common.StatusLevel(grp.Status)).Render(string(grp.Status)) +
 		fmt.Sprintf(" lag %s (%s) · catch-up %s · ", common.Count(float64(grp.TotalLag)), common.Seconds(grp.LagSeconds), eta) +
-		st.Muted.Render(strings.Join(members, ", "))
+		st.Muted.Render(grp.Protocol)
 	lines = append(lines, common.Fit(sum, g.w))
 	if ch := g.chartHeight(); ch > 0 {
 		series := g.data.History[common.SeriesGroupLag(g.group)]
@@ -377,6 +474,9 @@ func (g *groupDrill) View() string {
 			}
 			lines = append(lines, st.Muted.Render(common.FitRight(l, label))+" "+st.Accent.Render(row))
 		}
+	}
+	if g.membersHeight() > 0 {
+		lines = append(lines, g.members.View())
 	}
 	lines = append(lines, g.parts.View())
 	return base.Pad(strings.Split(strings.Join(lines, "\n"), "\n"), g.h)
