@@ -15,7 +15,10 @@
 // Stale with the error while the last good value is kept. Each source polls on
 // its own ticker with its own timeout, so a slow source never delays another.
 //
-// History series (HistorySeries lists those with points):
+// History series (HistorySeries lists those with points; the console reads
+// them by these names, see ui/common.Series*). Every source update appends a
+// point to each series of the new snapshot, so points are per update, not per
+// fixed interval:
 //
 //	total/rps                  requests/s over all instances
 //	instance/<pod>/rps         one instance's requests/s
