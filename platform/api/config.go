@@ -26,6 +26,8 @@ type Config struct {
 
 	DedupWindow  time.Duration
 	AuthCacheTTL time.Duration
+	// AuthLocalTTL keeps known keys in process (0 disables); at most AuthCacheTTL.
+	AuthLocalTTL time.Duration
 	// DepTimeout bounds every single dependency call.
 	DepTimeout time.Duration
 	// ShutdownDelay keeps serving after SIGTERM while /ready already fails, so
@@ -156,6 +158,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		},
 		DedupWindow:     e.Duration("DEDUP_WINDOW", 24*time.Hour, time.Second, 30*24*time.Hour),
 		AuthCacheTTL:    e.Duration("AUTH_CACHE_TTL", 5*time.Minute, time.Second, 24*time.Hour),
+		AuthLocalTTL:    e.Duration("AUTH_LOCAL_CACHE_TTL", 10*time.Second, 0, time.Hour),
 		DepTimeout:      e.Duration("DEPENDENCY_TIMEOUT", 2*time.Second, 10*time.Millisecond, time.Minute),
 		ShutdownDelay:   e.Duration("SHUTDOWN_DELAY", 0, 0, 5*time.Minute),
 		ShutdownTimeout: e.Duration("SHUTDOWN_TIMEOUT", 25*time.Second, time.Second, 10*time.Minute),
@@ -164,6 +167,10 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	if c.Postgres.PoolMin > c.Postgres.PoolMax {
 		e.fail("POSTGRES_POOL_MIN", strconv.Itoa(c.Postgres.PoolMin),
 			fmt.Sprintf("must not exceed POSTGRES_POOL_MAX (%d)", c.Postgres.PoolMax))
+	}
+	if c.AuthLocalTTL > c.AuthCacheTTL {
+		e.fail("AUTH_LOCAL_CACHE_TTL", c.AuthLocalTTL.String(),
+			fmt.Sprintf("must not exceed AUTH_CACHE_TTL (%s)", c.AuthCacheTTL))
 	}
 	if int64(c.Limits.MaxPayloadSize) > c.Limits.MaxBodyBytes {
 		e.fail("MAX_PAYLOAD_BYTES", strconv.Itoa(c.Limits.MaxPayloadSize),

@@ -50,22 +50,12 @@ func SplitBody(body []byte, maxBatch int) ([]json.RawMessage, error) {
 	if len(trimmed) == 0 {
 		return nil, ErrEmptyBody
 	}
-	if !json.Valid(trimmed) {
-		var v any
-		err := json.Unmarshal(trimmed, &v)
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, fmt.Errorf("malformed JSON at byte %d: %v", se.Offset, err)
-		}
-		return nil, fmt.Errorf("malformed JSON: %v", err)
-	}
-	switch trimmed[0] {
-	case '{':
-		return []json.RawMessage{trimmed}, nil
-	case '[':
+	if trimmed[0] == '[' {
+		// Unmarshal validates the whole body before decoding, so a separate
+		// json.Valid pass would scan it twice.
 		var raws []json.RawMessage
 		if err := json.Unmarshal(trimmed, &raws); err != nil {
-			return nil, fmt.Errorf("malformed JSON array: %v", err)
+			return nil, malformed(err)
 		}
 		if len(raws) == 0 {
 			return nil, errors.New("batch is empty: the array must hold at least one event")
@@ -74,9 +64,23 @@ func SplitBody(body []byte, maxBatch int) ([]json.RawMessage, error) {
 			return nil, fmt.Errorf("batch has %d events: at most %d events per request", len(raws), maxBatch)
 		}
 		return raws, nil
-	default:
+	}
+	if !json.Valid(trimmed) {
+		var v any
+		return nil, malformed(json.Unmarshal(trimmed, &v))
+	}
+	if trimmed[0] != '{' {
 		return nil, fmt.Errorf("body must be a JSON object (one event) or array (a batch), got %s", jsonKind(trimmed[0]))
 	}
+	return []json.RawMessage{trimmed}, nil
+}
+
+func malformed(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("malformed JSON at byte %d: %v", se.Offset, err)
+	}
+	return fmt.Errorf("malformed JSON: %v", err)
 }
 
 func jsonKind(b byte) string {

@@ -99,7 +99,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(rejected) > 0 {
 		// All or nothing: a partly accepted batch is hard for clients to retry.
-		s.metrics.events.WithLabelValues("rejected").Add(float64(len(raws)))
+		s.metrics.rejected.Add(float64(len(raws)))
 		writeJSON(w, http.StatusBadRequest, errorBody{
 			Error:    fmt.Sprintf("%d of %d events rejected; nothing was ingested", len(rejected), len(raws)),
 			Rejected: rejected,
@@ -128,15 +128,18 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 func (s *Server) ingest(ctx context.Context, events []Event) (*IngestResponse, *PartialFailure, error) {
 	resp := &IngestResponse{Accepted: len(events)}
 	// Duplicates inside one request are dropped before asking Redis.
-	seen := make(map[string]struct{}, len(events))
-	uniq := events[:0:0]
-	for _, ev := range events {
-		if _, dup := seen[ev.ID]; dup {
-			resp.Duplicates = append(resp.Duplicates, ev.ID)
-			continue
+	uniq := events
+	if len(events) > 1 {
+		seen := make(map[string]struct{}, len(events))
+		uniq = events[:0:0]
+		for _, ev := range events {
+			if _, dup := seen[ev.ID]; dup {
+				resp.Duplicates = append(resp.Duplicates, ev.ID)
+				continue
+			}
+			seen[ev.ID] = struct{}{}
+			uniq = append(uniq, ev)
 		}
-		seen[ev.ID] = struct{}{}
-		uniq = append(uniq, ev)
 	}
 	ids := make([]string, len(uniq))
 	for i, ev := range uniq {
@@ -157,7 +160,7 @@ func (s *Server) ingest(ctx context.Context, events []Event) (*IngestResponse, *
 		}
 		toSend = append(toSend, ev)
 	}
-	s.metrics.events.WithLabelValues("duplicate").Add(float64(len(resp.Duplicates)))
+	s.metrics.duplicate.Add(float64(len(resp.Duplicates)))
 	if len(toSend) == 0 {
 		return resp, nil, nil
 	}
@@ -175,7 +178,7 @@ func (s *Server) ingest(ctx context.Context, events []Event) (*IngestResponse, *
 		return errors.Join(errs...)
 	})
 	if perr == nil {
-		s.metrics.events.WithLabelValues("accepted").Add(float64(len(toSend)))
+		s.metrics.accepted.Add(float64(len(toSend)))
 		return resp, nil, nil
 	}
 	if errs == nil { // the breaker refused before producing anything
@@ -197,8 +200,8 @@ func (s *Server) ingest(ctx context.Context, events []Event) (*IngestResponse, *
 	if claimed {
 		s.release(failed)
 	}
-	s.metrics.events.WithLabelValues("accepted").Add(float64(len(toSend) - len(failed)))
-	s.metrics.events.WithLabelValues("failed").Add(float64(len(failed)))
+	s.metrics.accepted.Add(float64(len(toSend) - len(failed)))
+	s.metrics.failed.Add(float64(len(failed)))
 	return nil, fail, nil
 }
 

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +18,33 @@ type metrics struct {
 	events     *prometheus.CounterVec
 	depErrors  *prometheus.CounterVec
 	dedupFails prometheus.Counter
+
+	// Handles resolved once: the hot path skips the label lookups.
+	accepted, duplicate, rejected, failed prometheus.Counter
+	reqHandles                            sync.Map // requestLabels -> *requestHandles
+}
+
+type requestLabels struct{ method, endpoint, status string }
+
+type requestHandles struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
+// request returns the counter and histogram for one label combination.
+func (m *metrics) request(method, endpoint string, status int) *requestHandles {
+	k := requestLabels{method, endpoint, strconv.Itoa(status)}
+	if h, ok := m.reqHandles.Load(k); ok {
+		return h.(*requestHandles)
+	}
+	h := &requestHandles{
+		count:    m.requests.WithLabelValues(k.method, k.endpoint, k.status),
+		duration: m.duration.WithLabelValues(k.method, k.endpoint),
+	}
+	// Methods and endpoints are bounded by the mux's patterns ("unmatched"
+	// covers the rest), statuses by what handlers write.
+	m.reqHandles.Store(k, h)
+	return h
 }
 
 // Buckets reach down to 0.5 ms: the API answers in single milliseconds.
@@ -40,6 +69,10 @@ func newMetrics(s *Server) *metrics {
 	m.dedupFails = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "wotr_api_dedup_unavailable_total", Help: "Requests produced without de-dup because Redis failed.",
 	})
+	m.accepted = m.events.WithLabelValues("accepted")
+	m.duplicate = m.events.WithLabelValues("duplicate")
+	m.rejected = m.events.WithLabelValues("rejected")
+	m.failed = m.events.WithLabelValues("failed")
 	r.MustRegister(m.requests, m.duration, m.events, m.depErrors, m.dedupFails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 

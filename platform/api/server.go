@@ -101,8 +101,10 @@ func New(cfg Config, log *slog.Logger, kafkaOpts ...kgo.Opt) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	s.auth = &Authenticator{pg: s.pg, rdb: s.rdb, pgGuard: s.pgGuard, rdGuard: s.rdGuard, cacheTTL: cfg.AuthCacheTTL, log: log}
+	s.auth = &Authenticator{pg: s.pg, rdb: s.rdb, pgGuard: s.pgGuard, rdGuard: s.rdGuard, cacheTTL: cfg.AuthCacheTTL,
+		local: newKeyCache(cfg.AuthLocalTTL, 10000), log: log}
 	s.dedup = &Deduper{rdb: s.rdb, guard: s.rdGuard, window: cfg.DedupWindow}
+	s.dedup.Start()
 	s.metrics = newMetrics(s)
 	return s, nil
 }
@@ -111,6 +113,9 @@ func (s *Server) guards() []*Guard { return []*Guard{s.pgGuard, s.rdGuard, s.kGu
 
 // Close releases every pool.
 func (s *Server) Close() {
+	if s.dedup != nil {
+		s.dedup.Close()
+	}
 	if s.producers != nil {
 		s.producers.Close()
 	}
@@ -141,8 +146,9 @@ func (s *Server) Handler() http.Handler {
 		if _, path, ok := strings.Cut(r.Pattern, " "); ok {
 			endpoint = path
 		}
-		s.metrics.requests.WithLabelValues(r.Method, endpoint, strconv.Itoa(sw.status)).Inc()
-		s.metrics.duration.WithLabelValues(r.Method, endpoint).Observe(time.Since(start).Seconds())
+		h := s.metrics.request(r.Method, endpoint, sw.status)
+		h.count.Inc()
+		h.duration.Observe(time.Since(start).Seconds())
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -420,5 +421,45 @@ func TestSIGTERMLetsInFlightRequestsFinish(t *testing.T) {
 	}
 	if n := topicRecords(t, p, topic); n != 1 {
 		t.Fatalf("topic holds %d records, want the in-flight event", n)
+	}
+}
+
+// Concurrent requests share de-dup round trips; the same id sent by many of
+// them at once must still be produced exactly once.
+func TestConcurrentDuplicatesProducedOnce(t *testing.T) {
+	p := platform(t)
+	topic := newTopic(t, p, 4)
+	base, _ := startAPI(t, env(p, topic))
+
+	prefix := "conc-" + randHex(4)
+	const ids, copies = 20, 8
+	evs := makeEvents(prefix, ids)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	dups := 0
+	for c := 0; c < copies; c++ {
+		for _, ev := range evs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := post(t, base+"/v1/events", testKey, mustJSON(ev))
+				if r.Status != http.StatusAccepted {
+					t.Errorf("%s: %d %s", ev.ID, r.Status, r.Raw)
+					return
+				}
+				if d, ok := r.Body["duplicates"].([]any); ok {
+					mu.Lock()
+					dups += len(d)
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if want := ids * (copies - 1); dups != want {
+		t.Errorf("%d requests reported as duplicates, want %d", dups, want)
+	}
+	if n := topicRecords(t, p, topic); n != ids {
+		t.Fatalf("topic holds %d records, want %d (one per id)", n, ids)
 	}
 }
