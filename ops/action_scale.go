@@ -76,10 +76,10 @@ type GroupReader interface {
 	GroupInfo(ctx context.Context, group string) (GroupInfo, error)
 }
 
-// Deployment names of the platform's services (the seed's manifests).
+// Deployment names of the platform's services (the scaling guide's manifests).
 var serviceDeployments = map[string]string{"api": "wotr-api", "consumer": "wotr-consumer"}
 
-// Pool sizes per instance when the Deployment's env does not say (the seed's
+// Pool sizes per instance when the Deployment's env does not say (the scaling guide's
 // "optimal pool sizes").
 var defaultPoolMax = map[string]int{"postgres": 10, "redis": 50}
 

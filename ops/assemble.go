@@ -134,7 +134,7 @@ func surgeAt(maxSurge string, n int) int {
 }
 
 // defaultStores names the stores a deployment holds pools to when its
-// instances expose no pool metrics (the seed: the API holds all three pools,
+// instances expose no pool metrics (the scaling guide: the API holds all three pools,
 // the consumer writes ClickHouse).
 func defaultStores(deployment string) []string {
 	switch {

@@ -49,7 +49,7 @@ type CollectorOptions struct {
 	Timeout    time.Duration // per source call; default 4s
 	HistoryLen int           // points per series; default 120
 	LagWindow  int           // samples per partition window; default 10
-	// Pool sizes per instance when instances do not expose them (the seed's
+	// Pool sizes per instance when instances do not expose them (the scaling guide's
 	// sizing: postgres 10, redis 50, clickhouse 10).
 	DefaultPoolMax map[string]int
 	Now            func() time.Time

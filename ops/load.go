@@ -33,7 +33,7 @@ func (l loadResult) get(key string) *instanceLoad {
 // RateWindow of the PromQL range selectors.
 const RateWindow = "1m"
 
-// LoadQueries are the seed's PromQL, grouped by pod (the API's const label).
+// LoadQueries are the scaling guide's PromQL, grouped by pod (the API's const label).
 var LoadQueries = map[string]string{
 	"rps":    `sum by (pod) (rate(fastapi_requests_total[` + RateWindow + `]))`,
 	"errors": `sum by (pod) (rate(fastapi_requests_total{status=~"5.."}[` + RateWindow + `]))`,

@@ -260,7 +260,7 @@ type Pool struct {
 	Waits     float64 `json:"waits"` // acquires that had to wait, cumulative
 }
 
-// Utilization = in use / size (the seed's PromQL).
+// Utilization = in use / size (the scaling guide's PromQL).
 func (p Pool) Utilization() float64 {
 	if p.Size == 0 {
 		return 0

@@ -14,7 +14,7 @@ import (
 	"github.com/wotr/wotr-tui/ops"
 )
 
-// DefaultGroup is the seed's consumer group.
+// DefaultGroup is the scaling guide's consumer group.
 const DefaultGroup = "wotr-consumer-group"
 
 // DefaultTimeout bounds each request to the brokers.

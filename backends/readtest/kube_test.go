@@ -136,7 +136,7 @@ func TestKubeInstancesDeploymentsAndNodes(t *testing.T) {
 	}
 
 	// Budget through the collector against the real max_connections: HPA max 6
-	// + surge 2 = 8 instances of the seed's 10-connection pool.
+	// + surge 2 = 8 instances of the scaling guide's 10-connection pool.
 	c := ops.NewCollector(ops.CollectorOptions{}, ops.RegionSources{Region: "primary", Role: "primary", Deployments: kc,
 		PGPool: pgClient(t, localtest.Platform(t, local.Postgres).Postgres.Primary.DSN, "primary")})
 	s := c.CollectOnce(ctx)

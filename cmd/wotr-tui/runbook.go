@@ -62,7 +62,7 @@ func newRunbookCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "runbook",
 		Short: "List, show and run on-call runbooks (checklists and diagnoses)",
-		Long: "Runbooks are the seed's deployment checklists and troubleshooting sections as steps that run:\n" +
+		Long: "Runbooks are the scaling guide's deployment checklists and troubleshooting sections as steps that run:\n" +
 			"checks over the collected state, PromQL, SQL and Kubernetes queries, actions and manual steps.\n" +
 			"Shipped runbooks are overridden and extended by YAML files in the runbooks/ directory next to the config.",
 	}

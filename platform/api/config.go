@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Config configures the ingest API. Env names follow the seed's deployment
+// Config configures the ingest API. Env names follow the scaling guide's deployment
 // (POSTGRES_HOST, REDIS_HOST, KAFKA_BOOTSTRAP, CLICKHOUSE_HOST) and the pool
 // defaults follow its tuning section.
 type Config struct {

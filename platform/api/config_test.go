@@ -21,7 +21,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatalf("listen %q pod %q", c.ListenAddr, c.PodName)
 	}
 	if c.Postgres.PoolMin != 2 || c.Postgres.PoolMax != 10 || c.ClickHouse.PoolSize != 10 || c.Kafka.Producers != 5 || c.Redis.PoolSize != 50 {
-		t.Fatalf("pool defaults differ from the seed's tuning: %+v", c)
+		t.Fatalf("pool defaults differ from the scaling guide's tuning: %+v", c)
 	}
 	if c.Kafka.Topic != "ingest-events" || c.Kafka.Brokers[0] != "localhost:9092" {
 		t.Fatalf("kafka %+v", c.Kafka)

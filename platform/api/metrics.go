@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-// metrics keeps the seed's metric names so its PromQL runs verbatim, e.g.
+// metrics keeps the scaling guide's metric names so its PromQL runs verbatim, e.g.
 // (postgres_pool_size - postgres_pool_available) / postgres_pool_size.
 type metrics struct {
 	reg        *prometheus.Registry

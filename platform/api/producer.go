@@ -10,7 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// ProducerPool spreads produce calls over several franz-go clients (the seed's
+// ProducerPool spreads produce calls over several franz-go clients (the scaling guide's
 // "Kafka producer pool"), each with idempotent acks=all producing.
 type ProducerPool struct {
 	clients  []*kgo.Client

@@ -1,4 +1,4 @@
-// Package api is the WOTR ingest API: a drop-in for the seed's FastAPI service
+// Package api is the WOTR ingest API: a drop-in for the scaling guide's FastAPI service
 // (port 8000, the same env names, /health, the same metric names).
 package api
 
@@ -23,7 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// redisClient is a single node or a cluster (the seed runs a Redis cluster).
+// redisClient is a single node or a cluster (the scaling guide runs a Redis cluster).
 type redisClient interface {
 	redis.UniversalClient
 	PoolStats() *redis.PoolStats

@@ -8,7 +8,7 @@ import (
 	"github.com/wotr/wotr-tui/platform/api"
 )
 
-// Config configures the consumer. Env names follow the seed (KAFKA_BOOTSTRAP,
+// Config configures the consumer. Env names follow the scaling guide (KAFKA_BOOTSTRAP,
 // KAFKA_GROUP_ID, CLICKHOUSE_HOST).
 type Config struct {
 	ListenAddr string

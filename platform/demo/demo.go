@@ -28,7 +28,7 @@ import (
 // ContextName is the config context the demo writes.
 const ContextName = "demo"
 
-// Region names, as in the seed.
+// Region names, as in the scaling guide.
 const (
 	RegionPrimary   = "primary"
 	RegionSecondary = "secondary"

@@ -126,7 +126,7 @@ func PlatformObjects() (Objects, error) {
 	return out, nil
 }
 
-// BuiltinObjects are the seed's Kubernetes objects for the two services: the
+// BuiltinObjects are the scaling guide's Kubernetes objects for the two services: the
 // Deployments (env naming cluster services), the HPA, PDBs and Services.
 func BuiltinObjects() Objects {
 	labels := func(app string) map[string]string { return map[string]string{"app": app} }

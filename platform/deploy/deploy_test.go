@@ -73,7 +73,7 @@ func find(t *testing.T, ms []Manifest, kind, name string) *unstructured.Unstruct
 	return nil
 }
 
-// The manifests carry what the seed and the issue ask for.
+// The manifests carry what the scaling guide asks for.
 func TestManifestsContent(t *testing.T) {
 	ms, err := Manifests()
 	if err != nil {
@@ -206,9 +206,9 @@ func TestNginxConfigValid(t *testing.T) {
 	}
 }
 
-// The seed's active health checks need a third-party module: stock nginx
+// The scaling guide's active health checks need a third-party module: stock nginx
 // refuses them, which is why the shipped config documents them instead.
-func TestNginxRejectsSeedCheckDirective(t *testing.T) {
+func TestNginxRejectsGuideCheckDirective(t *testing.T) {
 	out, err := nginxTest(t, "    check interval=3000 rise=2 fall=3 timeout=1000 type=http;\n")
 	if err == nil || !strings.Contains(string(out), `unknown directive "check"`) {
 		t.Fatalf("nginx -t accepted the check directive or failed otherwise: %v\n%s", err, out)

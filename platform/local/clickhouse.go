@@ -20,9 +20,9 @@ import (
 // ClickHouseOptions configures the clickhouse component: Debian's
 // clickhouse-server 18.16 processes coordinated by one Debian zookeeper.
 type ClickHouseOptions struct {
-	// Replicas per shard; default 2 (the seed's replication factor).
+	// Replicas per shard; default 2 (the scaling guide's replication factor).
 	Replicas int
-	// Shards; default 1. The seed's production layout is 2 shards x 2 replicas
+	// Shards; default 1. The scaling guide's production layout is 2 shards x 2 replicas
 	// (4 servers); ask for Shards: 2 only where the machine has the cores and
 	// memory for four servers, the default keeps one shard so a 2-core
 	// machine runs the component alongside everything else.
@@ -31,12 +31,12 @@ type ClickHouseOptions struct {
 	ZooKeeperHeap string
 }
 
-// Database and table names of the events schema (the seed's ClickHouse layout).
+// Database and table names of the events schema (the scaling guide's ClickHouse layout).
 const (
 	ClickHouseDatabase    = "wotr"
 	ClickHouseEventsTable = "events"
 	// ClickHouseEventsAllTable is a Distributed table over every shard's events,
-	// sharded by cityHash64(id) as in the seed.
+	// sharded by cityHash64(id) as in the scaling guide.
 	ClickHouseEventsAllTable = "events_all"
 	// ClickHouseClusterName names the cluster in remote_servers.
 	ClickHouseClusterName = "wotr_cluster"

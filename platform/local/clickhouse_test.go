@@ -249,7 +249,7 @@ func TestClickHouseBadOptions(t *testing.T) {
 	}
 }
 
-// TestClickHouseTwoShards runs the seed's production layout, 2 shards x 2
+// TestClickHouseTwoShards runs the scaling guide's production layout, 2 shards x 2
 // replicas, as a private component: rows written through the Distributed
 // table land on both shards by cityHash64(id) and replicate within each.
 func TestClickHouseTwoShards(t *testing.T) {

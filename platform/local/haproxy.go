@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// Names from the seed's haproxy/wotr.cfg.
+// Names from the scaling guide's haproxy/wotr.cfg.
 const (
 	HAProxyFrontend = "wotr_api_frontend"
 	HAProxyBackend  = "wotr_api_backend"
@@ -26,7 +26,7 @@ const (
 type HAProxyOptions struct {
 	// Slots is how many API servers can be attached at run time; default 10.
 	Slots int
-	// CheckInterval between GET /health checks; default 1s (the seed uses 5s).
+	// CheckInterval between GET /health checks; default 1s (the scaling guide uses 5s).
 	CheckInterval time.Duration
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
-// Topic names of the seed.
+// Topic names of the scaling guide.
 const (
 	TopicIngestEvents = "ingest-events"
 	TopicDLQEvents    = "dlq-events"
@@ -29,7 +29,7 @@ type KafkaOptions struct {
 	Topics map[string]int32
 }
 
-// DefaultKafkaTopics are the seed's topics and partition counts.
+// DefaultKafkaTopics are the scaling guide's topics and partition counts.
 func DefaultKafkaTopics() map[string]int32 {
 	return map[string]int32{TopicIngestEvents: 10, TopicDLQEvents: 3}
 }

@@ -1,5 +1,5 @@
 -- Events: replicated within a shard, de-duplicated by id (ReplacingMergeTree
--- keeps the latest ingested_at), partitioned by month as in the seed.
+-- keeps the latest ingested_at), partitioned by month as in the scaling guide.
 CREATE DATABASE IF NOT EXISTS wotr ON CLUSTER wotr_cluster;
 CREATE TABLE IF NOT EXISTS wotr.events ON CLUSTER wotr_cluster (
     id String,
