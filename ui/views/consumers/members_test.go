@@ -17,13 +17,11 @@ func membersGroup() ops.Group {
 		{ID: "m-b", ClientID: "client-b", Host: "10.0.0.2"},
 		{ID: "m-idle", ClientID: "client-c", Host: "10.0.0.3"},
 	}}
-	for _, p := range []ops.PartitionLag{
+	g.Partitions = []ops.PartitionLag{
 		{Topic: "t1", Partition: 2, Lag: 5},
 		{Topic: "t1", Partition: 10, Lag: 7},
 		{Topic: "t2", Partition: 0, Lag: 100},
 		{Topic: "t1", Partition: 3, Lag: 40, Member: "m-b"},
-	} {
-		g.Partitions = append(g.Partitions, p)
 	}
 	return g
 }
