@@ -464,8 +464,10 @@ func (scaleAction) execute(ctx context.Context, a *Actions, p *Plan, res *Result
 		progress(Progress{Step: "verify", Detail: "waiting for the consumer group to rebalance", Done: 1, Total: 2})
 		res.Verified = append(res.Verified, verifyGroup(ctx, a, settled))
 	}
-	res.Verified = append(res.Verified, Check{Name: "load spread", Status: CheckWarn,
-		Detail: "not measured by the action: watch per-instance request rate in the console (fastapi_requests_total by instance)"})
+	if st == CheckPass && sp.deployment == serviceDeployments["api"] {
+		progress(Progress{Step: "verify", Detail: "waiting for load to spread over the instances", Done: 1, Total: 2})
+		res.Verified = append(res.Verified, verifyLoadSpread(ctx, a, sp.deployment, settled))
+	}
 	progress(Progress{Step: "verify", Detail: "done", Done: 2, Total: 2})
 	return nil
 }

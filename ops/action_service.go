@@ -62,6 +62,8 @@ type Backends struct {
 	Postgres   func(RegionConfig) (any, error)
 	Redis      func(RegionConfig) (any, error)
 	ClickHouse func(RegionConfig) (any, error)
+	// Prom reads per-instance load (verifying a scale's load spread).
+	Prom func(RegionConfig) (any, error)
 }
 
 // ActionOptions tunes waits; zero values take defaults.
@@ -175,6 +177,8 @@ func (a *Actions) client(system string, r RegionConfig) (any, error) {
 		open, configured = a.Backends.Redis, r.Redis != nil
 	case "clickhouse":
 		open, configured = a.Backends.ClickHouse, r.ClickHouse != nil
+	case "prom":
+		open, configured = a.Backends.Prom, r.Prometheus != nil
 	}
 	if open == nil || !configured {
 		return nil, fmt.Errorf("%w: region %q has no %s endpoint", ErrUnsupported, r.Name, system)
@@ -251,6 +255,8 @@ func (a *Actions) primaryWith(system string, want string) (RegionConfig, error) 
 			has = r.Redis != nil
 		case "clickhouse":
 			has = r.ClickHouse != nil
+		case "prom":
+			has = r.Prometheus != nil
 		}
 		if has {
 			return r, nil

@@ -22,6 +22,7 @@ import (
 	"github.com/wotr/wotr-tui/backends/kafka"
 	"github.com/wotr/wotr-tui/backends/kube"
 	"github.com/wotr/wotr-tui/backends/postgres"
+	"github.com/wotr/wotr-tui/backends/prom"
 	"github.com/wotr/wotr-tui/backends/redis"
 	"github.com/wotr/wotr-tui/ops"
 )
@@ -36,6 +37,7 @@ func actionBackends() ops.Backends {
 		},
 		Redis:      func(r ops.RegionConfig) (any, error) { return redis.New(*r.Redis, r.Name) },
 		ClickHouse: func(r ops.RegionConfig) (any, error) { return clickhouse.New(*r.ClickHouse) },
+		Prom:       func(r ops.RegionConfig) (any, error) { return prom.New(*r.Prometheus) },
 	}
 }
 
