@@ -167,10 +167,12 @@ func runDemo(ctx context.Context, g *globalFlags, f *demoFlags, in io.Reader, ou
 		if err := printEndpoints(out, f.output, d.Endpoints); err != nil {
 			return withCode(ExitFailed, err)
 		}
-		if interactive {
+		// Reading q needs only a terminal on stdin: stdout may go to a file or tee.
+		readQuit := term.IsTerminal(os.Stdin.Fd())
+		if readQuit {
 			fmt.Fprintln(errOut, "press q and Enter, or Ctrl-C, to stop")
 		}
-		waitForQuit(ctx, in, interactive)
+		waitForQuit(ctx, in, readQuit)
 		return nil
 	}
 	cfgPath := d.Endpoints.ConfigPath
