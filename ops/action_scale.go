@@ -282,12 +282,7 @@ func clamp(v, lo, hi int32) int32 {
 
 func consumerPartitionCheck(ctx context.Context, a *Actions, replicas int32) Check {
 	c := Check{Name: "consumers vs partitions"}
-	r, err := a.primaryWith("kafka", "")
-	if err != nil {
-		c.Status, c.Detail = CheckWarn, "cannot check: "+err.Error()
-		return c
-	}
-	gr, err := capability[GroupReader](a, "kafka", r)
+	gr, r, err := primaryCapability[GroupReader](a, "kafka")
 	if err != nil {
 		c.Status, c.Detail = CheckWarn, "cannot check: "+err.Error()
 		return c
@@ -319,12 +314,7 @@ func consumerPartitionCheck(ctx context.Context, a *Actions, replicas int32) Che
 
 func budgetCheck(ctx context.Context, a *Actions, store string, env map[string]string, replicas, surge int32) Check {
 	c := Check{Name: store + " connection budget"}
-	r, err := a.primaryWith(store, "")
-	if err != nil {
-		c.Status, c.Detail = CheckWarn, "cannot check: "+err.Error()
-		return c
-	}
-	cl, err := capability[ConnectionLimiter](a, store, r)
+	cl, _, err := primaryCapability[ConnectionLimiter](a, store)
 	if err != nil {
 		c.Status, c.Detail = CheckWarn, "cannot check: "+err.Error()
 		return c
@@ -476,12 +466,7 @@ func (scaleAction) execute(ctx context.Context, a *Actions, p *Plan, res *Result
 // has no consumers connected to this Kafka: that is reported, not waited on.
 func verifyGroup(ctx context.Context, a *Actions, replicas int32) Check {
 	c := Check{Name: "group rebalanced"}
-	r, err := a.primaryWith("kafka", "")
-	if err != nil {
-		c.Status, c.Detail = CheckWarn, "not checked: "+err.Error()
-		return c
-	}
-	gr, err := capability[GroupReader](a, "kafka", r)
+	gr, r, err := primaryCapability[GroupReader](a, "kafka")
 	if err != nil {
 		c.Status, c.Detail = CheckWarn, "not checked: "+err.Error()
 		return c

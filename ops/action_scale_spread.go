@@ -64,12 +64,7 @@ func loadSpread(samples []Sample, deployment string, want int32) (ok bool, detai
 // a scale is not undone for want of load.
 func verifyLoadSpread(ctx context.Context, a *Actions, deployment string, replicas int32) Check {
 	c := Check{Name: "load spread"}
-	r, err := a.primaryWith("prom", "")
-	if err != nil {
-		c.Status, c.Detail = CheckWarn, "not checked: "+err.Error()
-		return c
-	}
-	q, err := capability[PromQuerier](a, "prom", r)
+	q, _, err := primaryCapability[PromQuerier](a, "prom")
 	if err != nil {
 		c.Status, c.Detail = CheckWarn, "not checked: "+err.Error()
 		return c

@@ -214,6 +214,18 @@ func capability[T any](a *Actions, system string, r RegionConfig) (T, error) {
 	return t, nil
 }
 
+// primaryCapability opens system in the first region, primary first, that has
+// it and asserts capability T. The region comes back too (its group name, say).
+func primaryCapability[T any](a *Actions, system string) (T, RegionConfig, error) {
+	r, err := a.primaryWith(system, "")
+	if err != nil {
+		var zero T
+		return zero, r, err
+	}
+	t, err := capability[T](a, system, r)
+	return t, r, err
+}
+
 // region returns the named region, or the primary when name is empty.
 func (a *Actions) region(name string) (RegionConfig, error) {
 	var names []string
