@@ -2,9 +2,22 @@ package ops
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
+
+// WriteRunbookReport writes the run's Markdown report to path, making its dir.
+func WriteRunbookReport(path string, rb *Runbook, st *RunState) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(RunbookReport(rb, st)), 0o644); err != nil {
+		return fmt.Errorf("report %s: %w", path, err)
+	}
+	return nil
+}
 
 // RunbookReport renders a run as Markdown for the incident record: every step
 // with its status, timestamps and evidence, and for diagnoses the likely causes.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -129,8 +128,5 @@ func (r *opsRunner) Restart(_ context.Context, name string) error {
 
 // report rewrites the run's report after every step (same path for the whole run).
 func (r *opsRunner) report(rb *ops.Runbook, st *ops.RunState) {
-	path := ops.RunbookReportPath(r.stateDir, rb.Name, st.Started)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
-		_ = os.WriteFile(path, []byte(ops.RunbookReport(rb, st)), 0o644)
-	}
+	_ = ops.WriteRunbookReport(ops.RunbookReportPath(r.stateDir, rb.Name, st.Started), rb, st)
 }

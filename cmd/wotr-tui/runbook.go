@@ -330,11 +330,8 @@ func runRunbook(ctx context.Context, env ops.RunbookEnv, rb *ops.Runbook, f *run
 	if reportPath == "" {
 		reportPath = ops.RunbookReportPath(stateDir, rb.Name, st.Started)
 	}
-	if err := os.MkdirAll(filepath.Dir(reportPath), 0o755); err != nil {
+	if err := ops.WriteRunbookReport(reportPath, rb, st); err != nil {
 		return withCode(ExitFailed, err)
-	}
-	if err := os.WriteFile(reportPath, []byte(ops.RunbookReport(rb, st)), 0o644); err != nil {
-		return withCode(ExitFailed, fmt.Errorf("report %s: %w", reportPath, err))
 	}
 
 	code := st.Worst.ExitCode()
