@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -43,36 +44,102 @@ type wireEvent struct {
 // ErrEmptyBody is returned for a request without events.
 var ErrEmptyBody = errors.New("body is empty: send one event object or an array of events")
 
-// SplitBody splits a body into raw events: a JSON object is one event, a JSON
-// array is a batch. The error describes malformed JSON with its byte offset.
-func SplitBody(body []byte, maxBatch int) ([]json.RawMessage, error) {
+// DecodeBody decodes and validates a request body at time now: a JSON object
+// is one event, a JSON array a batch. One streaming decoder reads the whole
+// body, so a batch is scanned once and no event is copied before decoding.
+// err rejects the whole body (malformed JSON, wrong shape, too many events);
+// otherwise every event is either in events or has a reason in rejected.
+// check, when not nil, adds a rule of the caller's to each valid event.
+func DecodeBody(body []byte, lim Limits, maxBatch int, now time.Time, check func(Event) error) (events []Event, rejected []Rejection, err error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
-		return nil, ErrEmptyBody
+		return nil, nil, ErrEmptyBody
 	}
-	if trimmed[0] == '[' {
-		// Unmarshal validates the whole body before decoding, so a separate
-		// json.Valid pass would scan it twice.
-		var raws []json.RawMessage
-		if err := json.Unmarshal(trimmed, &raws); err != nil {
-			return nil, malformed(err)
+	switch trimmed[0] {
+	case '{', '[':
+	default:
+		if !json.Valid(trimmed) {
+			var v any
+			return nil, nil, malformed(json.Unmarshal(trimmed, &v))
 		}
-		if len(raws) == 0 {
-			return nil, errors.New("batch is empty: the array must hold at least one event")
+		return nil, nil, fmt.Errorf("body must be a JSON object (one event) or array (a batch), got %s", jsonKind(trimmed[0]))
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	add := func(i int, w *wireEvent, decodeErr error) {
+		ev, err := eventFromWire(w, decodeErr, lim, now)
+		if err == nil && check != nil {
+			err = check(ev)
 		}
-		if len(raws) > maxBatch {
-			return nil, fmt.Errorf("batch has %d events: at most %d events per request", len(raws), maxBatch)
+		if err != nil {
+			rejected = append(rejected, Rejection{Index: i, ID: ev.ID, Reason: err.Error()})
+			return
 		}
-		return raws, nil
+		events = append(events, ev)
 	}
-	if !json.Valid(trimmed) {
-		var v any
-		return nil, malformed(json.Unmarshal(trimmed, &v))
+	if trimmed[0] == '{' {
+		var w wireEvent
+		derr := dec.Decode(&w)
+		if isSyntaxError(derr) {
+			return nil, nil, malformed(derr)
+		}
+		if err := endOfBody(dec); err != nil {
+			return nil, nil, err
+		}
+		add(0, &w, derr)
+		return events, rejected, nil
 	}
-	if trimmed[0] != '{' {
-		return nil, fmt.Errorf("body must be a JSON object (one event) or array (a batch), got %s", jsonKind(trimmed[0]))
+	if _, err := dec.Token(); err != nil { // the opening bracket
+		return nil, nil, malformed(err)
 	}
-	return []json.RawMessage{trimmed}, nil
+	n := 0
+	for ; dec.More(); n++ {
+		if n == maxBatch {
+			// Count the rest for the message; skipping still checks the syntax.
+			for ; dec.More(); n++ {
+				if err := dec.Decode(&struct{}{}); isSyntaxError(err) {
+					return nil, nil, malformed(err)
+				}
+			}
+			return nil, nil, fmt.Errorf("batch has %d events: at most %d events per request", n, maxBatch)
+		}
+		if n == 0 {
+			events = make([]Event, 0, min(maxBatch, 1+bytes.Count(trimmed, []byte(`"id"`))))
+		}
+		var w wireEvent
+		derr := dec.Decode(&w)
+		if isSyntaxError(derr) {
+			return nil, nil, malformed(derr)
+		}
+		add(n, &w, derr)
+	}
+	if _, err := dec.Token(); err != nil { // the closing bracket
+		return nil, nil, malformed(err)
+	}
+	if err := endOfBody(dec); err != nil {
+		return nil, nil, err
+	}
+	if n == 0 {
+		return nil, nil, errors.New("batch is empty: the array must hold at least one event")
+	}
+	return events, rejected, nil
+}
+
+// isSyntaxError tells a body that cannot be read on (bad syntax, truncated)
+// from one event's wrong field types or unknown fields.
+func isSyntaxError(err error) bool {
+	if err == nil {
+		return false
+	}
+	var se *json.SyntaxError
+	return errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+}
+
+func endOfBody(dec *json.Decoder) error {
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("malformed JSON at byte %d: data after the top-level value", dec.InputOffset())
+	}
+	return nil
 }
 
 func malformed(err error) error {
@@ -91,6 +158,10 @@ func jsonKind(b byte) string {
 		return "a boolean"
 	case b == 'n':
 		return "null"
+	case b == '[':
+		return "an array"
+	case b == '{':
+		return "an object"
 	default:
 		return "a number"
 	}
@@ -102,14 +173,26 @@ func ParseEvent(raw json.RawMessage, lim Limits, now time.Time) (Event, error) {
 	var w wireEvent
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return Event{}, fmt.Errorf("field %q must be a %s, got %s", te.Field, te.Type.String(), te.Value)
-		}
-		return Event{}, fmt.Errorf("invalid event: %v", err)
-	}
+	return eventFromWire(&w, dec.Decode(&w), lim, now)
+}
+
+// eventFromWire validates a decoded event; decodeErr is the decoder's error
+// for it, reported first.
+func eventFromWire(w *wireEvent, decodeErr error, lim Limits, now time.Time) (Event, error) {
 	var ev Event
+	if w.ID != nil {
+		ev.ID = *w.ID // kept for the rejection, even when invalid
+	}
+	if decodeErr != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(decodeErr, &te) && te.Field == "":
+			return ev, fmt.Errorf("event must be a JSON object, got %s", te.Value)
+		case errors.As(decodeErr, &te):
+			return ev, fmt.Errorf("field %q must be a %s, got %s", te.Field, te.Type.String(), te.Value)
+		}
+		return ev, fmt.Errorf("invalid event: %v", decodeErr)
+	}
 	var err error
 	if ev.ID, err = checkName("id", w.ID, MaxIDLen, isIDChar); err != nil {
 		return ev, err
@@ -184,12 +267,52 @@ func isTypeChar(r rune) bool { return isIDChar(r) || r == '/' }
 
 // Marshal encodes the event for ingest-events; created_at keeps full precision.
 func (e Event) Marshal() []byte {
-	b, _ := json.Marshal(struct {
-		ID        string          `json:"id"`
-		Source    string          `json:"source"`
-		Type      string          `json:"type"`
-		CreatedAt string          `json:"created_at"`
-		Payload   json.RawMessage `json:"payload"`
-	}{e.ID, e.Source, e.Type, e.CreatedAt.UTC().Format(time.RFC3339Nano), e.Payload})
-	return b
+	return e.AppendMarshal(make([]byte, 0, 64+len(e.ID)+len(e.Source)+len(e.Type)+len(e.Payload)))
+}
+
+// AppendMarshal appends what Marshal returns to dst. Names the API accepted
+// need no escaping and are written as they are; anything else goes through
+// encoding/json, so the output is the same either way.
+func (e Event) AppendMarshal(dst []byte) []byte {
+	if !plainJSON(e.ID) || !plainJSON(e.Source) || !plainJSON(e.Type) || bytes.ContainsAny(e.Payload, "<>&\u2028\u2029") {
+		b, _ := json.Marshal(struct {
+			ID        string          `json:"id"`
+			Source    string          `json:"source"`
+			Type      string          `json:"type"`
+			CreatedAt string          `json:"created_at"`
+			Payload   json.RawMessage `json:"payload"`
+		}{e.ID, e.Source, e.Type, e.CreatedAt.UTC().Format(time.RFC3339Nano), e.Payload})
+		return append(dst, b...)
+	}
+	orig := dst
+	dst = append(dst, `{"id":"`...)
+	dst = append(dst, e.ID...)
+	dst = append(dst, `","source":"`...)
+	dst = append(dst, e.Source...)
+	dst = append(dst, `","type":"`...)
+	dst = append(dst, e.Type...)
+	dst = append(dst, `","created_at":"`...)
+	dst = e.CreatedAt.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","payload":`...)
+	if len(e.Payload) == 0 {
+		dst = append(dst, "null"...)
+	} else {
+		buf := bytes.NewBuffer(dst)
+		if err := json.Compact(buf, e.Payload); err != nil {
+			return orig // invalid JSON: encoding/json would write nothing too
+		}
+		dst = buf.Bytes()
+	}
+	return append(dst, '}')
+}
+
+// plainJSON reports whether s is written the same inside JSON quotes.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -68,7 +70,10 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: must be application/json", ct))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxBodyBytes))
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxBodyBytes))
+	body := buf.Bytes()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -78,30 +83,22 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, "reading body: "+err.Error())
 		return
 	}
-	raws, err := SplitBody(body, s.cfg.Limits.MaxBatchEvents)
+	events, rejected, err := DecodeBody(body, s.cfg.Limits, s.cfg.Limits.MaxBatchEvents, s.now(), func(ev Event) error {
+		if ev.Source != source {
+			return fmt.Errorf("source %q does not match the API key's source %q", ev.Source, source)
+		}
+		return nil
+	})
 	if err != nil {
 		s.fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	now := s.now()
-	events := make([]Event, 0, len(raws))
-	var rejected []Rejection
-	for i, raw := range raws {
-		ev, err := ParseEvent(raw, s.cfg.Limits, now)
-		if err == nil && ev.Source != source {
-			err = fmt.Errorf("source %q does not match the API key's source %q", ev.Source, source)
-		}
-		if err != nil {
-			rejected = append(rejected, Rejection{Index: i, ID: ev.ID, Reason: err.Error()})
-			continue
-		}
-		events = append(events, ev)
-	}
 	if len(rejected) > 0 {
 		// All or nothing: a partly accepted batch is hard for clients to retry.
-		s.metrics.rejected.Add(float64(len(raws)))
+		total := len(events) + len(rejected)
+		s.metrics.rejected.Add(float64(total))
 		writeJSON(w, http.StatusBadRequest, errorBody{
-			Error:    fmt.Sprintf("%d of %d events rejected; nothing was ingested", len(rejected), len(raws)),
+			Error:    fmt.Sprintf("%d of %d events rejected; nothing was ingested", len(rejected), total),
 			Rejected: rejected,
 		})
 		return
@@ -118,9 +115,30 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, fail)
 	case err != nil:
 		s.unavailable(w, err)
+	case len(resp.Duplicates) == 0:
+		// The common answer, written without an encoder.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		out := append(append(buf.AvailableBuffer(), `{"accepted":`...), strconv.Itoa(resp.Accepted)...)
+		_, _ = w.Write(append(out, "}\n"...))
 	default:
 		writeJSON(w, http.StatusAccepted, resp)
 	}
+}
+
+// bodyBuffers keeps request body buffers between requests; decoded events
+// copy what they keep, so a buffer is free again once the answer is written.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody keeps one large batch from pinning its buffer for good.
+const maxPooledBody = 256 << 10
+
+func putBodyBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBody {
+		return
+	}
+	b.Reset()
+	bodyBuffers.Put(b)
 }
 
 // ingest de-duplicates and produces; it returns a PartialFailure when Kafka
@@ -166,11 +184,7 @@ func (s *Server) ingest(ctx context.Context, events []Event) (*IngestResponse, *
 	}
 	recs := make([]*kgo.Record, len(toSend))
 	for i, ev := range toSend {
-		recs[i] = &kgo.Record{
-			Key:     []byte(ev.Source),
-			Value:   ev.Marshal(),
-			Headers: []kgo.RecordHeader{{Key: "event-id", Value: []byte(ev.ID)}},
-		}
+		recs[i] = newRecord(ev)
 	}
 	var errs []error
 	perr := s.kGuard.Once(ctx, func(ctx context.Context) error {
@@ -203,6 +217,19 @@ func (s *Server) ingest(ctx context.Context, events []Event) (*IngestResponse, *
 	s.metrics.accepted.Add(float64(len(toSend) - len(failed)))
 	s.metrics.failed.Add(float64(len(failed)))
 	return nil, fail, nil
+}
+
+// newRecord keys the event by source and carries its id in a header; key,
+// header and value share one allocation.
+func newRecord(ev Event) *kgo.Record {
+	b := make([]byte, 0, len(ev.Source)+len(ev.ID)+80+len(ev.Type)+len(ev.Payload))
+	b = append(append(b, ev.Source...), ev.ID...)
+	key, id := b[:len(ev.Source):len(ev.Source)], b[len(ev.Source):len(b):len(b)]
+	return &kgo.Record{
+		Key:     key,
+		Value:   ev.AppendMarshal(b[len(b):]),
+		Headers: []kgo.RecordHeader{{Key: "event-id", Value: id}},
+	}
 }
 
 func (s *Server) release(evs []Event) {

@@ -68,11 +68,10 @@ var ErrNoAck = errors.New("kafka did not acknowledge within the delivery timeout
 
 // Produce writes records through one client and waits until every record is
 // acknowledged or failed, or the delivery timeout passes; errs[i] belongs to
-// recs[i].
+// recs[i]. The client's record delivery timeout fails records on time; ctx
+// only cancels them early.
 func (p *ProducerPool) Produce(ctx context.Context, recs []*kgo.Record) (errs []error) {
 	cl := p.clients[p.next.Add(1)%uint64(len(p.clients))]
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
 	type outcome struct {
 		i   int
 		err error
