@@ -10,13 +10,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// ProducerPool spreads produce calls over several franz-go clients (the scaling guide's
-// "Kafka producer pool"), each with idempotent acks=all producing.
+// ProducerPool spreads sources over several franz-go clients (the scaling
+// guide's "Kafka producer pool"), each with idempotent acks=all producing.
 type ProducerPool struct {
 	clients  []*kgo.Client
 	topic    string
 	timeout  time.Duration
-	next     atomic.Uint64
 	inflight atomic.Int64
 }
 
@@ -66,12 +65,22 @@ func (p *ProducerPool) InFlight() int64 { return p.inflight.Load() }
 // timeout (plus a grace period) ran out; it may or may not land later.
 var ErrNoAck = errors.New("kafka did not acknowledge within the delivery timeout")
 
-// Produce writes records through one client and waits until every record is
-// acknowledged or failed, or the delivery timeout passes; errs[i] belongs to
-// recs[i]. The client's record delivery timeout fails records on time; ctx
-// only cancels them early.
+// clientFor picks a client by record key (the source): one source's events
+// go through one client, so they keep their order and batch together, while
+// sources spread over the pool.
+func (p *ProducerPool) clientFor(key []byte) *kgo.Client {
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range key {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return p.clients[h%uint32(len(p.clients))]
+}
+
+// Produce writes records and waits until every record is acknowledged or
+// failed, or the delivery timeout passes; errs[i] belongs to recs[i]. The
+// clients' record delivery timeout fails records on time; ctx only cancels
+// them early.
 func (p *ProducerPool) Produce(ctx context.Context, recs []*kgo.Record) (errs []error) {
-	cl := p.clients[p.next.Add(1)%uint64(len(p.clients))]
 	type outcome struct {
 		i   int
 		err error
@@ -80,7 +89,7 @@ func (p *ProducerPool) Produce(ctx context.Context, recs []*kgo.Record) (errs []
 	results := make(chan outcome, len(recs))
 	p.inflight.Add(int64(len(recs)))
 	for i, r := range recs {
-		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+		p.clientFor(r.Key).Produce(ctx, r, func(_ *kgo.Record, err error) {
 			p.inflight.Add(-1)
 			results <- outcome{i, err}
 		})

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -341,6 +342,25 @@ func TestDemoFollowsKubernetes(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The API processes run with the Deployment's collector settings, the
+	// memory limit resolved from the container's resources as the kubelet does.
+	apis := instances(d, demo.APIDeployment)
+	if len(apis) == 0 {
+		t.Fatal("no API processes to check")
+	}
+	for _, i := range apis {
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", i.PID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars := strings.Split(string(env), "\x00")
+		for _, want := range []string{"GOGC=400", "GOMEMLIMIT=1073741824"} {
+			if !slices.Contains(vars, want) {
+				t.Errorf("API process %d of %s lacks %s", i.PID, i.Pod, want)
+			}
+		}
+	}
 
 	// The slowdown switch changes the Deployment's env: the controller rolls
 	// the pods and every consumer process is replaced by one with the new env.

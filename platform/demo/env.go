@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // ServiceMap maps in-cluster service names (the hosts the manifests name, like
@@ -105,9 +106,10 @@ type PodInfo struct {
 
 // ContainerEnv resolves a container's env the way the kubelet does for what
 // can be resolved without a cluster network: plain values with $(VAR)
-// references expanded, and fieldRef to the pod's name, namespace, node and IP.
-// Other valueFrom sources (secrets, config maps, resources) are skipped and
-// reported in the second result.
+// references expanded, fieldRef to the pod's name, namespace, node and IP,
+// and resourceFieldRef to the container's own requests and limits. Other
+// valueFrom sources (secrets, config maps, an unset limit, which the kubelet
+// would take from the node) are skipped and reported in the second result.
 func ContainerEnv(c corev1.Container, pod PodInfo) (map[string]string, []string) {
 	env := map[string]string{}
 	var skipped []string
@@ -122,9 +124,47 @@ func ContainerEnv(c corev1.Container, pod PodInfo) (map[string]string, []string)
 				continue
 			}
 		}
+		if rr := e.ValueFrom.ResourceFieldRef; rr != nil {
+			if v, ok := resourceValue(rr, c.Resources); ok {
+				env[e.Name] = v
+				continue
+			}
+		}
 		skipped = append(skipped, e.Name)
 	}
 	return env, skipped
+}
+
+// resourceValue is the kubelet's rendering: the quantity divided by the
+// divisor (default 1), rounded up; CPU is counted in millicores first.
+func resourceValue(ref *corev1.ResourceFieldSelector, res corev1.ResourceRequirements) (string, bool) {
+	kind, name, ok := strings.Cut(ref.Resource, ".")
+	if !ok {
+		return "", false
+	}
+	var list corev1.ResourceList
+	switch kind {
+	case "limits":
+		list = res.Limits
+	case "requests":
+		list = res.Requests
+	default:
+		return "", false
+	}
+	q, ok := list[corev1.ResourceName(name)]
+	if !ok {
+		return "", false
+	}
+	divisor := ref.Divisor
+	if divisor.IsZero() {
+		divisor = resource.MustParse("1")
+	}
+	if name == string(corev1.ResourceCPU) {
+		m, d := q.MilliValue(), divisor.MilliValue()
+		return strconv.FormatInt((m+d-1)/d, 10), true
+	}
+	v, d := q.Value(), divisor.Value()
+	return strconv.FormatInt((v+d-1)/d, 10), true
 }
 
 func fieldValue(path string, pod PodInfo) (string, bool) {

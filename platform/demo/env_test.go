@@ -11,6 +11,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -69,16 +70,31 @@ func TestContainerEnv(t *testing.T) {
 		{Name: "POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
 		{Name: "NODE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}},
 		{Name: "SECRET", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{Key: "k"}}},
+		{Name: "MEM", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory"}}},
+		{Name: "MEM_MI", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "requests.memory", Divisor: resource.MustParse("1Mi")}}},
+		{Name: "CPU", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "requests.cpu"}}},
+		{Name: "CPU_M", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.cpu", Divisor: resource.MustParse("1m")}}},
+		{Name: "NO_LIMIT", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.ephemeral-storage"}}},
 	}}
+	c.Resources = corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1536Ki"), corev1.ResourceCPU: resource.MustParse("500m")},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi"), corev1.ResourceCPU: resource.MustParse("1500m")},
+	}
 	env, skipped := ContainerEnv(c, PodInfo{Name: "p1", Node: "node-0"})
+	// The kubelet rounds up: 1536Ki is 2 Mi, 500m is 1 CPU.
+	for k, want := range map[string]string{"MEM": "1073741824", "MEM_MI": "2", "CPU": "1", "CPU_M": "1500"} {
+		if env[k] != want {
+			t.Errorf("%s = %q, want %q", k, env[k], want)
+		}
+	}
 	if env["B"] != "x-$(POD)-$(A)-$(MISSING)" { // POD is defined after B: not expanded, as in Kubernetes
 		t.Errorf("B = %q", env["B"])
 	}
 	if env["POD"] != "p1" || env["NODE"] != "node-0" {
 		t.Errorf("fieldRef: %v", env)
 	}
-	if len(skipped) != 1 || skipped[0] != "SECRET" {
-		t.Errorf("skipped = %v, want [SECRET]", skipped)
+	if strings.Join(skipped, ",") != "SECRET,NO_LIMIT" {
+		t.Errorf("skipped = %v, want [SECRET NO_LIMIT]", skipped)
 	}
 }
 
