@@ -56,6 +56,21 @@ func (l *latencies) report(b *testing.B) {
 	b.ReportMetric(q(0.99), "p99-ms")
 }
 
+// postAccepted sends one ingest request with the test key and reports
+// whether it was accepted (202).
+func postAccepted(cl *http.Client, url string, body []byte) bool {
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set(api.APIKeyHeader, testKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := cl.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusAccepted
+}
+
 // runLoad sends b.N requests from parallel clients; body(i) builds request i.
 func runLoad(b *testing.B, url string, eventsPerReq int, body func(i int64) []byte) float64 {
 	cl := benchClient()
@@ -68,19 +83,8 @@ func runLoad(b *testing.B, url string, eventsPerReq int, body func(i int64) []by
 	b.RunParallel(func(pb *testing.PB) {
 		var mine []time.Duration
 		for pb.Next() {
-			i := seq.Add(1)
-			req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body(i)))
-			req.Header.Set(api.APIKeyHeader, testKey)
-			req.Header.Set("Content-Type", "application/json")
 			t0 := time.Now()
-			resp, err := cl.Do(req)
-			if err != nil {
-				failures.Add(1)
-				continue
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusAccepted {
+			if !postAccepted(cl, url, body(seq.Add(1))) {
 				failures.Add(1)
 				continue
 			}
@@ -266,16 +270,7 @@ func openLoop(cl *http.Client, base string, rate, n int, body func(i int64) []by
 				if d := time.Until(due); d > 0 {
 					time.Sleep(d) // pacing the offered load, not waiting for state
 				}
-				req, _ := http.NewRequest(http.MethodPost, base+"/v1/events", bytes.NewReader(body(i)))
-				req.Header.Set(api.APIKeyHeader, testKey)
-				resp, err := cl.Do(req)
-				if err != nil {
-					failures.Add(1)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusAccepted {
+				if !postAccepted(cl, base+"/v1/events", body(i)) {
 					failures.Add(1)
 					continue
 				}
