@@ -39,7 +39,11 @@ func (s OffsetSample) Lag() int64 {
 //  4. committed offset unchanged over the window, or unchanged since a time
 //     longer ago than it had been moving (Burrow's STOP rule): STALL if owned,
 //     else STOP;
-//  5. offsets moving but lag never decreasing: WARN (falling behind);
+//  5. offsets moving but lag never decreasing over at least minTrendSamples
+//     samples: WARN (falling behind). Burrow judges this over 10 commits; a
+//     consumer that commits once per batch has lag between polls that
+//     rises and falls with the batch, so two or three polls cannot tell a
+//     batch in progress from falling behind;
 //  6. otherwise OK.
 func EvaluatePartition(w []OffsetSample, now time.Time, owned bool) Status {
 	var s []OffsetSample
@@ -77,6 +81,9 @@ func EvaluatePartition(w []OffsetSample, now time.Time, owned bool) Status {
 		}
 		return StatusStop
 	}
+	if n < minTrendSamples {
+		return StatusOK
+	}
 	for i := 1; i < n; i++ {
 		if s[i].Lag() < s[i-1].Lag() {
 			return StatusOK
@@ -84,6 +91,9 @@ func EvaluatePartition(w []OffsetSample, now time.Time, owned bool) Status {
 	}
 	return StatusWarn
 }
+
+// minTrendSamples is the shortest window rule 5 judges a trend on.
+const minTrendSamples = 5
 
 // GroupStatus folds partition statuses the way Burrow does: ERR when any
 // partition is STOP, STALL, REWIND or ERR; WARN when any is WARN; else OK.

@@ -110,7 +110,7 @@ func TestLagEvaluatorNoCatchUpWhenFallingBehind(t *testing.T) {
 	e := newLagEvaluator(10)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var k KafkaState
-	for i := 0; i < 4; i++ {
+	for i := 0; i < minTrendSamples; i++ {
 		k = KafkaState{Groups: []Group{{Name: "g", Partitions: []PartitionLag{{Topic: "t", Partition: 0,
 			Committed: 100 + int64(i)*10, End: 200 + int64(i)*50}}}}}
 		e.apply(&k, t0.Add(time.Duration(i)*time.Second))

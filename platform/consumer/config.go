@@ -22,8 +22,12 @@ type Config struct {
 
 	ClickHouse api.ClickHouseConfig
 
-	// BatchSize caps the records taken per poll and inserted as one block.
+	// BatchSize caps the records inserted as one block.
 	BatchSize int
+	// BatchWait is how long a batch that is not full waits for more records
+	// after its first: every insert is a part on disk to merge, so
+	// ClickHouse wants few large inserts rather than many small ones.
+	BatchWait time.Duration
 	// InsertRetries bounds attempts for a block ClickHouse rejects.
 	InsertRetries int
 	// InsertTimeout bounds one INSERT.
@@ -55,6 +59,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 			PoolSize: e.Int("CLICKHOUSE_POOL_SIZE", 10, 1, 10000),
 		},
 		BatchSize:     e.Int("BATCH_SIZE", 10000, 1, 1000000),
+		BatchWait:     e.Duration("BATCH_WAIT", time.Second, 0, time.Minute),
 		InsertRetries: e.Int("INSERT_RETRIES", 3, 0, 100),
 		InsertTimeout: e.Duration("INSERT_TIMEOUT", 30*time.Second, 100*time.Millisecond, 10*time.Minute),
 		Slowdown:      e.Duration("CONSUMER_SLOWDOWN", 0, 0, time.Hour),

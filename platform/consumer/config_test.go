@@ -13,7 +13,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.GroupID != "wotr-consumer-group" || c.Topic != "ingest-events" || c.DLQTopic != "dlq-events" || c.ClickHouse.PoolSize != 10 {
+	if c.GroupID != "wotr-consumer-group" || c.Topic != "ingest-events" || c.DLQTopic != "dlq-events" || c.ClickHouse.PoolSize != 10 || c.BatchWait != time.Second {
 		t.Fatalf("defaults %+v", c)
 	}
 }
@@ -21,12 +21,13 @@ func TestConfigDefaults(t *testing.T) {
 func TestConfigRejectsBadValues(t *testing.T) {
 	_, err := ConfigFromEnv(api.MapLookup(map[string]string{
 		"CONSUMER_SLOWDOWN": "fast", "BATCH_SIZE": "0", "CLICKHOUSE_PORT": "x", "KAFKA_SESSION_TIMEOUT": "1s",
+		"BATCH_WAIT": "2m",
 	}))
 	if err == nil {
 		t.Fatal("accepted")
 	}
 	for _, want := range []string{`CONSUMER_SLOWDOWN="fast": must be a duration`, `BATCH_SIZE="0": must be an integer from 1`,
-		`CLICKHOUSE_PORT="x": must be a TCP port`, `KAFKA_SESSION_TIMEOUT="1s"`} {
+		`CLICKHOUSE_PORT="x": must be a TCP port`, `KAFKA_SESSION_TIMEOUT="1s"`, `BATCH_WAIT="2m"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}

@@ -199,13 +199,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if fetches.IsClientClosed() {
 			return nil
 		}
-		fetches.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.Canceled) {
-				c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
-			}
-		})
+		c.logFetchErrors(fetches)
+		c.recordLag(fetches)
 		recs := fetches.Records()
 		if len(recs) > 0 {
+			recs = c.fill(ctx, recs)
 			// The batch runs to completion even when ctx ends: committing what
 			// was inserted avoids re-inserting it on the next start.
 			if err := c.processBatch(ctx, recs); err != nil {
@@ -213,7 +211,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 				return err
 			}
 		}
-		c.recordLag(fetches)
 		c.kc.AllowRebalance()
 		if len(recs) > 0 {
 			c.lastBatch.Store(time.Now().UnixNano())
@@ -222,6 +219,35 @@ func (c *Consumer) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// fill polls for more records until the batch is full or BatchWait has
+// passed since its first records came. Rebalances stay blocked meanwhile,
+// which BatchWait keeps far below the session timeout.
+func (c *Consumer) fill(ctx context.Context, recs []*kgo.Record) []*kgo.Record {
+	if c.cfg.BatchWait <= 0 {
+		return recs
+	}
+	wctx, cancel := context.WithTimeout(ctx, c.cfg.BatchWait)
+	defer cancel()
+	for len(recs) < c.cfg.BatchSize && wctx.Err() == nil {
+		more := c.kc.PollRecords(wctx, c.cfg.BatchSize-len(recs))
+		if more.IsClientClosed() {
+			break
+		}
+		c.logFetchErrors(more)
+		c.recordLag(more)
+		recs = append(recs, more.Records()...)
+	}
+	return recs
+}
+
+func (c *Consumer) logFetchErrors(fetches kgo.Fetches) {
+	fetches.EachError(func(t string, p int32, err error) {
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
+		}
+	})
 }
 
 // recordLag exports high watermark minus next offset per fetched partition.

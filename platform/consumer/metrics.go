@@ -42,7 +42,7 @@ func newMetrics(c *Consumer) *metrics {
 		Name: "wotr_consumer_insert_retries_total", Help: "Failed ClickHouse insert attempts that were retried.",
 	})
 	m.batchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "wotr_consumer_batch_size", Help: "Records per polled batch.",
+		Name: "wotr_consumer_batch_size", Help: "Records per batch (one INSERT block unless some are dead-lettered).",
 		Buckets: prometheus.ExponentialBuckets(1, 4, 10),
 	})
 	m.batchDuration = prometheus.NewHistogram(prometheus.HistogramOpts{

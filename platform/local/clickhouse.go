@@ -373,6 +373,11 @@ func writeClickHouseConfig(r ClickHouseReplica, c *ClickHouseCluster) error {
   <mark_cache_size>67108864</mark_cache_size>
   <uncompressed_cache_size>67108864</uncompressed_cache_size>
   <mlock_executable>false</mlock_executable>
+  <merge_tree>
+    <!-- Parts merged away are kept 8 minutes by default; a throwaway
+         platform need not, and deleting them all at stop is slow. -->
+    <old_parts_lifetime>30</old_parts_lifetime>
+  </merge_tree>
   <zookeeper>
     <node><host>%[5]s</host><port>%[6]s</port></node>
     <session_timeout_ms>10000</session_timeout_ms>

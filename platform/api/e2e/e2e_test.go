@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -462,4 +463,65 @@ func TestConcurrentDuplicatesProducedOnce(t *testing.T) {
 	if n := topicRecords(t, p, topic); n != ids {
 		t.Fatalf("topic holds %d records, want %d (one per id)", n, ids)
 	}
+}
+
+// A batch that is not full waits BATCH_WAIT for more records: records that
+// arrive apart still reach ClickHouse in one insert (one part to merge), not
+// one insert each.
+func TestConsumerFillsBatchWithinBatchWait(t *testing.T) {
+	p := platform(t)
+	topic := newTopic(t, p, 1)
+	c := startConsumer(t, merge(env(p, topic), "BATCH_WAIT", "10s"))
+	prefix := "fill-" + randHex(4)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.Kafka.Brokers...), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	produce := func(evs []event) {
+		t.Helper()
+		for _, ev := range evs {
+			pe, err := api.ParseEvent(mustJSON(ev), api.DefaultLimits(), time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte(ev.Source), Value: pe.Marshal()}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	evs := makeEvents(prefix, 5)
+	produce(evs[:1])
+	// The consumer reports its lag on the poll that took the first record.
+	eventually(t, 30*time.Second, "the first record polled", func() error {
+		if !strings.Contains(consumerMetrics(t, c), `kafka_consumer_lag{consumer_group="group-`+topic+`"`) {
+			return errors.New("no lag reported yet")
+		}
+		return nil
+	})
+	if n := storedCount(t, p, prefix); n != 0 {
+		t.Fatalf("%d stored before the batch wait ended", n)
+	}
+	produce(evs[1:])
+	eventually(t, 30*time.Second, "5 events stored", func() error {
+		if n := storedCount(t, p, prefix); n != 5 {
+			return fmt.Errorf("%d of 5 stored", n)
+		}
+		return nil
+	})
+	m := consumerMetrics(t, c)
+	for _, want := range []string{`wotr_consumer_batch_size_count{pod="e2e"} 1`, `wotr_consumer_batch_size_sum{pod="e2e"} 5`} {
+		if !strings.Contains(m, want+"\n") {
+			t.Errorf("metrics lack %q: the records were not inserted as one batch", want)
+		}
+	}
+}
+
+func consumerMetrics(t *testing.T, c *consumer.Consumer) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	c.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
 }
