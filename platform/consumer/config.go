@@ -24,10 +24,13 @@ type Config struct {
 
 	// BatchSize caps the records inserted as one block.
 	BatchSize int
-	// BatchWait is how long a batch that is not full waits for more records
-	// after its first: every insert is a part on disk to merge, so
-	// ClickHouse wants few large inserts rather than many small ones.
+	// BatchWait is how long a batch smaller than BatchMin waits for more
+	// records after its first: every insert is a part on disk to merge, so
+	// ClickHouse wants inserts of a thousand rows or more, or at most about
+	// one per second.
 	BatchWait time.Duration
+	// BatchMin is the size at which a batch is inserted without waiting.
+	BatchMin int
 	// InsertRetries bounds attempts for a block ClickHouse rejects.
 	InsertRetries int
 	// InsertTimeout bounds one INSERT.
@@ -60,6 +63,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		},
 		BatchSize:     e.Int("BATCH_SIZE", 10000, 1, 1000000),
 		BatchWait:     e.Duration("BATCH_WAIT", time.Second, 0, time.Minute),
+		BatchMin:      e.Int("BATCH_MIN_SIZE", 1000, 1, 1000000),
 		InsertRetries: e.Int("INSERT_RETRIES", 3, 0, 100),
 		InsertTimeout: e.Duration("INSERT_TIMEOUT", 30*time.Second, 100*time.Millisecond, 10*time.Minute),
 		Slowdown:      e.Duration("CONSUMER_SLOWDOWN", 0, 0, time.Hour),

@@ -13,7 +13,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.GroupID != "wotr-consumer-group" || c.Topic != "ingest-events" || c.DLQTopic != "dlq-events" || c.ClickHouse.PoolSize != 10 || c.BatchWait != time.Second {
+	if c.GroupID != "wotr-consumer-group" || c.Topic != "ingest-events" || c.DLQTopic != "dlq-events" || c.ClickHouse.PoolSize != 10 || c.BatchWait != time.Second || c.BatchMin != 1000 {
 		t.Fatalf("defaults %+v", c)
 	}
 }
@@ -21,13 +21,13 @@ func TestConfigDefaults(t *testing.T) {
 func TestConfigRejectsBadValues(t *testing.T) {
 	_, err := ConfigFromEnv(api.MapLookup(map[string]string{
 		"CONSUMER_SLOWDOWN": "fast", "BATCH_SIZE": "0", "CLICKHOUSE_PORT": "x", "KAFKA_SESSION_TIMEOUT": "1s",
-		"BATCH_WAIT": "2m",
+		"BATCH_WAIT": "2m", "BATCH_MIN_SIZE": "0",
 	}))
 	if err == nil {
 		t.Fatal("accepted")
 	}
 	for _, want := range []string{`CONSUMER_SLOWDOWN="fast": must be a duration`, `BATCH_SIZE="0": must be an integer from 1`,
-		`CLICKHOUSE_PORT="x": must be a TCP port`, `KAFKA_SESSION_TIMEOUT="1s"`, `BATCH_WAIT="2m"`} {
+		`CLICKHOUSE_PORT="x": must be a TCP port`, `KAFKA_SESSION_TIMEOUT="1s"`, `BATCH_WAIT="2m"`, `BATCH_MIN_SIZE="0"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}

@@ -221,16 +221,18 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 }
 
-// fill polls for more records until the batch is full or BatchWait has
-// passed since its first records came. Rebalances stay blocked meanwhile,
+// fill polls for more records while the batch is smaller than BatchMin (and
+// BatchSize), for at most BatchWait after its first records came. A backlog
+// fills batches at once and never waits. Rebalances stay blocked meanwhile,
 // which BatchWait keeps far below the session timeout.
 func (c *Consumer) fill(ctx context.Context, recs []*kgo.Record) []*kgo.Record {
-	if c.cfg.BatchWait <= 0 {
+	enough := min(c.cfg.BatchMin, c.cfg.BatchSize)
+	if c.cfg.BatchWait <= 0 || len(recs) >= enough {
 		return recs
 	}
 	wctx, cancel := context.WithTimeout(ctx, c.cfg.BatchWait)
 	defer cancel()
-	for len(recs) < c.cfg.BatchSize && wctx.Err() == nil {
+	for len(recs) < enough && wctx.Err() == nil {
 		more := c.kc.PollRecords(wctx, c.cfg.BatchSize-len(recs))
 		if more.IsClientClosed() {
 			break

@@ -525,3 +525,36 @@ func consumerMetrics(t *testing.T, c *consumer.Consumer) string {
 	c.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	return rec.Body.String()
 }
+
+// A batch that reached BATCH_MIN_SIZE is inserted at once: a backlog never
+// waits BATCH_WAIT.
+func TestConsumerDoesNotWaitOnceBatchIsBigEnough(t *testing.T) {
+	p := platform(t)
+	topic := newTopic(t, p, 1)
+	startConsumer(t, merge(env(p, topic), "BATCH_WAIT", "1m", "BATCH_MIN_SIZE", "3"))
+	prefix := "big-" + randHex(4)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.Kafka.Brokers...), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var recs []*kgo.Record
+	for _, ev := range makeEvents(prefix, 3) {
+		pe, err := api.ParseEvent(mustJSON(ev), api.DefaultLimits(), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Key: []byte(ev.Source), Value: pe.Marshal()})
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "3 events stored well before BATCH_WAIT", func() error {
+		if n := storedCount(t, p, prefix); n != 3 {
+			return fmt.Errorf("%d of 3 stored", n)
+		}
+		return nil
+	})
+}
