@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -16,6 +17,7 @@ import (
 
 func main() {
 	bootstrap := flag.Bool("bootstrap", false, "create the sources table (and the source named by SEED_SOURCE with SEED_API_KEY) before serving")
+	flag.Usage = func() { usage(flag.CommandLine.Output()) }
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err := run(*bootstrap, log); err != nil {
@@ -46,4 +48,17 @@ func run(bootstrap bool, log *slog.Logger) error {
 		return err
 	}
 	return srv.Run(ctx, nil)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: wotr-api [--bootstrap]")
+	fmt.Fprintln(w, "\nThe WOTR ingest API: POST /v1/events, GET /v1/stats, /health, /ready, /metrics.")
+	fmt.Fprintln(w, "SIGTERM fails /ready at once, finishes in-flight requests and exits 0.")
+	fmt.Fprintln(w, "\nFlags:")
+	flag.CommandLine.SetOutput(w)
+	flag.PrintDefaults()
+	fmt.Fprintln(w, "\nEnvironment (an invalid value stops startup with the variable and its rule):")
+	api.WriteEnvHelp(w, append(api.DescribeConfig(),
+		api.EnvVar{Name: "SEED_SOURCE", Accepts: "source name (with --bootstrap)"},
+		api.EnvVar{Name: "SEED_API_KEY", Accepts: "its API key (with --bootstrap)"}))
 }

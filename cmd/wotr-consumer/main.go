@@ -7,17 +7,20 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/wotr/wotr-tui/platform/api"
 	"github.com/wotr/wotr-tui/platform/consumer"
 )
 
 func main() {
 	slowdown := flag.Duration("slowdown", -1, "pause after every batch (overrides CONSUMER_SLOWDOWN; makes lag build up)")
+	flag.Usage = func() { usage(flag.CommandLine.Output()) }
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err := run(*slowdown, log); err != nil {
@@ -51,4 +54,16 @@ func run(slowdown time.Duration, log *slog.Logger) error {
 	}
 	stop()
 	return <-errc
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: wotr-consumer [--slowdown DURATION]")
+	fmt.Fprintln(w, "\nMoves events from Kafka into ClickHouse in batches, committing offsets after each insert;")
+	fmt.Fprintln(w, "records that cannot be stored go to the dead-letter topic. Serves /health and /metrics.")
+	fmt.Fprintln(w, "SIGTERM finishes and commits the current batch, leaves the group and exits 0.")
+	fmt.Fprintln(w, "\nFlags:")
+	flag.CommandLine.SetOutput(w)
+	flag.PrintDefaults()
+	fmt.Fprintln(w, "\nEnvironment (an invalid value stops startup with the variable and its rule):")
+	api.WriteEnvHelp(w, consumer.DescribeConfig())
 }

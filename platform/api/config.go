@@ -110,9 +110,31 @@ func DefaultLimits() Limits {
 // Every invalid value is reported, each naming its variable and rule.
 func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	e := NewEnv(lookup)
+	c := readConfig(e)
+	if c.Postgres.PoolMin > c.Postgres.PoolMax {
+		e.fail("POSTGRES_POOL_MIN", strconv.Itoa(c.Postgres.PoolMin),
+			fmt.Sprintf("must not exceed POSTGRES_POOL_MAX (%d)", c.Postgres.PoolMax))
+	}
+	if c.AuthLocalTTL > c.AuthCacheTTL {
+		e.fail("AUTH_LOCAL_CACHE_TTL", c.AuthLocalTTL.String(),
+			fmt.Sprintf("must not exceed AUTH_CACHE_TTL (%s)", c.AuthCacheTTL))
+	}
+	if int64(c.Limits.MaxPayloadSize) > c.Limits.MaxBodyBytes {
+		e.fail("MAX_PAYLOAD_BYTES", strconv.Itoa(c.Limits.MaxPayloadSize),
+			fmt.Sprintf("must not exceed MAX_BODY_BYTES (%d)", c.Limits.MaxBodyBytes))
+	}
+	if err := e.Err(); err != nil {
+		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return c, nil
+}
+
+// readConfig reads every setting through e; ConfigFromEnv adds the rules
+// that tie settings together, DescribeConfig lists them for --help.
+func readConfig(e *Env) Config {
 	host, _ := os.Hostname()
 	const maxPool = 10000
-	c := Config{
+	return Config{
 		ListenAddr: e.String("LISTEN_ADDR", ":8000"),
 		PodName:    e.String("POD_NAME", host),
 		Postgres: PostgresConfig{
@@ -164,20 +186,22 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		ShutdownTimeout: e.Duration("SHUTDOWN_TIMEOUT", 25*time.Second, time.Second, 10*time.Minute),
 		BreakerOpenFor:  e.Duration("BREAKER_OPEN_FOR", 5*time.Second, 100*time.Millisecond, 10*time.Minute),
 	}
-	if c.Postgres.PoolMin > c.Postgres.PoolMax {
-		e.fail("POSTGRES_POOL_MIN", strconv.Itoa(c.Postgres.PoolMin),
-			fmt.Sprintf("must not exceed POSTGRES_POOL_MAX (%d)", c.Postgres.PoolMax))
+}
+
+// DescribeConfig lists the API's environment variables for --help.
+func DescribeConfig() []EnvVar {
+	e := NewEnv(MapLookup(nil))
+	readConfig(e)
+	return HostNameDefault(e.Vars(), "POD_NAME")
+}
+
+// HostNameDefault names the default of a variable that defaults to the
+// machine's host name, rather than showing this machine's.
+func HostNameDefault(vars []EnvVar, name string) []EnvVar {
+	for i := range vars {
+		if vars[i].Name == name {
+			vars[i].Default = "the host name"
+		}
 	}
-	if c.AuthLocalTTL > c.AuthCacheTTL {
-		e.fail("AUTH_LOCAL_CACHE_TTL", c.AuthLocalTTL.String(),
-			fmt.Sprintf("must not exceed AUTH_CACHE_TTL (%s)", c.AuthCacheTTL))
-	}
-	if int64(c.Limits.MaxPayloadSize) > c.Limits.MaxBodyBytes {
-		e.fail("MAX_PAYLOAD_BYTES", strconv.Itoa(c.Limits.MaxPayloadSize),
-			fmt.Sprintf("must not exceed MAX_BODY_BYTES (%d)", c.Limits.MaxBodyBytes))
-	}
-	if err := e.Err(); err != nil {
-		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
-	}
-	return c, nil
+	return vars
 }

@@ -158,3 +158,28 @@ func TestMissingAPIKeyAndHealth(t *testing.T) {
 		}
 	}
 }
+
+// Every setting is described once, with what its most specific reader
+// accepts (KAFKA_BOOTSTRAP is read as text, then a list, then host:ports).
+func TestEnvDescribesEachSettingOnce(t *testing.T) {
+	vars := DescribeConfig()
+	seen := map[string]EnvVar{}
+	for _, v := range vars {
+		if _, dup := seen[v.Name]; dup {
+			t.Errorf("%s described twice", v.Name)
+		}
+		seen[v.Name] = v
+	}
+	for name, want := range map[string]EnvVar{
+		"KAFKA_BOOTSTRAP":     {"KAFKA_BOOTSTRAP", "localhost:9092", "comma-separated host:port list"},
+		"REDIS_CLUSTER":       {"REDIS_CLUSTER", "false", "true or false"},
+		"DEDUP_WINDOW":        {"DEDUP_WINDOW", "24h0m0s", "duration from 1s to 720h0m0s"},
+		"POSTGRES_PORT":       {"POSTGRES_PORT", "5432", "TCP port"},
+		"POD_NAME":            {"POD_NAME", "the host name", ""},
+		"CLICKHOUSE_PASSWORD": {"CLICKHOUSE_PASSWORD", "", ""},
+	} {
+		if seen[name] != want {
+			t.Errorf("%s described as %+v, want %+v", name, seen[name], want)
+		}
+	}
+}

@@ -3,9 +3,11 @@ package api
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -14,6 +16,28 @@ import (
 type Env struct {
 	lookup func(string) (string, bool)
 	errs   []error
+	vars   []EnvVar
+}
+
+// EnvVar describes one setting as it was read: its default and the values
+// it accepts (empty for free text).
+type EnvVar struct {
+	Name, Default, Accepts string
+}
+
+// Vars lists the settings read so far, in reading order.
+func (e *Env) Vars() []EnvVar { return e.vars }
+
+// describe records a setting; a later, more specific reader of the same
+// name (List over String) replaces what the earlier one said.
+func (e *Env) describe(name, def, accepts string) {
+	for i := range e.vars {
+		if e.vars[i].Name == name {
+			e.vars[i] = EnvVar{name, def, accepts}
+			return
+		}
+	}
+	e.vars = append(e.vars, EnvVar{name, def, accepts})
 }
 
 // NewEnv reads from lookup; nil means os.LookupEnv.
@@ -47,6 +71,7 @@ func (e *Env) fail(name, value, rule string) {
 
 // String returns the value or def when unset or empty.
 func (e *Env) String(name, def string) string {
+	e.describe(name, def, "")
 	if v, ok := e.get(name); ok {
 		return v
 	}
@@ -55,6 +80,7 @@ func (e *Env) String(name, def string) string {
 
 // Int returns an integer within [min, max].
 func (e *Env) Int(name string, def, min, max int) int {
+	e.describe(name, strconv.Itoa(def), fmt.Sprintf("integer from %d to %d", min, max))
 	v, ok := e.get(name)
 	if !ok {
 		return def
@@ -69,6 +95,7 @@ func (e *Env) Int(name string, def, min, max int) int {
 
 // Port returns a TCP port number.
 func (e *Env) Port(name string, def int) int {
+	e.describe(name, strconv.Itoa(def), "TCP port")
 	v, ok := e.get(name)
 	if !ok {
 		return def
@@ -83,6 +110,7 @@ func (e *Env) Port(name string, def int) int {
 
 // Duration returns a Go duration (e.g. "250ms", "5s") within [min, max].
 func (e *Env) Duration(name string, def, min, max time.Duration) time.Duration {
+	e.describe(name, def.String(), fmt.Sprintf("duration from %s to %s", min, max))
 	v, ok := e.get(name)
 	if !ok {
 		return def
@@ -103,6 +131,7 @@ func (e *Env) List(name, def string) []string {
 			out = append(out, s)
 		}
 	}
+	e.describe(name, def, "comma-separated list")
 	if len(out) == 0 {
 		e.fail(name, "", "must list at least one host:port")
 	}
@@ -112,6 +141,7 @@ func (e *Env) List(name, def string) []string {
 // HostPorts checks that each item is host:port with a valid port.
 func (e *Env) HostPorts(name, def string) []string {
 	items := e.List(name, def)
+	e.describe(name, def, "comma-separated host:port list")
 	for _, it := range items {
 		i := strings.LastIndexByte(it, ':')
 		if i <= 0 {
@@ -127,6 +157,7 @@ func (e *Env) HostPorts(name, def string) []string {
 
 // Bool accepts true/false, 1/0, yes/no.
 func (e *Env) Bool(name string, def bool) bool {
+	e.describe(name, strconv.FormatBool(def), "true or false")
 	v, ok := e.get(name)
 	if !ok {
 		return def
@@ -139,4 +170,21 @@ func (e *Env) Bool(name string, def bool) bool {
 	}
 	e.fail(name, v, "must be true or false")
 	return def
+}
+
+// WriteEnvHelp prints settings as a help section: name, default, accepted values.
+func WriteEnvHelp(w io.Writer, vars []EnvVar) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tACCEPTS")
+	for _, v := range vars {
+		def, accepts := v.Default, v.Accepts
+		if def == "" {
+			def = "(empty)"
+		}
+		if accepts == "" {
+			accepts = "text"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, def, accepts)
+	}
+	_ = tw.Flush()
 }

@@ -43,8 +43,21 @@ type Config struct {
 // env. Every invalid value is reported, each naming its variable and rule.
 func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	e := api.NewEnv(lookup)
+	c := readConfig(e)
+	if err := e.Err(); err != nil {
+		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if c.Topic == c.DLQTopic {
+		return Config{}, fmt.Errorf("invalid configuration:\nKAFKA_DLQ_TOPIC=%q: must differ from KAFKA_TOPIC", c.DLQTopic)
+	}
+	return c, nil
+}
+
+// readConfig reads every setting through e; ConfigFromEnv adds the rules
+// that tie settings together, DescribeConfig lists them for --help.
+func readConfig(e *api.Env) Config {
 	host, _ := os.Hostname()
-	c := Config{
+	return Config{
 		ListenAddr:     e.String("LISTEN_ADDR", ":8001"),
 		PodName:        e.String("POD_NAME", host),
 		Brokers:        e.HostPorts("KAFKA_BOOTSTRAP", "localhost:9092"),
@@ -68,11 +81,11 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		InsertTimeout: e.Duration("INSERT_TIMEOUT", 30*time.Second, 100*time.Millisecond, 10*time.Minute),
 		Slowdown:      e.Duration("CONSUMER_SLOWDOWN", 0, 0, time.Hour),
 	}
-	if err := e.Err(); err != nil {
-		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
-	}
-	if c.Topic == c.DLQTopic {
-		return Config{}, fmt.Errorf("invalid configuration:\nKAFKA_DLQ_TOPIC=%q: must differ from KAFKA_TOPIC", c.DLQTopic)
-	}
-	return c, nil
+}
+
+// DescribeConfig lists the consumer's environment variables for --help.
+func DescribeConfig() []api.EnvVar {
+	e := api.NewEnv(api.MapLookup(nil))
+	readConfig(e)
+	return api.HostNameDefault(e.Vars(), "POD_NAME")
 }
