@@ -51,14 +51,10 @@ func run(bootstrap bool, log *slog.Logger) error {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: wotr-api [--bootstrap]")
-	fmt.Fprintln(w, "\nThe WOTR ingest API: POST /v1/events, GET /v1/stats, /health, /ready, /metrics.")
-	fmt.Fprintln(w, "SIGTERM fails /ready at once, finishes in-flight requests and exits 0.")
-	fmt.Fprintln(w, "\nFlags:")
-	flag.CommandLine.SetOutput(w)
-	flag.PrintDefaults()
-	fmt.Fprintln(w, "\nEnvironment (an invalid value stops startup with the variable and its rule):")
-	api.WriteEnvHelp(w, append(api.DescribeConfig(),
-		api.EnvVar{Name: "SEED_SOURCE", Accepts: "source name (with --bootstrap)"},
-		api.EnvVar{Name: "SEED_API_KEY", Accepts: "its API key (with --bootstrap)"}))
+	api.WriteServiceHelp(w, flag.CommandLine, "wotr-api [--bootstrap]",
+		"The WOTR ingest API: POST /v1/events, GET /v1/stats, /health, /ready, /metrics.\n"+
+			"SIGTERM fails /ready at once, finishes in-flight requests and exits 0.",
+		append(api.DescribeConfig(),
+			api.EnvVar{Name: "SEED_SOURCE", Accepts: "source name (with --bootstrap)"},
+			api.EnvVar{Name: "SEED_API_KEY", Accepts: "its API key (with --bootstrap)"}))
 }

@@ -57,13 +57,9 @@ func run(slowdown time.Duration, log *slog.Logger) error {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: wotr-consumer [--slowdown DURATION]")
-	fmt.Fprintln(w, "\nMoves events from Kafka into ClickHouse in batches, committing offsets after each insert;")
-	fmt.Fprintln(w, "records that cannot be stored go to the dead-letter topic. Serves /health and /metrics.")
-	fmt.Fprintln(w, "SIGTERM finishes and commits the current batch, leaves the group and exits 0.")
-	fmt.Fprintln(w, "\nFlags:")
-	flag.CommandLine.SetOutput(w)
-	flag.PrintDefaults()
-	fmt.Fprintln(w, "\nEnvironment (an invalid value stops startup with the variable and its rule):")
-	api.WriteEnvHelp(w, consumer.DescribeConfig())
+	api.WriteServiceHelp(w, flag.CommandLine, "wotr-consumer [--slowdown DURATION]",
+		"Moves events from Kafka into ClickHouse in batches, committing offsets after each insert;\n"+
+			"records that cannot be stored go to the dead-letter topic. Serves /health and /metrics.\n"+
+			"SIGTERM finishes and commits the current batch, leaves the group and exits 0.",
+		consumer.DescribeConfig())
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -187,4 +188,14 @@ func WriteEnvHelp(w io.Writer, vars []EnvVar) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, def, accepts)
 	}
 	_ = tw.Flush()
+}
+
+// WriteServiceHelp prints a service's --help: synopsis, what it does, its
+// flags and its environment.
+func WriteServiceHelp(w io.Writer, flags *flag.FlagSet, synopsis, about string, vars []EnvVar) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n\nFlags:\n", synopsis, about)
+	flags.SetOutput(w)
+	flags.PrintDefaults()
+	fmt.Fprintln(w, "\nEnvironment (an invalid value stops startup with the variable and its rule):")
+	WriteEnvHelp(w, vars)
 }

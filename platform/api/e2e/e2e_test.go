@@ -19,6 +19,7 @@ import (
 
 	"github.com/wotr/wotr-tui/platform/api"
 	"github.com/wotr/wotr-tui/platform/consumer"
+	"github.com/wotr/wotr-tui/platform/local"
 )
 
 // Events POSTed through the API arrive in ClickHouse exactly as sent.
@@ -473,27 +474,8 @@ func TestConsumerFillsBatchWithinBatchWait(t *testing.T) {
 	topic := newTopic(t, p, 1)
 	c := startConsumer(t, merge(env(p, topic), "BATCH_WAIT", "10s"))
 	prefix := "fill-" + randHex(4)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(p.Kafka.Brokers...), kgo.DefaultProduceTopic(topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	produce := func(evs []event) {
-		t.Helper()
-		for _, ev := range evs {
-			pe, err := api.ParseEvent(mustJSON(ev), api.DefaultLimits(), time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte(ev.Source), Value: pe.Marshal()}).FirstErr(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 	evs := makeEvents(prefix, 5)
-	produce(evs[:1])
+	produceEvents(t, p, topic, evs[:1])
 	// The consumer reports its lag on the poll that took the first record.
 	eventually(t, 30*time.Second, "the first record polled", func() error {
 		if !strings.Contains(consumerMetrics(t, c), `kafka_consumer_lag{consumer_group="group-`+topic+`"`) {
@@ -504,7 +486,7 @@ func TestConsumerFillsBatchWithinBatchWait(t *testing.T) {
 	if n := storedCount(t, p, prefix); n != 0 {
 		t.Fatalf("%d stored before the batch wait ended", n)
 	}
-	produce(evs[1:])
+	produceEvents(t, p, topic, evs[1:])
 	eventually(t, 30*time.Second, "5 events stored", func() error {
 		if n := storedCount(t, p, prefix); n != 5 {
 			return fmt.Errorf("%d of 5 stored", n)
@@ -519,13 +501,6 @@ func TestConsumerFillsBatchWithinBatchWait(t *testing.T) {
 	}
 }
 
-func consumerMetrics(t *testing.T, c *consumer.Consumer) string {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	c.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	return rec.Body.String()
-}
-
 // A batch that reached BATCH_MIN_SIZE is inserted at once: a backlog never
 // waits BATCH_WAIT.
 func TestConsumerDoesNotWaitOnceBatchIsBigEnough(t *testing.T) {
@@ -533,28 +508,42 @@ func TestConsumerDoesNotWaitOnceBatchIsBigEnough(t *testing.T) {
 	topic := newTopic(t, p, 1)
 	startConsumer(t, merge(env(p, topic), "BATCH_WAIT", "1m", "BATCH_MIN_SIZE", "3"))
 	prefix := "big-" + randHex(4)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(p.Kafka.Brokers...), kgo.DefaultProduceTopic(topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var recs []*kgo.Record
-	for _, ev := range makeEvents(prefix, 3) {
-		pe, err := api.ParseEvent(mustJSON(ev), api.DefaultLimits(), time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, &kgo.Record{Key: []byte(ev.Source), Value: pe.Marshal()})
-	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	produceEvents(t, p, topic, makeEvents(prefix, 3))
 	eventually(t, 20*time.Second, "3 events stored well before BATCH_WAIT", func() error {
 		if n := storedCount(t, p, prefix); n != 3 {
 			return fmt.Errorf("%d of 3 stored", n)
 		}
 		return nil
 	})
+}
+
+// produceEvents writes events to topic as the API would (keyed by source),
+// in one produce call.
+func produceEvents(t *testing.T, p *local.Platform, topic string, evs []event) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.Kafka.Brokers...), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	recs := make([]*kgo.Record, len(evs))
+	for i, ev := range evs {
+		pe, err := api.ParseEvent(mustJSON(ev), api.DefaultLimits(), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs[i] = &kgo.Record{Key: []byte(ev.Source), Value: pe.Marshal()}
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func consumerMetrics(t *testing.T, c *consumer.Consumer) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	c.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
 }
