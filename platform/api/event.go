@@ -103,9 +103,6 @@ func DecodeBody(body []byte, lim Limits, maxBatch int, now time.Time, check func
 			}
 			return nil, nil, fmt.Errorf("batch has %d events: at most %d events per request", n, maxBatch)
 		}
-		if n == 0 {
-			events = make([]Event, 0, min(maxBatch, 1+bytes.Count(trimmed, []byte(`"id"`))))
-		}
 		var w wireEvent
 		derr := dec.Decode(&w)
 		if isSyntaxError(derr) {
