@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	chschema "github.com/wotr/wotr-tui/platform/deploy/clickhouse"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -103,6 +104,11 @@ func TestManifestsContent(t *testing.T) {
 	if !strings.Contains(schema, "cityHash64(id)") || strings.Count(cluster, "<shard>") != 2 || strings.Count(cluster, "<replica>") != 4 ||
 		strings.Count(cluster, "<node>") != 3 {
 		t.Errorf("ClickHouse config is not 2 shards x 2 replicas + 3 ZooKeeper nodes with cityHash64(id) sharding")
+	}
+	// The ConfigMap carries schema.sql as it is; the local platform runs that
+	// file (chschema), so the shipped schema is the one the tests exercise.
+	if strings.TrimSpace(schema) != strings.TrimSpace(chschema.SQL()) {
+		t.Errorf("the clickhouse-config ConfigMap's schema.sql differs from clickhouse/schema.sql")
 	}
 	role := find(t, ms, "Role", "wotr-console")
 	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
@@ -274,5 +280,33 @@ func TestComposeFile(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The single-node compose schema has the cluster's columns, partitioning and
+// sorting key; only the engine (no replication) differs.
+func TestComposeSchemaMatchesClusterSchema(t *testing.T) {
+	compose, err := Files.ReadFile("clickhouse/compose-schema.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := func(sql string) (columns, layout string) {
+		_, rest, ok := strings.Cut(sql, "CREATE TABLE IF NOT EXISTS wotr.events")
+		if !ok {
+			t.Fatalf("no events table in:\n%s", sql)
+		}
+		_, rest, _ = strings.Cut(rest, "(")
+		columns, rest, _ = strings.Cut(rest, ") ENGINE")
+		_, layout, _ = strings.Cut(rest, "PARTITION BY")
+		layout, _, _ = strings.Cut(layout, ";")
+		return strings.Join(strings.Fields(columns), " "), strings.Join(strings.Fields(layout), " ")
+	}
+	wantCols, wantLayout := table(chschema.SQL())
+	gotCols, gotLayout := table(string(compose))
+	if gotCols != wantCols || gotLayout != wantLayout {
+		t.Errorf("compose schema:\n%s\n%s\ncluster schema:\n%s\n%s", gotCols, gotLayout, wantCols, wantLayout)
+	}
+	if !strings.Contains(wantCols, "kafka_offset Int64") {
+		t.Errorf("columns not read from schema.sql: %s", wantCols)
 	}
 }

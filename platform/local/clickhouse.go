@@ -15,6 +15,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	chschema "github.com/wotr/wotr-tui/platform/deploy/clickhouse"
 )
 
 // ClickHouseOptions configures the clickhouse component: Debian's
@@ -83,32 +85,6 @@ func (o ClickHouseOptions) withDefaults() (ClickHouseOptions, error) {
 	}
 	return o, nil
 }
-
-// The events table. ReplicatedReplacingMergeTree with ingested_at as the
-// version: an event delivered twice (the consumer is at-least-once) keeps one
-// row, the latest ingested, once parts merge; readers that need exact counts
-// before a merge use FINAL. Rows collapse on the whole sorting key, and a
-// redelivered event carries the same source and created_at as the original,
-// so this is de-duplication by id. Replicated tables also drop a repeated
-// identical insert block (replicated_deduplication_window), which covers a
-// consumer retrying the same batch. kafka_partition and kafka_offset record
-// where a row came from so the consumer can check its progress against the
-// table.
-const clickHouseEventsDDL = `CREATE TABLE IF NOT EXISTS wotr.events (
-    id String,
-    source String,
-    type String,
-    created_at DateTime,
-    payload String,
-    ingested_at DateTime DEFAULT now(),
-    kafka_partition Int32 DEFAULT -1,
-    kafka_offset Int64 DEFAULT -1
-) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/events', '{replica}', ingested_at)
-PARTITION BY toYYYYMM(created_at)
-ORDER BY (source, created_at, id)`
-
-const clickHouseEventsAllDDL = `CREATE TABLE IF NOT EXISTS wotr.events_all AS wotr.events
-ENGINE = Distributed(wotr_cluster, wotr, events, cityHash64(id))`
 
 func (p *Platform) startClickHouse(ctx context.Context) error {
 	opts, err := p.opts.ClickHouse.withDefaults()
@@ -453,7 +429,8 @@ func (c *ClickHouseCluster) waitServer(ctx context.Context, i int, proc *Process
 // creates the zookeeper nodes; the others join after it.
 func (c *ClickHouseCluster) createSchema(ctx context.Context) error {
 	create := func(i int) error {
-		for _, q := range []string{"CREATE DATABASE IF NOT EXISTS wotr", clickHouseEventsDDL, clickHouseEventsAllDDL} {
+		// The manifests' schema, each statement run on every server here.
+		for _, q := range chschema.Statements(false) {
 			if err := c.Exec(ctx, i, q); err != nil {
 				r := c.Replicas[i]
 				return fmt.Errorf("schema on %s/%s: %w\n--- %s/server.err.log ---\n%s", r.Shard, r.Name, err, r.Dir, logTail(filepath.Join(r.Dir, "server.err.log"), 20))
