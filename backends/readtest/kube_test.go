@@ -73,7 +73,7 @@ func TestKubeInstancesDeploymentsAndNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ins []ops.Instance
-	pollUntil(t, 60*time.Second, "4 ready instances", func() error {
+	localtest.Eventually(t, 60*time.Second, "4 ready instances", func() error {
 		var err error
 		ins, err = kc.ListInstances(ctx)
 		if err != nil {

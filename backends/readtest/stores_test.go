@@ -48,7 +48,7 @@ func TestPostgresPausedReplayLagGrowsAndIsReported(t *testing.T) {
 	}
 	write()
 	// The standby has replayed a transaction before the pause.
-	pollUntil(t, 20*time.Second, "standby replays the first write", func() error {
+	localtest.Eventually(t, 20*time.Second, "standby replays the first write", func() error {
 		s, err := stby.ReadPGReplication(ctx)
 		if err != nil {
 			return err
@@ -67,7 +67,7 @@ func TestPostgresPausedReplayLagGrowsAndIsReported(t *testing.T) {
 		ops.RegionSources{Region: "primary", Role: "primary", PGReplication: prim},
 		ops.RegionSources{Region: "secondary", Role: "secondary", PGReplication: stby})
 	var first ops.PGStandby
-	pollUntil(t, 20*time.Second, "paused standby reports byte and time lag", func() error {
+	localtest.Eventually(t, 20*time.Second, "paused standby reports byte and time lag", func() error {
 		write()
 		s, err := stby.ReadPGReplication(ctx)
 		if err != nil {
@@ -79,7 +79,7 @@ func TestPostgresPausedReplayLagGrowsAndIsReported(t *testing.T) {
 		}
 		return nil
 	})
-	pollUntil(t, 20*time.Second, "replay lag grows while paused", func() error {
+	localtest.Eventually(t, 20*time.Second, "replay lag grows while paused", func() error {
 		write()
 		s, err := stby.ReadPGReplication(ctx)
 		if err != nil {
@@ -115,7 +115,7 @@ func TestPostgresPausedReplayLagGrowsAndIsReported(t *testing.T) {
 	if _, err := stby.Pool.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, 30*time.Second, "standby catches up after resume", func() error {
+	localtest.Eventually(t, 30*time.Second, "standby catches up after resume", func() error {
 		s, err := stby.ReadPGReplication(ctx)
 		if err != nil {
 			return err
@@ -169,7 +169,7 @@ func TestPostgresHeldConnectionsAreCounted(t *testing.T) {
 	for _, c := range held[:2] {
 		c.Close(ctx)
 	}
-	pollUntil(t, 10*time.Second, "closed connections leave pg_stat_activity", func() error {
+	localtest.Eventually(t, 10*time.Second, "closed connections leave pg_stat_activity", func() error {
 		got, err := prim.ReadStorePool(ctx)
 		if err != nil {
 			return err
@@ -204,7 +204,7 @@ func TestRedisReplicationAndClients(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pollUntil(t, 10*time.Second, "replica online and caught up", func() error {
+	localtest.Eventually(t, 10*time.Second, "replica online and caught up", func() error {
 		rs, err := prim.ReadRedisReplication(ctx)
 		if err != nil {
 			return err
@@ -302,7 +302,7 @@ func TestClickHouseStoppedFetchesShowQueueAndDelay(t *testing.T) {
 		}
 		return ops.CHReplica{}, fmt.Errorf("no wotr.events row for %s in %+v", ch.Replicas[lagging].NativeAddr, rs)
 	}
-	pollUntil(t, 30*time.Second, "stopped replica reports queue and delay", func() error {
+	localtest.Eventually(t, 30*time.Second, "stopped replica reports queue and delay", func() error {
 		r, err := row()
 		if err != nil {
 			return err
@@ -315,7 +315,7 @@ func TestClickHouseStoppedFetchesShowQueueAndDelay(t *testing.T) {
 	if err := ch.StartFetches(ctx, lagging); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, 30*time.Second, "replica drains its queue after START FETCHES", func() error {
+	localtest.Eventually(t, 30*time.Second, "replica drains its queue after START FETCHES", func() error {
 		r, err := row()
 		if err != nil {
 			return err

@@ -80,7 +80,7 @@ func startDemo(t *testing.T) *harness {
 		}
 	})
 	h.d = d
-	eventually(t, 3*time.Minute, "3 API and 5 consumer instances ready", func() error {
+	localtest.Eventually(t, 3*time.Minute, "3 API and 5 consumer instances ready", func() error {
 		ready := map[string]int{}
 		for _, in := range d.Supervisor.Instances() {
 			if in.Ready {
@@ -140,7 +140,7 @@ func describe(doc runOutput) string {
 func (h *harness) diagnosed(name string, timeout time.Duration, cause string, extra ...string) runOutput {
 	h.t.Helper()
 	var doc runOutput
-	eventually(h.t, timeout, name+" names "+cause, func() error {
+	localtest.Eventually(h.t, timeout, name+" names "+cause, func() error {
 		var text string
 		doc, text = h.run(name)
 		for _, d := range doc.Run.Diagnosis {
@@ -164,21 +164,6 @@ func (h *harness) diagnosed(name string, timeout time.Duration, cause string, ex
 	return doc
 }
 
-func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %s: %v", what, timeout, err)
-		}
-		time.Sleep(time.Second) // poll interval, bounded by the deadline
-	}
-}
-
 // The four troubleshooting diagnoses stay quiet on the healthy demo and each
 // names its cause when that fault is made for real.
 func TestDiagnosesOnTheDemo(t *testing.T) {
@@ -190,7 +175,7 @@ func TestDiagnosesOnTheDemo(t *testing.T) {
 		for _, name := range diagnoses {
 			var text string
 			// Rates need a full scrape window of traffic on every instance first.
-			eventually(t, 3*time.Minute, name+" quiet", func() error {
+			localtest.Eventually(t, 3*time.Minute, name+" quiet", func() error {
 				var doc runOutput
 				doc, text = h.run(name)
 				if doc.Exit != 0 || len(doc.Run.Diagnosis) != 0 || !doc.Run.Done(mustRunbook(t, name)) {

@@ -61,22 +61,6 @@ func buildBinaries(t *testing.T) {
 	}
 }
 
-// eventually polls check until it returns nil or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for {
-		if err = check(); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %s: %v", what, timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond) // poll interval, not a wait for state
-	}
-}
-
 func instances(d *demo.Demo, deployment string) []demo.Instance {
 	var out []demo.Instance
 	for _, in := range d.Supervisor.Instances() {
@@ -196,7 +180,7 @@ func drainNode(ctx context.Context, t *testing.T, p *local.Platform, node string
 	if _, err := cs.CoreV1().Nodes().Patch(ctx, node, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatalf("cordon %s: %v", node, err)
 	}
-	eventually(t, 60*time.Second, "evict every pod of "+node, func() error {
+	localtest.Eventually(t, 60*time.Second, "evict every pod of "+node, func() error {
 		pods, err := cs.CoreV1().Pods(p.Kube.Namespace).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
 		if err != nil {
 			return err
@@ -280,7 +264,7 @@ func TestDemoFollowsKubernetes(t *testing.T) {
 	expect := func(n int) []demo.Instance {
 		t.Helper()
 		var in []demo.Instance
-		eventually(t, 90*time.Second, fmt.Sprintf("%d consumers everywhere", n), func() error {
+		localtest.Eventually(t, 90*time.Second, fmt.Sprintf("%d consumers everywhere", n), func() error {
 			pods, err := runningPods(ctx, p, demo.ConsumerDeployment)
 			if err != nil {
 				return err
@@ -323,7 +307,7 @@ func TestDemoFollowsKubernetes(t *testing.T) {
 	}
 
 	// API instances sit behind HAProxy and the load goes through.
-	eventually(t, 60*time.Second, "3 API backends up and events accepted", func() error {
+	localtest.Eventually(t, 60*time.Second, "3 API backends up and events accepted", func() error {
 		servers, err := p.HAProxy.Servers()
 		if err != nil {
 			return err
@@ -371,7 +355,7 @@ func TestDemoFollowsKubernetes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rolled []demo.Instance
-	eventually(t, 90*time.Second, "consumers rolled with CONSUMER_SLOWDOWN", func() error {
+	localtest.Eventually(t, 90*time.Second, "consumers rolled with CONSUMER_SLOWDOWN", func() error {
 		rolled = expect(demo.ConsumerReplicas)
 		for _, i := range rolled {
 			if allPIDs[i.PID] {

@@ -22,7 +22,7 @@ import (
 // Deployments (an earlier test deletes them when it ends).
 func noDemoPods(ctx context.Context, t *testing.T, p *local.Platform) {
 	t.Helper()
-	eventually(t, 90*time.Second, "no demo pods left from an earlier test", func() error {
+	localtest.Eventually(t, 90*time.Second, "no demo pods left from an earlier test", func() error {
 		list, err := p.Kube.Clientset.CoreV1().Pods(p.Kube.Namespace).List(ctx, metav1.ListOptions{LabelSelector: kube.InstanceSelector})
 		if err != nil {
 			return err
@@ -67,7 +67,7 @@ func TestCollectorScrapesWithoutPrometheus(t *testing.T) {
 
 	// Every ready process's pod carries its address.
 	ta := time.Now()
-	eventually(t, 90*time.Second, "every ready pod annotated with its process's address", func() error {
+	localtest.Eventually(t, 90*time.Second, "every ready pod annotated with its process's address", func() error {
 		api := instances(d, demo.APIDeployment)
 		if len(api) != demo.APIReplicas {
 			return fmt.Errorf("%d API instances ready, want %d", len(api), demo.APIReplicas)
@@ -107,7 +107,7 @@ func TestCollectorScrapesWithoutPrometheus(t *testing.T) {
 
 	ts := time.Now()
 	var rps []string
-	eventually(t, 90*time.Second, "scraped requests/s for every API instance", func() error {
+	localtest.Eventually(t, 90*time.Second, "scraped requests/s for every API instance", func() error {
 		snap := c.Latest()
 		for _, m := range snap.Sources {
 			if strings.HasPrefix(m.Source, "metrics-scrape") && m.Error != "" {

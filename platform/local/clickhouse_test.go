@@ -12,26 +12,6 @@ import (
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
 
-// pollUntil retries check until it returns nil or the deadline passes.
-func pollUntil(t *testing.T, timeout time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := 20 * time.Millisecond
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, timeout, err)
-		}
-		time.Sleep(tick) // poll interval, not a wait for state
-		if tick < 200*time.Millisecond {
-			tick *= 2
-		}
-	}
-}
-
 func insertEvents(ctx context.Context, t *testing.T, ch *local.ClickHouseCluster, replica int, source string, ids ...string) {
 	t.Helper()
 	conn, err := ch.Conn(replica)
@@ -109,7 +89,7 @@ func TestClickHouseReplicates(t *testing.T) {
 	source := fmt.Sprintf("repl-%d", time.Now().UnixNano())
 	ids := []string{"a1", "a2", "a3"}
 	insertEvents(ctx, t, ch, 0, source, ids...)
-	pollUntil(t, 20*time.Second, "rows inserted on replica1 visible on replica2", expectIDs(ctx, ch, 1, source, ids))
+	localtest.Eventually(t, 20*time.Second, "rows inserted on replica1 visible on replica2", expectIDs(ctx, ch, 1, source, ids))
 }
 
 func TestClickHouseFetchesLag(t *testing.T) {
@@ -132,7 +112,7 @@ func TestClickHouseFetchesLag(t *testing.T) {
 	insertEvents(ctx, t, ch, 0, source, "b2")
 
 	var lag local.ReplicaLag
-	pollUntil(t, 20*time.Second, "replica2 reports a fetch queue", func() error {
+	localtest.Eventually(t, 20*time.Second, "replica2 reports a fetch queue", func() error {
 		var err error
 		lag, err = ch.Lag(ctx, 1)
 		if err != nil {
@@ -149,7 +129,7 @@ func TestClickHouseFetchesLag(t *testing.T) {
 	}
 	// absolute_delay counts seconds since the oldest part the replica lacks;
 	// it becomes positive once a second has passed.
-	pollUntil(t, 10*time.Second, "replica2 reports absolute_delay", func() error {
+	localtest.Eventually(t, 10*time.Second, "replica2 reports absolute_delay", func() error {
 		var err error
 		lag, err = ch.Lag(ctx, 1)
 		if err != nil {
@@ -212,7 +192,7 @@ func TestClickHouseDeduplicatesByID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, 20*time.Second, "redelivered event replicated", func() error {
+	localtest.Eventually(t, 20*time.Second, "redelivered event replicated", func() error {
 		var n uint64
 		if err := conn.QueryRow(ctx, "SELECT count() FROM wotr.events WHERE source = ?", source).Scan(&n); err != nil {
 			return err
@@ -295,7 +275,7 @@ func TestClickHouseTwoShards(t *testing.T) {
 		t.Fatalf("insert into events_all: %v", err)
 	}
 	// Every server: its shard's rows locally, all rows through events_all.
-	pollUntil(t, 30*time.Second, "rows spread over both shards and replicated", func() error {
+	localtest.Eventually(t, 30*time.Second, "rows spread over both shards and replicated", func() error {
 		perShard := map[string]uint64{}
 		for i, r := range ch.Replicas {
 			c, err := ch.Conn(i)

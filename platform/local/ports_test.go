@@ -187,7 +187,7 @@ func TestClickHouseRetriesOnPortClash(t *testing.T) {
 				t.Errorf("tracking %d processes, want %d", len(p.PIDs()), want)
 			}
 			insertEvents(ctx, t, ch, 0, "port-clash", "a", "b")
-			pollUntil(t, 30*time.Second, "rows replicated after the retry", expectIDs(ctx, ch, 1, "port-clash", []string{"a", "b"}))
+			localtest.Eventually(t, 30*time.Second, "rows replicated after the retry", expectIDs(ctx, ch, 1, "port-clash", []string{"a", "b"}))
 		})
 	}
 }

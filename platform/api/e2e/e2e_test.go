@@ -20,6 +20,7 @@ import (
 	"github.com/wotr/wotr-tui/platform/api"
 	"github.com/wotr/wotr-tui/platform/consumer"
 	"github.com/wotr/wotr-tui/platform/local"
+	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
 
 // Events POSTed through the API arrive in ClickHouse exactly as sent.
@@ -49,7 +50,7 @@ func TestEventsArriveInClickHouseAsSent(t *testing.T) {
 	}
 
 	var got map[string]storedEvent
-	eventually(t, 60*time.Second, "all events in ClickHouse", func() error {
+	localtest.Eventually(t, 60*time.Second, "all events in ClickHouse", func() error {
 		got = stored(t, p, prefix)
 		if len(got) != len(evs) {
 			return fmt.Errorf("%d of %d stored", len(got), len(evs))
@@ -202,7 +203,7 @@ func TestKafkaDownAnswers503Never202(t *testing.T) {
 	}
 	restart()
 	// The breaker half-opens after BREAKER_OPEN_FOR; the same event is then accepted.
-	eventually(t, 30*time.Second, "202 after Kafka restart", func() error {
+	localtest.Eventually(t, 30*time.Second, "202 after Kafka restart", func() error {
 		r := post(t, url, testKey, mustJSON(evs[0]))
 		if r.Status != http.StatusAccepted {
 			return fmt.Errorf("%d %s", r.Status, r.Raw)
@@ -268,13 +269,13 @@ func TestPoisonRecordGoesToDLQWithReason(t *testing.T) {
 	if h := reasons["poison-field"]; !strings.Contains(h[consumer.HeaderReason], `missing required field "source"`) {
 		t.Errorf("record without source: DLQ headers %v", h)
 	}
-	eventually(t, 30*time.Second, "good records in ClickHouse", func() error {
+	localtest.Eventually(t, 30*time.Second, "good records in ClickHouse", func() error {
 		if n := storedCount(t, p, prefix); n != 2 {
 			return fmt.Errorf("%d of 2 stored", n)
 		}
 		return nil
 	})
-	eventually(t, 30*time.Second, "offsets committed past the poison", func() error {
+	localtest.Eventually(t, 30*time.Second, "offsets committed past the poison", func() error {
 		offs, err := admin(t, p).FetchOffsets(ctx, e["KAFKA_GROUP_ID"])
 		if err != nil {
 			return err
@@ -318,7 +319,7 @@ func TestConsumerKilledMidBatchLosesNothing(t *testing.T) {
 
 	slow := merge(e, "BATCH_SIZE", "100", "CONSUMER_SLOWDOWN", "300ms", "LISTEN_ADDR", freeAddr(t))
 	first, _ := startProcess(t, bin, slow)
-	eventually(t, 60*time.Second, "first consumer inserting", func() error {
+	localtest.Eventually(t, 60*time.Second, "first consumer inserting", func() error {
 		if c := storedCount(t, p, prefix); c < 200 {
 			return fmt.Errorf("%d stored", c)
 		}
@@ -335,13 +336,13 @@ func TestConsumerKilledMidBatchLosesNothing(t *testing.T) {
 	t.Logf("killed the first consumer with %d of %d stored", before, n)
 
 	startProcess(t, bin, merge(e, "LISTEN_ADDR", freeAddr(t)))
-	eventually(t, 90*time.Second, "every id in ClickHouse", func() error {
+	localtest.Eventually(t, 90*time.Second, "every id in ClickHouse", func() error {
 		if c := storedCount(t, p, prefix); c != n {
 			return fmt.Errorf("%d of %d stored", c, n)
 		}
 		return nil
 	})
-	eventually(t, 30*time.Second, "all offsets committed", func() error {
+	localtest.Eventually(t, 30*time.Second, "all offsets committed", func() error {
 		lag, err := admin(t, p).Lag(ctx, e["KAFKA_GROUP_ID"])
 		if err != nil {
 			return err
@@ -362,7 +363,7 @@ func TestSIGTERMLetsInFlightRequestsFinish(t *testing.T) {
 	addr := freeAddr(t)
 	cmd, _ := startProcess(t, bin, merge(env(p, topic), "LISTEN_ADDR", addr, "SHUTDOWN_DELAY", "1s"))
 	base := "http://" + addr
-	eventually(t, 30*time.Second, "api ready", func() error {
+	localtest.Eventually(t, 30*time.Second, "api ready", func() error {
 		resp, err := http.Get(base + "/ready")
 		if err != nil {
 			return err
@@ -399,7 +400,7 @@ func TestSIGTERMLetsInFlightRequestsFinish(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "/ready failing while draining", func() error {
+	localtest.Eventually(t, 5*time.Second, "/ready failing while draining", func() error {
 		resp, err := http.Get(base + "/ready")
 		if err != nil {
 			return err
@@ -477,7 +478,7 @@ func TestConsumerFillsBatchWithinBatchWait(t *testing.T) {
 	evs := makeEvents(prefix, 5)
 	produceEvents(t, p, topic, evs[:1])
 	// The consumer reports its lag on the poll that took the first record.
-	eventually(t, 30*time.Second, "the first record polled", func() error {
+	localtest.Eventually(t, 30*time.Second, "the first record polled", func() error {
 		if !strings.Contains(consumerMetrics(t, c), `kafka_consumer_lag{consumer_group="group-`+topic+`"`) {
 			return errors.New("no lag reported yet")
 		}
@@ -487,7 +488,7 @@ func TestConsumerFillsBatchWithinBatchWait(t *testing.T) {
 		t.Fatalf("%d stored before the batch wait ended", n)
 	}
 	produceEvents(t, p, topic, evs[1:])
-	eventually(t, 30*time.Second, "5 events stored", func() error {
+	localtest.Eventually(t, 30*time.Second, "5 events stored", func() error {
 		if n := storedCount(t, p, prefix); n != 5 {
 			return fmt.Errorf("%d of 5 stored", n)
 		}
@@ -509,7 +510,7 @@ func TestConsumerDoesNotWaitOnceBatchIsBigEnough(t *testing.T) {
 	startConsumer(t, merge(env(p, topic), "BATCH_WAIT", "1m", "BATCH_MIN_SIZE", "3"))
 	prefix := "big-" + randHex(4)
 	produceEvents(t, p, topic, makeEvents(prefix, 3))
-	eventually(t, 20*time.Second, "3 events stored well before BATCH_WAIT", func() error {
+	localtest.Eventually(t, 20*time.Second, "3 events stored well before BATCH_WAIT", func() error {
 		if n := storedCount(t, p, prefix); n != 3 {
 			return fmt.Errorf("%d of 3 stored", n)
 		}

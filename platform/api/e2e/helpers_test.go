@@ -272,22 +272,6 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// eventually polls cond until it returns nil or the deadline passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for {
-		if err = cond(); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval, not a wait for state
-	}
-}
-
 type storedEvent struct {
 	ID, Source, Type, Payload string
 	CreatedAt                 time.Time

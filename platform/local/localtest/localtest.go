@@ -111,3 +111,20 @@ func Unavailable(opts local.Options) error {
 	}
 	return fmt.Errorf("missing %s", strings.Join(parts, "; "))
 }
+
+// Eventually polls check every 100 ms until it returns nil, and fails the
+// test with check's last error when timeout passes first.
+func Eventually(t testing.TB, timeout time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not reached within %s: %v", what, timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval, not a wait for state
+	}
+}

@@ -217,7 +217,7 @@ func TestConsoleAgainstDemo(t *testing.T) {
 	ta := time.Now()
 	s.Send("c")
 	confirmDialog(t, s, "cordon "+node)
-	eventually(t, actionDeadline, node+" unschedulable", nodeSchedulable(false))
+	localtest.Eventually(t, actionDeadline, node+" unschedulable", nodeSchedulable(false))
 	t.Logf("cordon of %s confirmed and applied in %s", node, time.Since(ta).Round(time.Millisecond))
 	s.Send("Enter") // close the dialog
 	s.Poll(actionDeadline, node+" shown cordoned", func(screen string) error {
@@ -231,7 +231,7 @@ func TestConsoleAgainstDemo(t *testing.T) {
 	ta = time.Now()
 	s.Send("u")
 	confirmDialog(t, s, "uncordon "+node)
-	eventually(t, actionDeadline, node+" schedulable again", nodeSchedulable(true))
+	localtest.Eventually(t, actionDeadline, node+" schedulable again", nodeSchedulable(true))
 	t.Logf("uncordon of %s applied in %s", node, time.Since(ta).Round(time.Millisecond))
 	s.Send("Enter")
 	s.Poll(actionDeadline, node+" shown schedulable", func(screen string) error {
@@ -368,20 +368,4 @@ func runningPods(ctx context.Context, p *local.Platform, app string) ([]string, 
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-// eventually polls check until it returns nil or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %s: %v", what, timeout, err)
-		}
-		time.Sleep(200 * time.Millisecond) // poll interval, not a wait for state
-	}
 }
