@@ -3,14 +3,15 @@ package ui
 import (
 	"context"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/audit"
+	"github.com/wotr/wotr-tui/ops/runbook"
 	"github.com/wotr/wotr-tui/ui/common"
 )
 
 // AuditFromOps reads the ops audit log for the audit view.
-func AuditFromOps(r ops.AuditReader) AuditReader { return opsAudit{r} }
+func AuditFromOps(r audit.Reader) AuditReader { return opsAudit{r} }
 
-type opsAudit struct{ r ops.AuditReader }
+type opsAudit struct{ r audit.Reader }
 
 func (a opsAudit) Recent(ctx context.Context, limit int) ([]common.AuditEntry, error) {
 	recs, err := a.r.Records(ctx, limit)
@@ -20,14 +21,7 @@ func (a opsAudit) Recent(ctx context.Context, limit int) ([]common.AuditEntry, e
 	out := make([]common.AuditEntry, 0, len(recs))
 	for _, r := range recs {
 		e := common.AuditEntry{Time: r.Time, User: r.Who, Context: r.Context, Kind: r.Action, Target: r.Target, Outcome: r.Outcome}
-		switch {
-		case r.Result != nil && r.Result.Error != "":
-			e.Detail = r.Result.Error
-		case r.Result != nil:
-			e.Detail = r.Result.Summary
-		case r.Plan != nil:
-			e.Detail = r.Plan.Summary
-		}
+		e.Detail = r.Detail()
 		if r.DryRun {
 			e.Outcome += " (dry-run)"
 		}
@@ -38,9 +32,9 @@ func (a opsAudit) Recent(ctx context.Context, limit int) ([]common.AuditEntry, e
 
 // RunbooksFromOps lists runbooks with load (ops.LoadRunbooks with the
 // context's override directory).
-func RunbooksFromOps(load func() ([]*ops.Runbook, error)) RunbookLister { return opsRunbooks(load) }
+func RunbooksFromOps(load func() ([]*runbook.Runbook, error)) RunbookLister { return opsRunbooks(load) }
 
-type opsRunbooks func() ([]*ops.Runbook, error)
+type opsRunbooks func() ([]*runbook.Runbook, error)
 
 func (f opsRunbooks) List(ctx context.Context) ([]common.RunbookInfo, error) {
 	rbs, err := f()

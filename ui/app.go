@@ -10,7 +10,8 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/dialog"
 	"github.com/wotr/wotr-tui/ui/components/input"
@@ -37,7 +38,7 @@ const (
 // Options of the console.
 type Options struct {
 	Source   StateSource
-	Actor    ops.Actor // nil: no actions
+	Actor    action.Actor // nil: no actions
 	Audit    AuditReader
 	Runbooks RunbookLister
 	// Runner runs runbooks step by step in the Runbooks view (nil: list only).
@@ -66,11 +67,11 @@ const (
 // Messages produced by commands.
 type (
 	snapshotMsg struct {
-		snap ops.Snapshot
+		snap state.Snapshot
 		hist map[string][]float64
 	}
 	subscribedMsg struct {
-		ch     <-chan ops.Snapshot
+		ch     <-chan state.Snapshot
 		cancel func()
 	}
 	sourceClosedMsg struct{}
@@ -153,7 +154,7 @@ func (m *Model) Init() tea.Cmd {
 	if m.opts.Source != nil {
 		src := m.opts.Source
 		cmds = append(cmds,
-			func() tea.Msg { return collect(src, src.Latest()) },
+			func() tea.Msg { return snapshotWithHistory(src, src.Latest()) },
 			func() tea.Msg { ch, cancel := src.Subscribe(); return subscribedMsg{ch, cancel} },
 		)
 	}
@@ -163,8 +164,8 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// collect reads the histories of a snapshot; it runs inside a command.
-func collect(src StateSource, s ops.Snapshot) tea.Msg {
+// snapshotWithHistory reads the histories of a snapshot; it runs inside a command.
+func snapshotWithHistory(src StateSource, s state.Snapshot) tea.Msg {
 	hist := map[string][]float64{}
 	for _, name := range common.SeriesFor(s) {
 		if h := src.History(name); len(h) > 0 {
@@ -174,21 +175,21 @@ func collect(src StateSource, s ops.Snapshot) tea.Msg {
 	return snapshotMsg{snap: s, hist: hist}
 }
 
-func (m *Model) waitSnapshot(ch <-chan ops.Snapshot) tea.Cmd {
+func (m *Model) waitSnapshot(ch <-chan state.Snapshot) tea.Cmd {
 	src := m.opts.Source
 	return func() tea.Msg {
 		s, ok := <-ch
 		if !ok {
 			return sourceClosedMsg{}
 		}
-		msg := collect(src, s).(snapshotMsg)
+		msg := snapshotWithHistory(src, s).(snapshotMsg)
 		return subscribedSnapshot{snapshotMsg: msg, ch: ch}
 	}
 }
 
 type subscribedSnapshot struct {
 	snapshotMsg
-	ch <-chan ops.Snapshot
+	ch <-chan state.Snapshot
 }
 
 func (m *Model) tick() tea.Cmd {
@@ -616,7 +617,7 @@ func (m *Model) statusLine() string {
 	if m.status != "" {
 		return st.Warn.Render(common.Sanitize(m.status))
 	}
-	var worst *ops.Meta
+	var worst *state.Meta
 	stale := 0
 	for i, s := range m.data.Snap.Sources {
 		if s.Stale || s.Error != "" {

@@ -12,7 +12,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/internal/fixture"
 )
@@ -45,7 +45,7 @@ func newModel(t testing.TB, w, h int, opts Options) *Model {
 	return m
 }
 
-func feed(m *Model, snap ops.Snapshot) {
+func feed(m *Model, snap state.Snapshot) {
 	m.Update(snapshotMsg{snap: snap, hist: fixture.History(snap)})
 }
 

@@ -6,14 +6,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/collect"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 )
 
 type twoPods struct{}
 
-func (twoPods) ListInstances(context.Context) ([]ops.Instance, error) {
-	return []ops.Instance{{Pod: "api-a", Deployment: "wotr-api", Address: "a:1", Ready: true}, {Pod: "api-b", Deployment: "wotr-api", Address: "b:1", Ready: true}}, nil
+func (twoPods) ListInstances(context.Context) ([]state.Instance, error) {
+	return []state.Instance{{Pod: "api-a", Deployment: "wotr-api", Address: "a:1", Ready: true}, {Pod: "api-b", Deployment: "wotr-api", Address: "b:1", Ready: true}}, nil
 }
 
 // growingScrape serves request counters that grow by 100 per scrape, a tenth 5xx.
@@ -22,18 +23,18 @@ type growingScrape struct {
 	n  float64
 }
 
-func (g *growingScrape) Scrape(context.Context, string) ([]ops.Sample, error) {
+func (g *growingScrape) Scrape(context.Context, string) ([]state.Sample, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.n += 100
-	sample := func(v float64, kv ...string) ops.Sample {
+	sample := func(v float64, kv ...string) state.Sample {
 		l := map[string]string{"__name__": kv[0]}
 		for i := 1; i+1 < len(kv); i += 2 {
 			l[kv[i]] = kv[i+1]
 		}
-		return ops.Sample{Labels: l, Value: v}
+		return state.Sample{Labels: l, Value: v}
 	}
-	return []ops.Sample{
+	return []state.Sample{
 		sample(g.n, "fastapi_requests_total", "status", "200"),
 		sample(g.n/10, "fastapi_requests_total", "status", "500"),
 		sample(g.n, "fastapi_request_duration_seconds_bucket", "le", "0.25"),
@@ -45,14 +46,14 @@ func (g *growingScrape) Scrape(context.Context, string) ([]ops.Sample, error) {
 // common.Series* names: a real collector must fill every one of them.
 func TestCollectorFillsTheSeriesTheInstancesViewDraws(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := ops.NewCollector(ops.CollectorOptions{Now: func() time.Time { return now }},
-		ops.RegionSources{Region: "r", Instances: twoPods{}, Scraper: &growingScrape{}})
-	var snap ops.Snapshot
+	c := collect.New(collect.Options{Now: func() time.Time { return now }},
+		collect.RegionSources{Region: "r", Instances: twoPods{}, Scraper: &growingScrape{}})
+	var snap state.Snapshot
 	for i := 0; i < 3; i++ {
 		snap = c.CollectOnce(context.Background())
 		now = now.Add(5 * time.Second)
 	}
-	hist := collect(c, snap).(snapshotMsg).hist
+	hist := snapshotWithHistory(c, snap).(snapshotMsg).hist
 	for _, pod := range []string{"api-a", "api-b"} {
 		for _, name := range []string{common.SeriesRPS(pod), common.SeriesLatency(pod), common.SeriesErrors(pod)} {
 			h := hist[name]

@@ -7,7 +7,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/runbook"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/components/dialog"
 	"github.com/wotr/wotr-tui/ui/internal/fixture"
 )
@@ -65,18 +66,18 @@ steps:
 // step's evidence shows, a manual step waits for y, and the likely cause of a
 // failed step is named.
 func TestRunbookRunsStepByStep(t *testing.T) {
-	rb, err := ops.ParseRunbook("triage.yaml", []byte(stepRunbook))
+	rb, err := runbook.Parse("triage.yaml", []byte(stepRunbook))
 	if err != nil {
 		t.Fatal(err)
 	}
-	load := func() ([]*ops.Runbook, error) { return []*ops.Runbook{rb}, nil }
-	snap := ops.Snapshot{
-		Instances: []ops.Instance{{Pod: "api-1", Deployment: "wotr-api", Ready: true}, {Pod: "api-2", Deployment: "wotr-api", Node: "n2"}},
-		Pools:     ops.Pools{Budget: []ops.Budget{{Store: "postgres", PerInstance: 10, Instances: 3, Total: 30, Limit: 100, OK: true}}},
+	load := func() ([]*runbook.Runbook, error) { return []*runbook.Runbook{rb}, nil }
+	snap := state.Snapshot{
+		Instances: []state.Instance{{Pod: "api-1", Deployment: "wotr-api", Ready: true}, {Pod: "api-2", Deployment: "wotr-api", Node: "n2"}},
+		Pools:     state.Pools{Budget: []state.Budget{{Store: "postgres", PerInstance: 10, Instances: 3, Total: 30, Limit: 100, OK: true}}},
 	}
 	collects := 0
-	env := func(context.Context) (ops.RunbookEnv, error) {
-		return ops.RunbookEnv{Collect: func(context.Context) (ops.Snapshot, error) { collects++; return snap, nil }}, nil
+	env := func(context.Context) (runbook.Env, error) {
+		return runbook.Env{Collect: func(context.Context) (state.Snapshot, error) { collects++; return snap, nil }}, nil
 	}
 	stateDir := t.TempDir()
 	m := newModel(t, 120, 30, Options{Runbooks: RunbooksFromOps(load), Runner: RunbookRunnerFromOps("demo", stateDir, load, env)})
@@ -122,7 +123,7 @@ func TestRunbookRunsStepByStep(t *testing.T) {
 	checkScreen(t, screen, 120, 30)
 
 	// The run is the CLI's: its state file and report exist.
-	st, err := ops.LoadRunState(ops.RunStatePath(stateDir, "demo", "triage"), rb)
+	st, err := runbook.LoadRunState(runbook.RunStatePath(stateDir, "demo", "triage"), rb)
 	if err != nil || st != nil {
 		t.Fatalf("a finished run must not be resumable: %v %v", st, err)
 	}
@@ -136,12 +137,12 @@ func TestRunbookRunsStepByStep(t *testing.T) {
 // An action step is offered to the action dialog (x), never confirmed by the
 // runner itself; the dialog's outcome is recorded as the step's result.
 func TestRunbookActionStepGoesThroughTheDialog(t *testing.T) {
-	rb, err := ops.ParseRunbook("act.yaml", []byte("name: act\ntitle: Act\nsteps:\n- id: scale\n  title: Scale up\n  action: {kind: scale, target: wotr-api, params: {replicas: \"4\"}}\n"))
+	rb, err := runbook.Parse("act.yaml", []byte("name: act\ntitle: Act\nsteps:\n- id: scale\n  title: Scale up\n  action: {kind: scale, target: wotr-api, params: {replicas: \"4\"}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	load := func() ([]*ops.Runbook, error) { return []*ops.Runbook{rb}, nil }
-	runner := RunbookRunnerFromOps("demo", t.TempDir(), load, func(context.Context) (ops.RunbookEnv, error) { return ops.RunbookEnv{}, nil })
+	load := func() ([]*runbook.Runbook, error) { return []*runbook.Runbook{rb}, nil }
+	runner := RunbookRunnerFromOps("demo", t.TempDir(), load, func(context.Context) (runbook.Env, error) { return runbook.Env{}, nil })
 	m := newModel(t, 100, 24, Options{Runbooks: RunbooksFromOps(load), Runner: runner, Actor: &fixture.Actor{}})
 	settle(t, m, m.loadRunbooks())
 	m.switchTo("runbooks")

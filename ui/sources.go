@@ -6,15 +6,15 @@ package ui
 import (
 	"context"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 )
 
 // StateSource is what the console needs of the collector.
 type StateSource interface {
-	Latest() ops.Snapshot
+	Latest() state.Snapshot
 	// Subscribe delivers every new snapshot until the returned func is called.
-	Subscribe() (<-chan ops.Snapshot, func())
+	Subscribe() (<-chan state.Snapshot, func())
 	// History of a named series, oldest first (see common.Series*).
 	History(series string) []float64
 }

@@ -11,20 +11,21 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // The capabilities the actions use, implemented by *Client.
 var (
-	_ ops.BackupTaker     = (*Client)(nil)
-	_ ops.ReplicaReporter = (*Client)(nil)
+	_ action.BackupTaker     = (*Client)(nil)
+	_ action.ReplicaReporter = (*Client)(nil)
 )
 
 // ReplicaReport reads system.replicas from every replica that answers.
-func (c *Client) ReplicaReport(ctx context.Context) ([]ops.CHReplica, error) {
+func (c *Client) ReplicaReport(ctx context.Context) ([]state.CHReplica, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	var out []ops.CHReplica
+	var out []state.CHReplica
 	var errs []error
 	for _, r := range c.Replicas {
 		rows, err := r.Conn.Query(ctx, `SELECT database, table, replica_name, toUInt8(is_leader), toUInt8(is_readonly),
@@ -34,7 +35,7 @@ func (c *Client) ReplicaReport(ctx context.Context) ([]ops.CHReplica, error) {
 			continue
 		}
 		for rows.Next() {
-			var x ops.CHReplica
+			var x state.CHReplica
 			var leader, ro, expired uint8
 			var queue, inserts int64
 			if err := rows.Scan(&x.Database, &x.Table, &x.Replica, &leader, &ro, &expired, &x.AbsoluteDelay, &queue, &inserts); err != nil {
@@ -103,8 +104,8 @@ type frozenTable struct {
 // (replicated tables hold the same data on each). Servers with BACKUP use it;
 // older ones (18.16) freeze the tables: hard links under <path>/shadow/N,
 // which are copied into dir when the server's disk is local.
-func (c *Client) TakeBackup(ctx context.Context, dir string, progress func(string)) (ops.BackupInfo, error) {
-	info := ops.BackupInfo{Location: dir}
+func (c *Client) TakeBackup(ctx context.Context, dir string, progress func(string)) (action.BackupInfo, error) {
+	info := action.BackupInfo{Location: dir}
 	r, v, ver, err := c.serverVersion(ctx)
 	if err != nil {
 		return info, err

@@ -11,7 +11,7 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
 )
 
 // DefaultTimeout bounds each query.
@@ -30,7 +30,7 @@ type Client struct {
 }
 
 // New opens a connection per address in ep.Addrs; connections are lazy.
-func New(ep ops.CHEndpoint) (*Client, error) {
+func New(ep config.CHEndpoint) (*Client, error) {
 	if len(ep.Addrs) == 0 {
 		return nil, errors.New("clickhouse: no addrs configured")
 	}

@@ -8,7 +8,7 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/runbook"
 )
 
 // MaxQueryRows bounds what a runbook query may return: evidence, not an export.
@@ -87,4 +87,4 @@ func text(v reflect.Value) string {
 	return fmt.Sprint(v.Interface())
 }
 
-var _ ops.SQLQuerier = (*Client)(nil)
+var _ runbook.SQLQuerier = (*Client)(nil)

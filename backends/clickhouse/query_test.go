@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -24,7 +24,7 @@ func client(t *testing.T) *Client {
 	for _, r := range p.ClickHouse.Replicas {
 		addrs = append(addrs, r.NativeAddr)
 	}
-	c, err := New(ops.CHEndpoint{Addrs: addrs, Database: p.ClickHouse.Database})
+	c, err := New(config.CHEndpoint{Addrs: addrs, Database: p.ClickHouse.Database})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,15 +8,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // ReadCHReplicas reads system.replicas from every replica concurrently. A
 // replica that cannot be reached fails the read, naming its address.
-func (c *Client) ReadCHReplicas(ctx context.Context) ([]ops.CHReplica, error) {
+func (c *Client) ReadCHReplicas(ctx context.Context) ([]state.CHReplica, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	res := make([][]ops.CHReplica, len(c.Replicas))
+	res := make([][]state.CHReplica, len(c.Replicas))
 	errs := make([]error, len(c.Replicas))
 	var wg sync.WaitGroup
 	for i, r := range c.Replicas {
@@ -27,7 +27,7 @@ func (c *Client) ReadCHReplicas(ctx context.Context) ([]ops.CHReplica, error) {
 		}(i, r)
 	}
 	wg.Wait()
-	var out []ops.CHReplica
+	var out []state.CHReplica
 	var bad []string
 	for i := range res {
 		if errs[i] != nil {
@@ -42,16 +42,16 @@ func (c *Client) ReadCHReplicas(ctx context.Context) ([]ops.CHReplica, error) {
 	return out, nil
 }
 
-func readReplicas(ctx context.Context, r Replica) ([]ops.CHReplica, error) {
+func readReplicas(ctx context.Context, r Replica) ([]state.CHReplica, error) {
 	rows, err := r.Conn.Query(ctx, `SELECT database, table, replica_name, is_leader, is_readonly,
        is_session_expired, absolute_delay, queue_size, inserts_in_queue FROM system.replicas`)
 	if err != nil {
 		return nil, fmt.Errorf("%s: system.replicas: %w", r.Addr, err)
 	}
 	defer rows.Close()
-	var out []ops.CHReplica
+	var out []state.CHReplica
 	for rows.Next() {
-		var x ops.CHReplica
+		var x state.CHReplica
 		var leader, ro, expired uint8
 		var delay uint64
 		var queue, inserts uint32
@@ -94,7 +94,7 @@ func HasSystemBackups(version string) bool {
 
 // ListBackups reads system.backups of the first replica whose server has it;
 // older servers (such as 18.16) have no server-side backups and list nothing.
-func (c *Client) ListBackups(ctx context.Context) ([]ops.Backup, error) {
+func (c *Client) ListBackups(ctx context.Context) ([]state.Backup, error) {
 	v, err := c.Version(ctx, 0)
 	if err != nil {
 		return nil, err
@@ -109,9 +109,9 @@ func (c *Client) ListBackups(ctx context.Context) ([]ops.Backup, error) {
 		return nil, fmt.Errorf("clickhouse %s: system.backups: %w", c.Replicas[0].Addr, err)
 	}
 	defer rows.Close()
-	var out []ops.Backup
+	var out []state.Backup
 	for rows.Next() {
-		var b ops.Backup
+		var b state.Backup
 		var status string
 		var start, end time.Time
 		if err := rows.Scan(&b.ID, &b.Location, &status, &b.Error, &start, &end); err != nil {

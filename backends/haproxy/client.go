@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
 )
 
 // DefaultTimeout bounds each runtime API command.
@@ -27,7 +27,7 @@ type Client struct {
 }
 
 // New checks the endpoint and returns a client; nothing is dialled yet.
-func New(ep ops.HAProxyEndpoint) (*Client, error) {
+func New(ep config.HAProxyEndpoint) (*Client, error) {
 	if ep.Socket == "" {
 		return nil, errors.New("haproxy: socket path is empty")
 	}

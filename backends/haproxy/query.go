@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/runbook"
 )
 
 // Admin state bits of `show servers state` (HAProxy's SRV_ADMF_*): forced,
@@ -17,12 +17,12 @@ const (
 // Servers lists the backend's servers as the load balancer sees them: the
 // ops.LBReader of runbooks. A server-template slot without an address (not
 // yet filled) has an empty Addr, so checks can skip it.
-func (c *Client) Servers(ctx context.Context) ([]ops.LBServer, error) {
+func (c *Client) Servers(ctx context.Context) ([]runbook.LBServer, error) {
 	states, err := c.ServersState(ctx, c.Backend)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ops.LBServer, 0, len(states))
+	out := make([]runbook.LBServer, 0, len(states))
 	for _, s := range states {
 		out = append(out, LBServerOf(s))
 	}
@@ -30,8 +30,8 @@ func (c *Client) Servers(ctx context.Context) ([]ops.LBServer, error) {
 }
 
 // LBServerOf maps one `show servers state` row to UP, DOWN, MAINT or DRAIN.
-func LBServerOf(s ServerState) ops.LBServer {
-	srv := ops.LBServer{Name: s.Server}
+func LBServerOf(s ServerState) runbook.LBServer {
+	srv := runbook.LBServer{Name: s.Server}
 	if s.Addr != "" && s.Addr != "-" && s.Addr != "0.0.0.0" && s.Addr != "::" {
 		srv.Addr = fmt.Sprintf("%s:%d", s.Addr, s.Port)
 	}
@@ -48,4 +48,4 @@ func LBServerOf(s ServerState) ops.LBServer {
 	return srv
 }
 
-var _ ops.LBReader = (*Client)(nil)
+var _ runbook.LBReader = (*Client)(nil)

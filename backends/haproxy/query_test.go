@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/runbook"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -45,7 +46,7 @@ func TestServersReportsStates(t *testing.T) {
 	}
 	deadSrv.Close()
 
-	client, err := New(ops.HAProxyEndpoint{Socket: hp.Socket, Backend: hp.Backend})
+	client, err := New(config.HAProxyEndpoint{Socket: hp.Socket, Backend: hp.Backend})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,13 +83,13 @@ func TestServersReportsStates(t *testing.T) {
 func TestLBServerOfMapsAdminAndOpStates(t *testing.T) {
 	cases := []struct {
 		in   ServerState
-		want ops.LBServer
+		want runbook.LBServer
 	}{
-		{ServerState{Server: "api1", Addr: "127.0.0.1", Port: 8000, OpState: 2}, ops.LBServer{Name: "api1", Addr: "127.0.0.1:8000", State: "UP"}},
-		{ServerState{Server: "api2", Addr: "127.0.0.1", Port: 8001, OpState: 0}, ops.LBServer{Name: "api2", Addr: "127.0.0.1:8001", State: "DOWN"}},
-		{ServerState{Server: "api3", Addr: "127.0.0.1", Port: 8002, OpState: 2, AdminState: 0x08}, ops.LBServer{Name: "api3", Addr: "127.0.0.1:8002", State: "DRAIN"}},
-		{ServerState{Server: "api4", Addr: "127.0.0.1", Port: 1, OpState: 0, AdminState: 0x01}, ops.LBServer{Name: "api4", Addr: "127.0.0.1:1", State: "MAINT"}},
-		{ServerState{Server: "api5", Addr: "0.0.0.0", Port: 0, OpState: 0, AdminState: 0x20}, ops.LBServer{Name: "api5", State: "MAINT"}},
+		{ServerState{Server: "api1", Addr: "127.0.0.1", Port: 8000, OpState: 2}, runbook.LBServer{Name: "api1", Addr: "127.0.0.1:8000", State: "UP"}},
+		{ServerState{Server: "api2", Addr: "127.0.0.1", Port: 8001, OpState: 0}, runbook.LBServer{Name: "api2", Addr: "127.0.0.1:8001", State: "DOWN"}},
+		{ServerState{Server: "api3", Addr: "127.0.0.1", Port: 8002, OpState: 2, AdminState: 0x08}, runbook.LBServer{Name: "api3", Addr: "127.0.0.1:8002", State: "DRAIN"}},
+		{ServerState{Server: "api4", Addr: "127.0.0.1", Port: 1, OpState: 0, AdminState: 0x01}, runbook.LBServer{Name: "api4", Addr: "127.0.0.1:1", State: "MAINT"}},
+		{ServerState{Server: "api5", Addr: "0.0.0.0", Port: 0, OpState: 0, AdminState: 0x20}, runbook.LBServer{Name: "api5", State: "MAINT"}},
 	}
 	for _, c := range cases {
 		if got := LBServerOf(c.in); got != c.want {

@@ -9,14 +9,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/action"
 )
 
 // The capabilities the actions use, implemented by *Client.
 var (
-	_ ops.PartitionAlterer = (*Client)(nil)
-	_ ops.GroupReader      = (*Client)(nil)
-	_ ops.OffsetRecorder   = (*Client)(nil)
+	_ action.PartitionAlterer = (*Client)(nil)
+	_ action.GroupReader      = (*Client)(nil)
+	_ action.OffsetRecorder   = (*Client)(nil)
 )
 
 // TopicPartitions is the topic's partition count (ErrNotFound when missing).
@@ -29,7 +29,7 @@ func (c *Client) TopicPartitions(ctx context.Context, topic string) (int32, erro
 	}
 	d, ok := td[topic]
 	if !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
-		return 0, fmt.Errorf("%w: topic %q", ops.ErrNotFound, topic)
+		return 0, fmt.Errorf("%w: topic %q", action.ErrNotFound, topic)
 	}
 	if d.Err != nil {
 		return 0, d.Err
@@ -103,10 +103,10 @@ func (c *Client) BrokerPartitionCounts(ctx context.Context, topic string) (map[i
 
 // GroupInfo describes the group: members, state, assignment, and the
 // partition counts of the topics it consumes (assigned, subscribed or committed).
-func (c *Client) GroupInfo(ctx context.Context, group string) (ops.GroupInfo, error) {
+func (c *Client) GroupInfo(ctx context.Context, group string) (action.GroupInfo, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	gi := ops.GroupInfo{Group: group, Topics: map[string]int32{}, Assigned: map[string]int{}}
+	gi := action.GroupInfo{Group: group, Topics: map[string]int32{}, Assigned: map[string]int{}}
 	dg, err := c.Admin.DescribeGroups(ctx, group)
 	if err != nil {
 		return gi, err

@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
 )
 
 // DefaultGroup is the scaling guide's consumer group.
@@ -33,7 +33,7 @@ type Client struct {
 
 // New connects to the endpoint's brokers. The connection is lazy: New fails
 // only on bad configuration.
-func New(ep ops.KafkaEndpoint, extra ...kgo.Opt) (*Client, error) {
+func New(ep config.KafkaEndpoint, extra ...kgo.Opt) (*Client, error) {
 	if len(ep.Brokers) == 0 {
 		return nil, errors.New("kafka: no brokers configured")
 	}

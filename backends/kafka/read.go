@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // ReadKafka reads brokers, topics, groups, members, committed and end offsets
@@ -27,18 +27,18 @@ import (
 //     that the client caches).
 //
 // RoundTrips in the result is measured by a hook on every request written.
-func (c *Client) ReadKafka(ctx context.Context) (ops.KafkaState, error) {
+func (c *Client) ReadKafka(ctx context.Context) (state.KafkaState, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	start := c.Requests()
-	var st ops.KafkaState
+	var st state.KafkaState
 
 	md, err := c.Admin.Metadata(ctx, c.Topics...)
 	if err != nil {
 		return st, fmt.Errorf("kafka: metadata: %w", err)
 	}
 	for _, b := range md.Brokers {
-		br := ops.Broker{ID: b.NodeID, Host: b.Host, Port: b.Port}
+		br := state.Broker{ID: b.NodeID, Host: b.Host, Port: b.Port}
 		if b.Rack != nil {
 			br.Rack = *b.Rack
 		}
@@ -67,7 +67,7 @@ func (c *Client) ReadKafka(ctx context.Context) (ops.KafkaState, error) {
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		req.Topics = append(req.Topics, rt)
-		st.Topics = append(st.Topics, ops.Topic{Name: name, Partitions: int32(len(td.Partitions)), Replicas: rf})
+		st.Topics = append(st.Topics, state.Topic{Name: name, Partitions: int32(len(td.Partitions)), Replicas: rf})
 	}
 
 	type endOffset struct {
@@ -145,15 +145,15 @@ func (c *Client) ReadKafka(ctx context.Context) (ops.KafkaState, error) {
 		wanted[t.Name] = true
 	}
 	for _, name := range groups {
-		g := ops.Group{Name: name, Status: ops.StatusOK}
+		g := state.Group{Name: name, Status: state.StatusOK}
 		assigned := map[string]map[int32]string{}
 		if d, ok := described[name]; ok {
 			g.State, g.Protocol = d.State, d.Protocol
 			if d.Err != nil {
-				g.Status = ops.StatusErr
+				g.Status = state.StatusErr
 			}
 			for _, m := range d.Members {
-				gm := ops.GroupMember{ID: m.MemberID, ClientID: m.ClientID, Host: m.ClientHost}
+				gm := state.GroupMember{ID: m.MemberID, ClientID: m.ClientID, Host: m.ClientHost}
 				if ca, ok := m.Assigned.AsConsumer(); ok {
 					for _, t := range ca.Topics {
 						for _, p := range t.Partitions {
@@ -168,7 +168,7 @@ func (c *Client) ReadKafka(ctx context.Context) (ops.KafkaState, error) {
 				g.Members = append(g.Members, gm)
 			}
 		} else {
-			g.Status = ops.StatusErr
+			g.Status = state.StatusErr
 		}
 		committed := map[string]map[int32]int64{}
 		if f, ok := fetched[name]; ok && f.Err == nil {
@@ -179,7 +179,7 @@ func (c *Client) ReadKafka(ctx context.Context) (ops.KafkaState, error) {
 				committed[o.Topic][o.Partition] = o.At
 			})
 		} else {
-			g.Status = ops.StatusErr
+			g.Status = state.StatusErr
 		}
 		// Partitions of every topic the group committed to or is assigned.
 		topics := map[string]bool{}
@@ -199,13 +199,13 @@ func (c *Client) ReadKafka(ctx context.Context) (ops.KafkaState, error) {
 		for _, t := range tnames {
 			td := md.Topics[t]
 			for _, p := range td.Partitions.Sorted() {
-				pl := ops.PartitionLag{Topic: t, Partition: p.Partition, Committed: -1, Member: assigned[t][p.Partition]}
+				pl := state.PartitionLag{Topic: t, Partition: p.Partition, Committed: -1, Member: assigned[t][p.Partition]}
 				if o, ok := committed[t][p.Partition]; ok {
 					pl.Committed = o
 				}
 				e, ok := ends[t][p.Partition]
 				if !ok || e.err != nil {
-					pl.Status = ops.StatusErr
+					pl.Status = state.StatusErr
 				} else {
 					pl.End = e.offset
 				}

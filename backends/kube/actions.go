@@ -23,22 +23,23 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/drain"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // The capabilities the actions use, implemented by *Client.
 var (
-	_ ops.Scaler         = (*Client)(nil)
-	_ ops.HPAEditor      = (*Client)(nil)
-	_ ops.CapacityReader = (*Client)(nil)
-	_ ops.Drainer        = (*Client)(nil)
-	_ ops.Cordoner       = (*Client)(nil)
-	_ ops.EnvSetter      = (*Client)(nil)
+	_ action.Scaler         = (*Client)(nil)
+	_ action.HPAEditor      = (*Client)(nil)
+	_ action.CapacityReader = (*Client)(nil)
+	_ action.Drainer        = (*Client)(nil)
+	_ action.Cordoner       = (*Client)(nil)
+	_ action.EnvSetter      = (*Client)(nil)
 )
 
 func notFound(err error, what string) error {
 	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("%w: %s", ops.ErrNotFound, what)
+		return fmt.Errorf("%w: %s", action.ErrNotFound, what)
 	}
 	return err
 }
@@ -51,12 +52,12 @@ func dryRunOpt(dry bool) []string {
 }
 
 // Workload reads a Deployment for the scale action.
-func (c *Client) Workload(ctx context.Context, name string) (ops.WorkloadStatus, error) {
+func (c *Client) Workload(ctx context.Context, name string) (action.WorkloadStatus, error) {
 	d, err := c.Clientset.AppsV1().Deployments(c.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return ops.WorkloadStatus{}, notFound(err, "deployment "+c.Namespace+"/"+name)
+		return action.WorkloadStatus{}, notFound(err, "deployment "+c.Namespace+"/"+name)
 	}
-	w := ops.WorkloadStatus{Namespace: d.Namespace, Name: d.Name, Ready: d.Status.ReadyReplicas,
+	w := action.WorkloadStatus{Namespace: d.Namespace, Name: d.Name, Ready: d.Status.ReadyReplicas,
 		Updated: d.Status.UpdatedReplicas, Available: d.Status.AvailableReplicas,
 		Current: d.Status.ObservedGeneration >= d.Generation, Env: map[string]string{}}
 	w.Replicas = 1
@@ -94,7 +95,7 @@ func (c *Client) SetReplicas(ctx context.Context, name string, replicas int32, d
 }
 
 // HPAFor finds the HorizontalPodAutoscaler whose target is the Deployment.
-func (c *Client) HPAFor(ctx context.Context, deployment string) (*ops.HPA, error) {
+func (c *Client) HPAFor(ctx context.Context, deployment string) (*state.HPA, error) {
 	list, err := c.Clientset.AutoscalingV2().HorizontalPodAutoscalers(c.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
@@ -104,7 +105,7 @@ func (c *Client) HPAFor(ctx context.Context, deployment string) (*ops.HPA, error
 		if ref.Kind != "Deployment" || ref.Name != deployment {
 			continue
 		}
-		out := &ops.HPA{Name: h.Name, Max: h.Spec.MaxReplicas, Min: 1, Desired: h.Status.DesiredReplicas, Current: h.Status.CurrentReplicas}
+		out := &state.HPA{Name: h.Name, Max: h.Spec.MaxReplicas, Min: 1, Desired: h.Status.DesiredReplicas, Current: h.Status.CurrentReplicas}
 		if h.Spec.MinReplicas != nil {
 			out.Min = *h.Spec.MinReplicas
 		}
@@ -135,8 +136,8 @@ func nodeReady(n *corev1.Node) bool {
 
 // SchedulableCapacity sums allocatable and requested CPU and pod slots over
 // ready, uncordoned nodes.
-func (c *Client) SchedulableCapacity(ctx context.Context) (ops.NodeCapacity, error) {
-	var nc ops.NodeCapacity
+func (c *Client) SchedulableCapacity(ctx context.Context) (action.NodeCapacity, error) {
+	var nc action.NodeCapacity
 	nodes, err := c.Clientset.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nc, err
@@ -169,7 +170,7 @@ func (c *Client) SchedulableCapacity(ctx context.Context) (ops.NodeCapacity, err
 	return nc, nil
 }
 
-func (c *Client) drainHelper(ctx context.Context, o ops.DrainOptions) *drain.Helper {
+func (c *Client) drainHelper(ctx context.Context, o action.DrainOptions) *drain.Helper {
 	h := &drain.Helper{
 		Ctx: ctx, Client: c.Clientset, Force: o.ForceUnmanaged, GracePeriodSeconds: o.GracePeriodSeconds,
 		IgnoreAllDaemonSets: o.IgnoreDaemonSets, DeleteEmptyDirData: o.DeleteEmptyDirData, Timeout: o.Timeout,
@@ -190,7 +191,7 @@ func (c *Client) getNode(ctx context.Context, name string) (*corev1.Node, error)
 				names = append(names, n.Name)
 			}
 		}
-		return nil, fmt.Errorf("%w: node %q (nodes: %s)", ops.ErrNotFound, name, strings.Join(names, ", "))
+		return nil, fmt.Errorf("%w: node %q (nodes: %s)", action.ErrNotFound, name, strings.Join(names, ", "))
 	}
 	return n, err
 }
@@ -210,12 +211,12 @@ func ownerOf(p *corev1.Pod) (kind, name string, uid types.UID) {
 
 // PreviewDrain lists what a drain would move, what stays, which PDBs would
 // refuse evictions and which controllers run only on this node.
-func (c *Client) PreviewDrain(ctx context.Context, node string, o ops.DrainOptions) (*ops.DrainPreview, error) {
+func (c *Client) PreviewDrain(ctx context.Context, node string, o action.DrainOptions) (*action.DrainPreview, error) {
 	n, err := c.getNode(ctx, node)
 	if err != nil {
 		return nil, err
 	}
-	pv := &ops.DrainPreview{Node: node, Cordoned: n.Spec.Unschedulable}
+	pv := &action.DrainPreview{Node: node, Cordoned: n.Spec.Unschedulable}
 	list, errs := c.drainHelper(ctx, o).GetPodsForDeletion(node)
 	for _, e := range errs {
 		pv.Errors = append(pv.Errors, e.Error())
@@ -232,7 +233,7 @@ func (c *Client) PreviewDrain(ctx context.Context, node string, o ops.DrainOptio
 		p := &move[i]
 		moving[p.UID] = true
 		kind, name, _ := ownerOf(p)
-		dp := ops.DrainPod{Namespace: p.Namespace, Name: p.Name}
+		dp := action.DrainPod{Namespace: p.Namespace, Name: p.Name}
 		if kind != "" {
 			dp.Owner = kind + "/" + name
 		}
@@ -271,7 +272,7 @@ func (c *Client) PreviewDrain(ctx context.Context, node string, o ops.DrainOptio
 		case kind == "":
 			reason = "not managed by a controller"
 		}
-		pv.Skip = append(pv.Skip, ops.DrainPod{Namespace: p.Namespace, Name: p.Name, Reason: reason})
+		pv.Skip = append(pv.Skip, action.DrainPod{Namespace: p.Namespace, Name: p.Name, Reason: reason})
 	}
 	for uid, n := range onNode {
 		if n == perOwner[uid] && n > 0 {
@@ -296,7 +297,7 @@ func (c *Client) PreviewDrain(ctx context.Context, node string, o ops.DrainOptio
 				}
 			}
 			if len(covered) > 0 && int(b.Status.DisruptionsAllowed) < len(covered) {
-				pv.BlockingPDBs = append(pv.BlockingPDBs, ops.PDBBlock{Namespace: b.Namespace, Name: b.Name,
+				pv.BlockingPDBs = append(pv.BlockingPDBs, action.PDBBlock{Namespace: b.Namespace, Name: b.Name,
 					DisruptionsAllowed: b.Status.DisruptionsAllowed, Pods: covered})
 			}
 		}
@@ -329,7 +330,7 @@ func pdbRefusal(err error) bool {
 // Drain cordons the node and evicts its pods in parallel. Deletions are
 // followed with one watch on the node's pods instead of polling each pod, and
 // an eviction a PDB refuses for PDBBlockWait ends the drain with ErrBlocked.
-func (c *Client) Drain(ctx context.Context, node string, o ops.DrainOptions, progress func(ops.DrainEvent)) error {
+func (c *Client) Drain(ctx context.Context, node string, o action.DrainOptions, progress func(action.DrainEvent)) error {
 	if o.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
@@ -345,7 +346,7 @@ func (c *Client) Drain(ctx context.Context, node string, o ops.DrainOptions, pro
 		for _, e := range errs {
 			msgs = append(msgs, e.Error())
 		}
-		return fmt.Errorf("%w: cannot drain %s: %s", ops.ErrRefused, node, strings.Join(msgs, "; "))
+		return fmt.Errorf("%w: cannot drain %s: %s", action.ErrRefused, node, strings.Join(msgs, "; "))
 	}
 	pods := list.Pods()
 	total := len(pods)
@@ -359,7 +360,7 @@ func (c *Client) Drain(ctx context.Context, node string, o ops.DrainOptions, pro
 		if finished {
 			done++
 		}
-		ev := ops.DrainEvent{Pod: p.Namespace + "/" + p.Name, Phase: phase, Detail: detail, Done: done, Total: total}
+		ev := action.DrainEvent{Pod: p.Namespace + "/" + p.Name, Phase: phase, Detail: detail, Done: done, Total: total}
 		mu.Unlock()
 		if progress != nil {
 			progress(ev)
@@ -486,7 +487,7 @@ func (c *Client) rewatch(ctx context.Context, node string, pending map[types.UID
 
 // evictOne evicts (or deletes) one pod, retrying while a PDB refuses it, up
 // to PDBBlockWait; then the refusal is returned as a block.
-func (c *Client) evictOne(ctx context.Context, h *drain.Helper, p *corev1.Pod, o ops.DrainOptions, emit func(*corev1.Pod, string, string, bool)) error {
+func (c *Client) evictOne(ctx context.Context, h *drain.Helper, p *corev1.Pod, o action.DrainOptions, emit func(*corev1.Pod, string, string, bool)) error {
 	emit(p, "evicting", "", false)
 	if o.DisableEviction {
 		err := h.DeletePod(*p)
@@ -515,7 +516,7 @@ func (c *Client) evictOne(ctx context.Context, h *drain.Helper, p *corev1.Pod, o
 			}
 			if time.Since(blockedSince) >= o.PDBBlockWait {
 				emit(p, "failed", "blocked by a PodDisruptionBudget", true)
-				return fmt.Errorf("%w: eviction of %s/%s refused for %s: %v", ops.ErrBlocked, p.Namespace, p.Name, o.PDBBlockWait, err)
+				return fmt.Errorf("%w: eviction of %s/%s refused for %s: %v", action.ErrBlocked, p.Namespace, p.Name, o.PDBBlockWait, err)
 			}
 		default:
 			emit(p, "failed", err.Error(), true)
@@ -525,7 +526,7 @@ func (c *Client) evictOne(ctx context.Context, h *drain.Helper, p *corev1.Pod, o
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%w: eviction of %s/%s still refused when the drain timed out: %v", ops.ErrBlocked, p.Namespace, p.Name, err)
+			return fmt.Errorf("%w: eviction of %s/%s still refused when the drain timed out: %v", action.ErrBlocked, p.Namespace, p.Name, err)
 		case <-t.C:
 		}
 	}

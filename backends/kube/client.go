@@ -11,7 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
 )
 
 // DefaultTimeout bounds every request made through a Client's RestConfig.
@@ -28,7 +28,7 @@ type Client struct {
 
 // New builds clients from the endpoint's kubeconfig and context. Requests time
 // out after DefaultTimeout unless the caller's context is shorter.
-func New(ep ops.KubeEndpoint) (*Client, error) {
+func New(ep config.KubeEndpoint) (*Client, error) {
 	if ep.Kubeconfig == "" {
 		return nil, errors.New("kube: kubeconfig path is empty")
 	}

@@ -9,7 +9,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/runbook"
 )
 
 // queryResources maps the resource names runbooks use (and their usual
@@ -75,4 +75,4 @@ func (c *Client) GetObject(ctx context.Context, resource, name string) (map[stri
 	return out, nil
 }
 
-var _ ops.KubeQuerier = (*Client)(nil)
+var _ runbook.KubeQuerier = (*Client)(nil)

@@ -13,7 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // InstanceSelector picks the API and consumer pods.
@@ -46,7 +46,7 @@ func (c *Client) ctx(ctx context.Context) (context.Context, context.CancelFunc) 
 }
 
 // ListInstances lists the API and consumer pods of the namespace.
-func (c *Client) ListInstances(ctx context.Context) ([]ops.Instance, error) {
+func (c *Client) ListInstances(ctx context.Context) ([]state.Instance, error) {
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()
 	pods, err := c.Clientset.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: InstanceSelector})
@@ -64,13 +64,13 @@ func (c *Client) ListInstances(ctx context.Context) ([]ops.Instance, error) {
 			zc.mu.Unlock()
 		}
 	}
-	out := make([]ops.Instance, 0, len(pods.Items))
+	out := make([]state.Instance, 0, len(pods.Items))
 	for i := range pods.Items {
 		p := &pods.Items[i]
 		if p.DeletionTimestamp != nil && p.Status.Phase != corev1.PodRunning {
 			continue
 		}
-		in := ops.Instance{Pod: p.Name, Deployment: p.Labels["app"], Node: p.Spec.NodeName,
+		in := state.Instance{Pod: p.Name, Deployment: p.Labels["app"], Node: p.Spec.NodeName,
 			Zone: zones[p.Spec.NodeName], Ready: podReady(p), Address: metricsAddr(p)}
 		for _, ct := range p.Spec.Containers {
 			in.CPURequest += ct.Resources.Requests.Cpu().AsApproximateFloat64()
@@ -119,7 +119,7 @@ func metricsAddr(p *corev1.Pod) string {
 }
 
 // ReadDeployments lists deployments with the HPA targeting each.
-func (c *Client) ReadDeployments(ctx context.Context) ([]ops.Deployment, error) {
+func (c *Client) ReadDeployments(ctx context.Context) ([]state.Deployment, error) {
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()
 	var hpas *autoscalingv2.HorizontalPodAutoscalerList
@@ -144,10 +144,10 @@ func (c *Client) ReadDeployments(ctx context.Context) ([]ops.Deployment, error) 
 			byTarget[h.Spec.ScaleTargetRef.Name] = h
 		}
 	}
-	out := make([]ops.Deployment, 0, len(deps.Items))
+	out := make([]state.Deployment, 0, len(deps.Items))
 	for i := range deps.Items {
 		d := &deps.Items[i]
-		od := ops.Deployment{Namespace: d.Namespace, Name: d.Name, Current: d.Status.Replicas,
+		od := state.Deployment{Namespace: d.Namespace, Name: d.Name, Current: d.Status.Replicas,
 			Ready: d.Status.ReadyReplicas, Updated: d.Status.UpdatedReplicas, MaxSurge: maxSurge(d)}
 		if d.Spec.Replicas != nil {
 			od.Desired = *d.Spec.Replicas
@@ -172,8 +172,8 @@ func maxSurge(d *appsv1.Deployment) string {
 	return ru.MaxSurge.String()
 }
 
-func hpaOf(h *autoscalingv2.HorizontalPodAutoscaler) *ops.HPA {
-	o := &ops.HPA{Name: h.Name, Max: h.Spec.MaxReplicas, Desired: h.Status.DesiredReplicas, Current: h.Status.CurrentReplicas, Min: 1}
+func hpaOf(h *autoscalingv2.HorizontalPodAutoscaler) *state.HPA {
+	o := &state.HPA{Name: h.Name, Max: h.Spec.MaxReplicas, Desired: h.Status.DesiredReplicas, Current: h.Status.CurrentReplicas, Min: 1}
 	if h.Spec.MinReplicas != nil {
 		o.Min = *h.Spec.MinReplicas
 	}
@@ -187,7 +187,7 @@ func hpaOf(h *autoscalingv2.HorizontalPodAutoscaler) *ops.HPA {
 	}
 	for _, m := range h.Spec.Metrics {
 		name, target := metricSpec(m)
-		o.Metrics = append(o.Metrics, ops.HPAMetric{Name: name, Target: target, Current: current[name]})
+		o.Metrics = append(o.Metrics, state.HPAMetric{Name: name, Target: target, Current: current[name]})
 	}
 	return o
 }
@@ -249,7 +249,7 @@ func metricStatus(m autoscalingv2.MetricStatus) (string, string) {
 }
 
 // ReadNodes lists nodes with their pod counts and requested CPU.
-func (c *Client) ReadNodes(ctx context.Context) ([]ops.Node, error) {
+func (c *Client) ReadNodes(ctx context.Context) ([]state.Node, error) {
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()
 	var pods *corev1.PodList
@@ -281,10 +281,10 @@ func (c *Client) ReadNodes(ctx context.Context) ([]ops.Node, error) {
 		}
 	}
 	zones := map[string]string{}
-	out := make([]ops.Node, 0, len(nodes.Items))
+	out := make([]state.Node, 0, len(nodes.Items))
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
-		on := ops.Node{Name: n.Name, Ready: isNodeReady(n), Cordoned: n.Spec.Unschedulable,
+		on := state.Node{Name: n.Name, Ready: isNodeReady(n), Cordoned: n.Spec.Unschedulable,
 			Pods: count[n.Name], Zone: n.Labels[ZoneLabel], Region: n.Labels[RegionLabel],
 			CPUAlloc: n.Status.Allocatable.Cpu().AsApproximateFloat64(), CPUReq: cpu[n.Name],
 			PodsAlloc: int(n.Status.Allocatable.Pods().Value())}

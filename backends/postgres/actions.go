@@ -18,16 +18,17 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/config"
 )
 
 // The capabilities the actions use, implemented by *Client.
 var (
-	_ ops.PostgresNode      = (*Client)(nil)
-	_ ops.Fencer            = (*Client)(nil)
-	_ ops.Promoter          = (*Client)(nil)
-	_ ops.BackupTaker       = (*Client)(nil)
-	_ ops.ConnectionLimiter = (*Client)(nil)
+	_ action.PostgresNode      = (*Client)(nil)
+	_ action.Fencer            = (*Client)(nil)
+	_ action.Promoter          = (*Client)(nil)
+	_ action.BackupTaker       = (*Client)(nil)
+	_ action.ConnectionLimiter = (*Client)(nil)
 )
 
 // ConnectionLimit is max_connections less the superuser reservation, and the
@@ -41,10 +42,10 @@ func (c *Client) ConnectionLimit(ctx context.Context) (limit, open int, err erro
 }
 
 // PGStatus reads recovery state, WAL positions and the fence setting.
-func (c *Client) PGStatus(ctx context.Context) (ops.PGStatus, error) {
+func (c *Client) PGStatus(ctx context.Context) (action.PGStatus, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	var s ops.PGStatus
+	var s action.PGStatus
 	var lastReplay *time.Time
 	err := c.Pool.QueryRow(ctx, `SELECT pg_is_in_recovery(),
 		CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END,
@@ -221,8 +222,8 @@ var (
 
 // TakeBackup runs pg_basebackup (tar format, WAL streamed into the backup,
 // fast checkpoint) into dir and records the WAL range it covers.
-func (c *Client) TakeBackup(ctx context.Context, dir string, progress func(string)) (ops.BackupInfo, error) {
-	info := ops.BackupInfo{Method: "pg_basebackup", Location: dir}
+func (c *Client) TakeBackup(ctx context.Context, dir string, progress func(string)) (action.BackupInfo, error) {
+	info := action.BackupInfo{Method: "pg_basebackup", Location: dir}
 	major, err := c.serverMajor(ctx)
 	if err != nil {
 		return info, err
@@ -307,8 +308,8 @@ func dirBytes(path string) int64 {
 }
 
 var (
-	_ ops.StandbyRebuilder = (*Client)(nil)
-	_ ops.Unfencer         = (*Client)(nil)
+	_ action.StandbyRebuilder = (*Client)(nil)
+	_ action.Unfencer         = (*Client)(nil)
 )
 
 // Unfence lifts Fence's default_transaction_read_only. A server rebuilt from a
@@ -487,8 +488,8 @@ func (c *Client) RebuildMethod(ctx context.Context, dataDir string) (string, err
 // source (pg_rewind where the cluster allows it, else a fresh pg_basebackup
 // swapped in for the old dir), writes the standby configuration and starts it
 // with the options of its last start.
-func (c *Client) RebuildAsStandby(ctx context.Context, req ops.StandbyRebuild, progress func(string)) (ops.RebuildReport, error) {
-	var rep ops.RebuildReport
+func (c *Client) RebuildAsStandby(ctx context.Context, req action.StandbyRebuild, progress func(string)) (action.RebuildReport, error) {
+	var rep action.RebuildReport
 	if progress == nil {
 		progress = func(string) {}
 	}
@@ -498,7 +499,7 @@ func (c *Client) RebuildAsStandby(ctx context.Context, req ops.StandbyRebuild, p
 	}
 	src, err := pgconn.ParseConfig(req.SourceDSN)
 	if err != nil {
-		return rep, fmt.Errorf("source dsn %s: %w", ops.MaskDSN(req.SourceDSN), err)
+		return rep, fmt.Errorf("source dsn %s: %w", config.MaskDSN(req.SourceDSN), err)
 	}
 	// The password goes through the environment, not the command line; -R
 	// writes it into primary_conninfo, as pg_basebackup -R does.

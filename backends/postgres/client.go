@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
 )
 
 // DefaultTimeout bounds each statement.
@@ -25,13 +25,13 @@ type Client struct {
 
 // New opens a lazy pool of at most 2 connections: the console must not eat
 // into the platform's connection budget.
-func New(ctx context.Context, ep ops.PostgresEndpoint, name string) (*Client, error) {
+func New(ctx context.Context, ep config.PostgresEndpoint, name string) (*Client, error) {
 	if ep.DSN == "" {
 		return nil, errors.New("postgres: dsn is empty")
 	}
 	cfg, err := pgxpool.ParseConfig(ep.DSN)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: parse dsn %s: %w", ops.MaskDSN(ep.DSN), err)
+		return nil, fmt.Errorf("postgres: parse dsn %s: %w", config.MaskDSN(ep.DSN), err)
 	}
 	cfg.MaxConns = 2
 	cfg.MinConns = 0
@@ -44,7 +44,7 @@ func New(ctx context.Context, ep ops.PostgresEndpoint, name string) (*Client, er
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %s: %w", ops.MaskDSN(ep.DSN), err)
+		return nil, fmt.Errorf("postgres: %s: %w", config.MaskDSN(ep.DSN), err)
 	}
 	return &Client{Pool: pool, Name: name}, nil
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/runbook"
 )
 
 // MaxQueryRows bounds what a runbook query may return: evidence, not an export.
@@ -55,4 +55,4 @@ func (c *Client) QueryRows(ctx context.Context, query string) ([]string, [][]str
 	return cols, out, nil
 }
 
-var _ ops.SQLQuerier = (*Client)(nil)
+var _ runbook.SQLQuerier = (*Client)(nil)

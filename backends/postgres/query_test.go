@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 func primary(t *testing.T) *Client {
 	t.Helper()
 	p := localtest.Platform(t, local.Postgres)
-	c, err := New(context.Background(), ops.PostgresEndpoint{DSN: p.Postgres.Primary.DSN}, "primary")
+	c, err := New(context.Background(), config.PostgresEndpoint{DSN: p.Postgres.Primary.DSN}, "primary")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // ReadPGReplication reports replication as this server sees it. A primary
@@ -13,7 +13,7 @@ import (
 // pg_current_wal_lsn, time lags from the walsender); a standby reports itself:
 // receive-vs-replay bytes, seconds since the last replayed transaction while
 // replay is behind, and whether replay is paused.
-func (c *Client) ReadPGReplication(ctx context.Context) ([]ops.PGStandby, error) {
+func (c *Client) ReadPGReplication(ctx context.Context) ([]state.PGStandby, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	var inRecovery bool
@@ -25,7 +25,7 @@ func (c *Client) ReadPGReplication(ctx context.Context) ([]ops.PGStandby, error)
 		if err != nil {
 			return nil, err
 		}
-		return []ops.PGStandby{s}, nil
+		return []state.PGStandby{s}, nil
 	}
 	rows, err := c.Pool.Query(ctx, `
 SELECT coalesce(application_name, ''), coalesce(state, ''),
@@ -41,9 +41,9 @@ FROM pg_stat_replication ORDER BY application_name`)
 		return nil, fmt.Errorf("postgres %s: pg_stat_replication: %w", c.Name, err)
 	}
 	defer rows.Close()
-	var out []ops.PGStandby
+	var out []state.PGStandby
 	for rows.Next() {
-		var s ops.PGStandby
+		var s state.PGStandby
 		if err := rows.Scan(&s.Name, &s.State, &s.SentLagBytes, &s.WriteLagBytes, &s.FlushLagBytes,
 			&s.ReplayLagBytes, &s.WriteLagSeconds, &s.FlushLagSeconds, &s.ReplayLagSeconds); err != nil {
 			return nil, fmt.Errorf("postgres %s: pg_stat_replication: %w", c.Name, err)
@@ -53,8 +53,8 @@ FROM pg_stat_replication ORDER BY application_name`)
 	return out, rows.Err()
 }
 
-func (c *Client) standbySelf(ctx context.Context) (ops.PGStandby, error) {
-	s := ops.PGStandby{Name: c.Name, Self: true}
+func (c *Client) standbySelf(ctx context.Context) (state.PGStandby, error) {
+	s := state.PGStandby{Name: c.Name, Self: true}
 	var lastReplay *time.Time
 	var status *string
 	err := c.Pool.QueryRow(ctx, `
@@ -84,10 +84,10 @@ SELECT pg_last_xact_replay_timestamp(),
 
 // ReadStorePool reads client connections by application against
 // max_connections and superuser_reserved_connections.
-func (c *Client) ReadStorePool(ctx context.Context) (ops.StorePool, error) {
+func (c *Client) ReadStorePool(ctx context.Context) (state.StorePool, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	p := ops.StorePool{Store: "postgres", ByApplication: map[string]int{}}
+	p := state.StorePool{Store: "postgres", ByApplication: map[string]int{}}
 	if err := c.Pool.QueryRow(ctx, `SELECT current_setting('max_connections')::int,
        current_setting('superuser_reserved_connections')::int`).Scan(&p.Limit, &p.Reserved); err != nil {
 		return p, fmt.Errorf("postgres %s: settings: %w", c.Name, err)

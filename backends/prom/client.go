@@ -13,7 +13,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
 )
 
 // DefaultTimeout bounds each query.
@@ -26,7 +26,7 @@ type Client struct {
 }
 
 // New builds a client for the endpoint's URL.
-func New(ep ops.PromEndpoint) (*Client, error) {
+func New(ep config.PromEndpoint) (*Client, error) {
 	if ep.URL == "" {
 		return nil, errors.New("prom: url is empty")
 	}

@@ -8,14 +8,14 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // QueryVector runs an instant query and returns its samples with their labels
 // (the metric name under "__name__"): the ops.PromQuerier of runbooks and the
 // collector. A scalar answer becomes one sample without labels; NaN samples
 // (histogram_quantile over no traffic) are dropped, since they compare with nothing.
-func (c *Client) QueryVector(ctx context.Context, q string) ([]ops.Sample, error) {
+func (c *Client) QueryVector(ctx context.Context, q string) ([]state.Sample, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	v, _, _, err := c.API.Query(ctx, q, time.Now())
@@ -29,13 +29,13 @@ func (c *Client) QueryVector(ctx context.Context, q string) ([]ops.Sample, error
 		if math.IsNaN(float64(t.Value)) {
 			return nil, nil
 		}
-		return []ops.Sample{{Labels: map[string]string{}, Value: float64(t.Value)}}, nil
+		return []state.Sample{{Labels: map[string]string{}, Value: float64(t.Value)}}, nil
 	}
 	return nil, fmt.Errorf("prom: query %q: want a vector or scalar, got %s", q, v.Type())
 }
 
-func samplesOf(vec model.Vector) []ops.Sample {
-	out := make([]ops.Sample, 0, len(vec))
+func samplesOf(vec model.Vector) []state.Sample {
+	out := make([]state.Sample, 0, len(vec))
 	for _, s := range vec {
 		v := float64(s.Value)
 		if math.IsNaN(v) {
@@ -45,9 +45,9 @@ func samplesOf(vec model.Vector) []ops.Sample {
 		for k, lv := range s.Metric {
 			labels[string(k)] = string(lv)
 		}
-		out = append(out, ops.Sample{Labels: labels, Value: v})
+		out = append(out, state.Sample{Labels: labels, Value: v})
 	}
 	return out
 }
 
-var _ ops.PromQuerier = (*Client)(nil)
+var _ state.PromQuerier = (*Client)(nil)

@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -20,14 +21,14 @@ func TestMain(m *testing.M) {
 // scalar as one sample, a bad query as an error naming the query.
 func TestQueryVectorOnPrometheus(t *testing.T) {
 	p := localtest.Platform(t, local.Prometheus)
-	c, err := New(ops.PromEndpoint{URL: p.Prometheus.URL})
+	c, err := New(config.PromEndpoint{URL: p.Prometheus.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	// Prometheus scrapes itself; poll until the first scrape is stored.
 	deadline := time.Now().Add(30 * time.Second)
-	var got []ops.Sample
+	var got []state.Sample
 	for {
 		got, err = c.QueryVector(ctx, `up{job="prometheus"}`)
 		if err == nil && len(got) > 0 {
@@ -61,7 +62,7 @@ func TestQueryVectorOnPrometheus(t *testing.T) {
 
 // A deadline shorter than the answer fails the query instead of blocking.
 func TestQueryVectorHonoursTheDeadline(t *testing.T) {
-	c, err := New(ops.PromEndpoint{URL: "http://10.255.255.1:9"})
+	c, err := New(config.PromEndpoint{URL: "http://10.255.255.1:9"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // Scraper reads instances' /metrics pages directly (no Prometheus needed).
@@ -35,7 +35,7 @@ func NewScraper(timeout time.Duration) *Scraper {
 // Scrape fetches http://addr/metrics and flattens it to samples: the name in
 // "__name__", histograms as _bucket{le}/_sum/_count, summaries as
 // {quantile}/_sum/_count.
-func (s *Scraper) Scrape(ctx context.Context, addr string) ([]ops.Sample, error) {
+func (s *Scraper) Scrape(ctx context.Context, addr string) ([]state.Sample, error) {
 	url := addr
 	if !strings.Contains(url, "://") {
 		url = "http://" + addr + "/metrics"
@@ -61,13 +61,13 @@ func (s *Scraper) Scrape(ctx context.Context, addr string) ([]ops.Sample, error)
 }
 
 // ParseText parses the Prometheus text exposition format into samples.
-func ParseText(r io.Reader) ([]ops.Sample, error) {
+func ParseText(r io.Reader) ([]state.Sample, error) {
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(r)
 	if err != nil {
 		return nil, fmt.Errorf("parse metrics: %w", err)
 	}
-	var out []ops.Sample
+	var out []state.Sample
 	for name, f := range fams {
 		for _, m := range f.GetMetric() {
 			base := map[string]string{}
@@ -83,7 +83,7 @@ func ParseText(r io.Reader) ([]ops.Sample, error) {
 				for i := 0; i+1 < len(extra); i += 2 {
 					l[extra[i]] = extra[i+1]
 				}
-				out = append(out, ops.Sample{Labels: l, Value: v})
+				out = append(out, state.Sample{Labels: l, Value: v})
 			}
 			switch f.GetType() {
 			case dto.MetricType_COUNTER:

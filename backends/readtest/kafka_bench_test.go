@@ -10,7 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wotr/wotr-tui/backends/kafka"
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -28,7 +28,7 @@ func BenchmarkReadKafkaAtSize(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	kc, err := kafka.New(ops.KafkaEndpoint{Brokers: p.Kafka.Brokers, Topics: topics})
+	kc, err := kafka.New(config.KafkaEndpoint{Brokers: p.Kafka.Brokers, Topics: topics})
 	if err != nil {
 		b.Fatal(err)
 	}

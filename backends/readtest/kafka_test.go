@@ -9,7 +9,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wotr/wotr-tui/backends/kafka"
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/collect"
+	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -52,12 +54,12 @@ func TestKafkaLagIsProducedMinusCommitted(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	kc, err := kafka.New(ops.KafkaEndpoint{Brokers: p.Kafka.Brokers, Group: group, Topics: []string{topic}})
+	kc, err := kafka.New(config.KafkaEndpoint{Brokers: p.Kafka.Brokers, Group: group, Topics: []string{topic}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer kc.Close()
-	c := ops.NewCollector(ops.CollectorOptions{Context: "t"}, ops.RegionSources{Region: "primary", Role: "primary", Kafka: kc})
+	c := collect.New(collect.Options{Context: "t"}, collect.RegionSources{Region: "primary", Role: "primary", Kafka: kc})
 	snap := c.CollectOnce(ctx)
 	if snap.Kafka.Error != "" {
 		t.Fatalf("kafka source failed: %s", snap.Kafka.Error)
@@ -90,12 +92,12 @@ func TestKafkaLagIsProducedMinusCommitted(t *testing.T) {
 	if snap.Kafka.Topics[0].ProduceRate <= 0 || g.Partitions[0].LagSeconds <= 0 {
 		t.Errorf("produce rate %v, lag seconds %v: want both > 0", snap.Kafka.Topics[0].ProduceRate, g.Partitions[0].LagSeconds)
 	}
-	if g.Partitions[1].LagSeconds != 0 || g.Partitions[1].Status != ops.StatusOK {
+	if g.Partitions[1].LagSeconds != 0 || g.Partitions[1].Status != state.StatusOK {
 		t.Errorf("caught-up partition 1: %+v", g.Partitions[1])
 	}
 	// Nothing owns the group's partitions and partition 0's committed offset
 	// did not move while its lag grew: Burrow calls that STOP.
-	if g.Partitions[0].Status != ops.StatusStop || g.Status != ops.StatusErr {
+	if g.Partitions[0].Status != state.StatusStop || g.Status != state.StatusErr {
 		t.Errorf("partition 0 status %s, group %s; want STOP and ERR", g.Partitions[0].Status, g.Status)
 	}
 	b := len(snap.Kafka.Brokers)
@@ -107,7 +109,7 @@ func TestKafkaLagIsProducedMinusCommitted(t *testing.T) {
 	}
 }
 
-func findGroup(t *testing.T, s ops.Snapshot, name string) ops.Group {
+func findGroup(t *testing.T, s state.Snapshot, name string) state.Group {
 	t.Helper()
 	for _, g := range s.Kafka.Groups {
 		if g.Name == name {
@@ -115,17 +117,17 @@ func findGroup(t *testing.T, s ops.Snapshot, name string) ops.Group {
 		}
 	}
 	t.Fatalf("group %s not in snapshot (%d groups, source error %q)", name, len(s.Kafka.Groups), s.Kafka.Error)
-	return ops.Group{}
+	return state.Group{}
 }
 
 // A broker outage: the source fails, the last good value stays, marked stale.
 func TestKafkaUnreachableKeepsLastValueStale(t *testing.T) {
-	kc, err := kafka.New(ops.KafkaEndpoint{Brokers: []string{"127.0.0.1:1"}})
+	kc, err := kafka.New(config.KafkaEndpoint{Brokers: []string{"127.0.0.1:1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer kc.Close()
-	c := ops.NewCollector(ops.CollectorOptions{Timeout: 500 * time.Millisecond}, ops.RegionSources{Region: "r", Kafka: kc})
+	c := collect.New(collect.Options{Timeout: 500 * time.Millisecond}, collect.RegionSources{Region: "r", Kafka: kc})
 	s := c.CollectOnce(context.Background())
 	if s.Sources[0].Error == "" || s.Sources[0].Source != "kafka@r" {
 		t.Fatalf("source meta %+v, want an error for kafka@r", s.Sources[0])

@@ -15,7 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/wotr/wotr-tui/backends/kube"
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/collect"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -72,7 +73,7 @@ func TestKubeInstancesDeploymentsAndNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ins []ops.Instance
+	var ins []state.Instance
 	localtest.Eventually(t, 60*time.Second, "4 ready instances", func() error {
 		var err error
 		ins, err = kc.ListInstances(ctx)
@@ -137,7 +138,7 @@ func TestKubeInstancesDeploymentsAndNodes(t *testing.T) {
 
 	// Budget through the collector against the real max_connections: HPA max 6
 	// + surge 2 = 8 instances of the scaling guide's 10-connection pool.
-	c := ops.NewCollector(ops.CollectorOptions{}, ops.RegionSources{Region: "primary", Role: "primary", Deployments: kc,
+	c := collect.New(collect.Options{}, collect.RegionSources{Region: "primary", Role: "primary", Deployments: kc,
 		PGPool: pgClient(t, localtest.Platform(t, local.Postgres).Postgres.Primary.DSN, "primary")})
 	s := c.CollectOnce(ctx)
 	if len(s.Pools.Budget) != 1 || s.Pools.Budget[0].Instances != 8 || s.Pools.Budget[0].Total != 80 {

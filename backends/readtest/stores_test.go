@@ -13,14 +13,16 @@ import (
 	"github.com/wotr/wotr-tui/backends/clickhouse"
 	"github.com/wotr/wotr-tui/backends/postgres"
 	"github.com/wotr/wotr-tui/backends/redis"
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/collect"
+	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
 
 func pgClient(t *testing.T, dsn, name string) *postgres.Client {
 	t.Helper()
-	c, err := postgres.New(context.Background(), ops.PostgresEndpoint{DSN: dsn}, name)
+	c, err := postgres.New(context.Background(), config.PostgresEndpoint{DSN: dsn}, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,10 +65,10 @@ func TestPostgresPausedReplayLagGrowsAndIsReported(t *testing.T) {
 	}
 	t.Cleanup(func() { _, _ = stby.Pool.Exec(context.Background(), "SELECT pg_wal_replay_resume()") })
 
-	c := ops.NewCollector(ops.CollectorOptions{Context: "t"},
-		ops.RegionSources{Region: "primary", Role: "primary", PGReplication: prim},
-		ops.RegionSources{Region: "secondary", Role: "secondary", PGReplication: stby})
-	var first ops.PGStandby
+	c := collect.New(collect.Options{Context: "t"},
+		collect.RegionSources{Region: "primary", Role: "primary", PGReplication: prim},
+		collect.RegionSources{Region: "secondary", Role: "secondary", PGReplication: stby})
+	var first state.PGStandby
 	localtest.Eventually(t, 20*time.Second, "paused standby reports byte and time lag", func() error {
 		write()
 		s, err := stby.ReadPGReplication(ctx)
@@ -98,7 +100,7 @@ func TestPostgresPausedReplayLagGrowsAndIsReported(t *testing.T) {
 		t.Fatalf("primary's view of the paused standby: %+v", rows)
 	}
 	snap := c.CollectOnce(ctx)
-	var sec ops.Region
+	var sec state.Region
 	for _, r := range snap.Regions {
 		if r.Name == "secondary" {
 			sec = r
@@ -189,12 +191,12 @@ func TestPostgresHeldConnectionsAreCounted(t *testing.T) {
 func TestRedisReplicationAndClients(t *testing.T) {
 	p := localtest.Platform(t, local.Redis)
 	ctx := ctxT(t, 30*time.Second)
-	prim, err := redis.New(ops.RedisEndpoint{Addr: p.Redis.Primary.Addr}, "primary")
+	prim, err := redis.New(config.RedisEndpoint{Addr: p.Redis.Primary.Addr}, "primary")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer prim.Close()
-	repl, err := redis.New(ops.RedisEndpoint{Addr: p.Redis.Replica.Addr}, "secondary")
+	repl, err := redis.New(config.RedisEndpoint{Addr: p.Redis.Replica.Addr}, "secondary")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +266,7 @@ func TestClickHouseStoppedFetchesShowQueueAndDelay(t *testing.T) {
 	if lagging < 0 {
 		t.Fatal("no second replica in the first shard")
 	}
-	cc, err := clickhouse.New(ops.CHEndpoint{Addrs: []string{ch.Replicas[0].NativeAddr, ch.Replicas[lagging].NativeAddr}, Database: ch.Database})
+	cc, err := clickhouse.New(config.CHEndpoint{Addrs: []string{ch.Replicas[0].NativeAddr, ch.Replicas[lagging].NativeAddr}, Database: ch.Database})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,17 +292,17 @@ func TestClickHouseStoppedFetchesShowQueueAndDelay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	row := func() (ops.CHReplica, error) {
+	row := func() (state.CHReplica, error) {
 		rs, err := cc.ReadCHReplicas(ctx)
 		if err != nil {
-			return ops.CHReplica{}, err
+			return state.CHReplica{}, err
 		}
 		for _, r := range rs {
 			if r.Table == "events" && r.Database == "wotr" && strings.Contains(r.Replica, ch.Replicas[lagging].NativeAddr) {
 				return r, nil
 			}
 		}
-		return ops.CHReplica{}, fmt.Errorf("no wotr.events row for %s in %+v", ch.Replicas[lagging].NativeAddr, rs)
+		return state.CHReplica{}, fmt.Errorf("no wotr.events row for %s in %+v", ch.Replicas[lagging].NativeAddr, rs)
 	}
 	localtest.Eventually(t, 30*time.Second, "stopped replica reports queue and delay", func() error {
 		r, err := row()

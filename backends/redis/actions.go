@@ -11,14 +11,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/action"
 )
 
 // The capabilities the actions use, implemented by *Client.
 var (
-	_ ops.RedisPromoter     = (*Client)(nil)
-	_ ops.BackupTaker       = (*Client)(nil)
-	_ ops.ConnectionLimiter = (*Client)(nil)
+	_ action.RedisPromoter     = (*Client)(nil)
+	_ action.BackupTaker       = (*Client)(nil)
+	_ action.ConnectionLimiter = (*Client)(nil)
 )
 
 // ConnectionLimit is maxclients and connected_clients.
@@ -80,8 +80,8 @@ func (c *Client) BackupMethod(ctx context.Context) (string, error) {
 
 // TakeBackup runs BGSAVE, waits until LASTSAVE moves past its value before the
 // save, and copies the RDB file into dir when the server's dir is local.
-func (c *Client) TakeBackup(ctx context.Context, dir string, progress func(string)) (ops.BackupInfo, error) {
-	info := ops.BackupInfo{Method: "bgsave", Location: dir}
+func (c *Client) TakeBackup(ctx context.Context, dir string, progress func(string)) (action.BackupInfo, error) {
+	info := action.BackupInfo{Method: "bgsave", Location: dir}
 	before, err := c.Redis.LastSave(ctx).Result()
 	if err != nil {
 		return info, fmt.Errorf("LASTSAVE: %w", err)
@@ -174,7 +174,7 @@ func copyFile(src, dst string) (int64, error) {
 	return n, out.Close()
 }
 
-var _ ops.RedisReplicator = (*Client)(nil)
+var _ action.RedisReplicator = (*Client)(nil)
 
 // ReplicaOf makes the server a replica of addr. A password-protected primary
 // needs masterauth first.

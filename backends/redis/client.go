@@ -11,7 +11,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
 )
 
 // DefaultTimeout bounds each command.
@@ -25,7 +25,7 @@ type Client struct {
 }
 
 // New builds a client; the connection is made on first use.
-func New(ep ops.RedisEndpoint, name string) (*Client, error) {
+func New(ep config.RedisEndpoint, name string) (*Client, error) {
 	if ep.Addr == "" {
 		return nil, errors.New("redis: addr is empty")
 	}

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // parseInfo turns an INFO answer into key -> value.
@@ -41,7 +41,7 @@ func parseFields(s string) map[string]string {
 // replica with its offset lag against master_repl_offset and seconds since
 // its last ack. On a replica: itself, with link status and seconds since the
 // last I/O with its primary.
-func (c *Client) ReadRedisReplication(ctx context.Context) ([]ops.RedisReplica, error) {
+func (c *Client) ReadRedisReplication(ctx context.Context) ([]state.RedisReplica, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	s, err := c.Redis.Info(ctx, "replication").Result()
@@ -50,16 +50,16 @@ func (c *Client) ReadRedisReplication(ctx context.Context) ([]ops.RedisReplica, 
 	}
 	info := parseInfo(s)
 	if info["role"] == "slave" {
-		r := ops.RedisReplica{Name: c.Addr, LinkStatus: info["master_link_status"], Self: true}
+		r := state.RedisReplica{Name: c.Addr, LinkStatus: info["master_link_status"], Self: true}
 		r.LagSeconds, _ = strconv.ParseFloat(info["master_last_io_seconds_ago"], 64)
-		return []ops.RedisReplica{r}, nil
+		return []state.RedisReplica{r}, nil
 	}
 	master, _ := strconv.ParseInt(info["master_repl_offset"], 10, 64)
 	n, _ := strconv.Atoi(info["connected_slaves"])
-	var out []ops.RedisReplica
+	var out []state.RedisReplica
 	for i := 0; i < n; i++ {
 		f := parseFields(info["slave"+strconv.Itoa(i)])
-		r := ops.RedisReplica{Name: f["ip"] + ":" + f["port"], LinkStatus: "down"}
+		r := state.RedisReplica{Name: f["ip"] + ":" + f["port"], LinkStatus: "down"}
 		if f["state"] == "online" {
 			r.LinkStatus = "up"
 		}
@@ -74,10 +74,10 @@ func (c *Client) ReadRedisReplication(ctx context.Context) ([]ops.RedisReplica, 
 }
 
 // ReadStorePool reads connected clients by name against maxclients.
-func (c *Client) ReadStorePool(ctx context.Context) (ops.StorePool, error) {
+func (c *Client) ReadStorePool(ctx context.Context) (state.StorePool, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	p := ops.StorePool{Store: "redis", ByApplication: map[string]int{}}
+	p := state.StorePool{Store: "redis", ByApplication: map[string]int{}}
 	cfg, err := c.Redis.ConfigGet(ctx, "maxclients").Result()
 	if err != nil {
 		return p, fmt.Errorf("redis %s: CONFIG GET maxclients: %w", c.Addr, err)

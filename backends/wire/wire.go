@@ -14,7 +14,10 @@ import (
 	"github.com/wotr/wotr-tui/backends/postgres"
 	"github.com/wotr/wotr-tui/backends/prom"
 	"github.com/wotr/wotr-tui/backends/redis"
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/backup"
+	"github.com/wotr/wotr-tui/ops/collect"
+	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // Capability names, used to open only what a command needs.
@@ -34,7 +37,7 @@ var AllCaps = []string{CapKube, CapKafka, CapLoad, CapReplication, CapPools, Cap
 // Connections are lazy: an unreachable endpoint shows up when polled, as a
 // failed source; only invalid configuration fails here. close releases every
 // client.
-func Sources(ctx context.Context, cc ops.ContextConfig, caps ...string) (rs []ops.RegionSources, close func(), err error) {
+func Sources(ctx context.Context, cc config.ContextConfig, caps ...string) (rs []collect.RegionSources, close func(), err error) {
 	if len(caps) == 0 {
 		caps = AllCaps
 	}
@@ -54,7 +57,7 @@ func Sources(ctx context.Context, cc ops.ContextConfig, caps ...string) (rs []op
 		}
 	}()
 	for _, r := range cc.Regions {
-		s := ops.RegionSources{Region: r.Name, Role: r.Role}
+		s := collect.RegionSources{Region: r.Name, Role: r.Role}
 		fail := func(what string, e error) error { return fmt.Errorf("region %s: %s: %w", r.Name, what, e) }
 		if r.Kube != nil && (want[CapKube] || want[CapLoad] || want[CapPools]) {
 			k, e := kube.New(*r.Kube)
@@ -138,10 +141,10 @@ func Sources(ctx context.Context, cc ops.ContextConfig, caps ...string) (rs []op
 
 // backupLister reads the backup catalog the backup action writes, plus the
 // ClickHouse server's own system.backups where the server has it.
-func backupLister(cc ops.ContextConfig, ch *clickhouse.Client) ops.BackupLister {
-	dir := ops.BackupDir(cc)
-	return ops.BackupListerFunc(func(ctx context.Context) ([]ops.Backup, error) {
-		out, err := ops.ListBackups(dir)
+func backupLister(cc config.ContextConfig, ch *clickhouse.Client) collect.BackupLister {
+	dir := backup.Dir(cc)
+	return collect.BackupListerFunc(func(ctx context.Context) ([]state.Backup, error) {
+		out, err := backup.List(dir)
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +160,7 @@ func backupLister(cc ops.ContextConfig, ch *clickhouse.Client) ops.BackupLister 
 }
 
 // NewCollector opens sources and builds a collector for the context.
-func NewCollector(ctx context.Context, cc ops.ContextConfig, opts ops.CollectorOptions, caps ...string) (*ops.Collector, func(), error) {
+func NewCollector(ctx context.Context, cc config.ContextConfig, opts collect.Options, caps ...string) (*collect.Collector, func(), error) {
 	rs, closeAll, err := Sources(ctx, cc, caps...)
 	if err != nil {
 		return nil, closeAll, err
@@ -165,5 +168,5 @@ func NewCollector(ctx context.Context, cc ops.ContextConfig, opts ops.CollectorO
 	if opts.Context == "" {
 		opts.Context = cc.Name
 	}
-	return ops.NewCollector(opts, rs...), closeAll, nil
+	return collect.New(opts, rs...), closeAll, nil
 }

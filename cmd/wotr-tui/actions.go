@@ -24,32 +24,35 @@ import (
 	"github.com/wotr/wotr-tui/backends/postgres"
 	"github.com/wotr/wotr-tui/backends/prom"
 	"github.com/wotr/wotr-tui/backends/redis"
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/audit"
+	"github.com/wotr/wotr-tui/ops/backup"
+	"github.com/wotr/wotr-tui/ops/config"
 )
 
 // actionBackends wires ops' capability lookups to the backend packages.
-func actionBackends() ops.Backends {
-	return ops.Backends{
-		Kube:  func(r ops.RegionConfig) (any, error) { return kube.New(*r.Kube) },
-		Kafka: func(r ops.RegionConfig) (any, error) { return kafka.New(*r.Kafka) },
-		Postgres: func(r ops.RegionConfig) (any, error) {
+func actionBackends() action.Backends {
+	return action.Backends{
+		Kube:  func(r config.RegionConfig) (any, error) { return kube.New(*r.Kube) },
+		Kafka: func(r config.RegionConfig) (any, error) { return kafka.New(*r.Kafka) },
+		Postgres: func(r config.RegionConfig) (any, error) {
 			return postgres.New(context.Background(), *r.Postgres, r.Name)
 		},
-		Redis:      func(r ops.RegionConfig) (any, error) { return redis.New(*r.Redis, r.Name) },
-		ClickHouse: func(r ops.RegionConfig) (any, error) { return clickhouse.New(*r.ClickHouse) },
-		Prom:       func(r ops.RegionConfig) (any, error) { return prom.New(*r.Prometheus) },
+		Redis:      func(r config.RegionConfig) (any, error) { return redis.New(*r.Redis, r.Name) },
+		ClickHouse: func(r config.RegionConfig) (any, error) { return clickhouse.New(*r.ClickHouse) },
+		Prom:       func(r config.RegionConfig) (any, error) { return prom.New(*r.Prometheus) },
 	}
 }
 
 // newActionService is the action service of a context, shared by the verbs
 // and the console. Close it when done.
-func newActionService(cc ops.ContextConfig) *ops.Actions {
-	return ops.NewActions(cc, actionBackends())
+func newActionService(cc config.ContextConfig) *action.Service {
+	return action.NewService(cc, actionBackends())
 }
 
 // loadContextConfig resolves --config and --context. Tests replace it.
-var loadContextConfig = func(g *globalFlags) (*ops.ContextConfig, error) {
-	cfg, err := ops.LoadConfig(g.configPath)
+var loadContextConfig = func(g *globalFlags) (*config.ContextConfig, error) {
+	cfg, err := config.Load(g.configPath)
 	if err != nil {
 		return nil, err
 	}
@@ -88,9 +91,9 @@ func exitCodeFor(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.Is(err, ops.ErrInvalid), errors.Is(err, ops.ErrUnsupported):
+	case errors.Is(err, action.ErrInvalid), errors.Is(err, action.ErrUnsupported):
 		return ExitUsage
-	case errors.Is(err, ops.ErrRefused), errors.Is(err, ops.ErrBlocked):
+	case errors.Is(err, action.ErrRefused), errors.Is(err, action.ErrBlocked):
 		return ExitRefused
 	}
 	return ExitFailed
@@ -98,15 +101,15 @@ func exitCodeFor(err error) int {
 
 // actionOutput is the -o json document: stable field names (ops' JSON tags).
 type actionOutput struct {
-	Plan   *ops.Plan   `json:"plan"`
-	Result *ops.Result `json:"result,omitempty"`
-	Error  string      `json:"error,omitempty"`
-	Exit   int         `json:"exitCode"`
+	Plan   *action.Plan   `json:"plan"`
+	Result *action.Result `json:"result,omitempty"`
+	Error  string         `json:"error,omitempty"`
+	Exit   int            `json:"exitCode"`
 }
 
 // runAction is the verbs' shared flow: plan -> show -> confirm -> execute with
 // progress -> show the verified result. The audit record is written by Execute.
-func runAction(cmd *cobra.Command, g *globalFlags, f *actionFlags, req ops.ActionRequest, out, errOut io.Writer) error {
+func runAction(cmd *cobra.Command, g *globalFlags, f *actionFlags, req action.Request, out, errOut io.Writer) error {
 	if f.output != "table" && f.output != "json" {
 		return withCode(ExitUsage, fmt.Errorf("-o %q: output is table or json", f.output))
 	}
@@ -138,9 +141,9 @@ func cmdContext(cmd *cobra.Command) context.Context {
 	return context.Background()
 }
 
-func driveAction(ctx context.Context, actor ops.Actor, in io.Reader, f *actionFlags, req ops.ActionRequest, out, errOut io.Writer) error {
+func driveAction(ctx context.Context, actor action.Actor, in io.Reader, f *actionFlags, req action.Request, out, errOut io.Writer) error {
 	jsonOut := f.output == "json"
-	emit := func(plan *ops.Plan, res *ops.Result, err error) error {
+	emit := func(plan *action.Plan, res *action.Result, err error) error {
 		code := exitCodeFor(err)
 		if jsonOut {
 			doc := actionOutput{Plan: plan, Result: res, Exit: code}
@@ -183,9 +186,9 @@ func driveAction(ctx context.Context, actor ops.Actor, in io.Reader, f *actionFl
 	default:
 		res, _ := actor.Execute(ctx, plan, "", nil)
 		return emit(plan, res, fmt.Errorf("%w: not confirmed: stdin is not a terminal; pass --yes (or --confirm %q) to run %s non-interactively",
-			ops.ErrRefused, plan.ConfirmPhrase, req.Kind))
+			action.ErrRefused, plan.ConfirmPhrase, req.Kind))
 	}
-	progress := func(p ops.Progress) {
+	progress := func(p action.Progress) {
 		if jsonOut {
 			return
 		}
@@ -199,17 +202,17 @@ func driveAction(ctx context.Context, actor ops.Actor, in io.Reader, f *actionFl
 	return emit(plan, res, err)
 }
 
-func checkMark(s ops.CheckStatus) string {
+func checkMark(s action.CheckStatus) string {
 	switch s {
-	case ops.CheckPass:
+	case action.CheckPass:
 		return "ok  "
-	case ops.CheckWarn:
+	case action.CheckWarn:
 		return "WARN"
 	}
 	return "FAIL"
 }
 
-func printPlan(w io.Writer, p *ops.Plan) {
+func printPlan(w io.Writer, p *action.Plan) {
 	fmt.Fprintf(w, "Plan (%s): %s\n", p.Context, p.Summary)
 	for _, s := range p.Steps {
 		fmt.Fprintf(w, "  step: %s\n", s)
@@ -231,7 +234,7 @@ func printPlan(w io.Writer, p *ops.Plan) {
 	}
 }
 
-func printResult(w io.Writer, r *ops.Result) {
+func printResult(w io.Writer, r *action.Result) {
 	state := "OK"
 	if !r.OK {
 		state = "FAILED"
@@ -255,10 +258,10 @@ func init() {
 	register(newPartitionsCmd)
 	register(newDrainCmd)
 	register(func(g *globalFlags, out, errOut io.Writer) *cobra.Command {
-		return newCordonCmd(g, out, errOut, ops.KindCordon, "Mark a node unschedulable")
+		return newCordonCmd(g, out, errOut, action.KindCordon, "Mark a node unschedulable")
 	})
 	register(func(g *globalFlags, out, errOut io.Writer) *cobra.Command {
-		return newCordonCmd(g, out, errOut, ops.KindUncordon, "Mark a node schedulable again")
+		return newCordonCmd(g, out, errOut, action.KindUncordon, "Mark a node schedulable again")
 	})
 	register(newPromoteCmd)
 	register(newBackupCmd)
@@ -284,7 +287,7 @@ func newScaleCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 			intParam(cmd, params, "replicas", replicas)
 			intParam(cmd, params, "min", min)
 			intParam(cmd, params, "max", max)
-			return runAction(cmd, g, f, ops.ActionRequest{Kind: ops.KindScale, Target: args[0], Params: params}, out, errOut)
+			return runAction(cmd, g, f, action.Request{Kind: action.KindScale, Target: args[0], Params: params}, out, errOut)
 		},
 	}
 	cmd.Flags().IntVar(&replicas, "replicas", 0, "desired replicas (with an HPA: its new minimum)")
@@ -304,7 +307,7 @@ func newPartitionsCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			params := map[string]string{}
 			intParam(cmd, params, "count", count)
-			return runAction(cmd, g, f, ops.ActionRequest{Kind: ops.KindPartitions, Target: args[0], Params: params}, out, errOut)
+			return runAction(cmd, g, f, action.Request{Kind: action.KindPartitions, Target: args[0], Params: params}, out, errOut)
 		},
 	}
 	cmd.Flags().IntVar(&count, "count", 0, "new total partition count")
@@ -334,7 +337,7 @@ func newDrainCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 			params["delete-emptydir-data"] = strconv.FormatBool(emptyDir)
 			params["force-unmanaged"] = strconv.FormatBool(unmanaged)
 			params["disable-eviction"] = strconv.FormatBool(noEviction)
-			return runAction(cmd, g, f, ops.ActionRequest{Kind: ops.KindDrain, Target: args[0], Params: params}, out, errOut)
+			return runAction(cmd, g, f, action.Request{Kind: action.KindDrain, Target: args[0], Params: params}, out, errOut)
 		},
 	}
 	cmd.Flags().IntVar(&grace, "grace-period", -1, "seconds each pod gets to terminate (-1: the pod's own)")
@@ -355,7 +358,7 @@ func newCordonCmd(g *globalFlags, out, errOut io.Writer, kind, short string) *co
 		Short: short,
 		Args:  exactArgs(1, kind+" takes one NODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAction(cmd, g, f, ops.ActionRequest{Kind: kind, Target: args[0]}, out, errOut)
+			return runAction(cmd, g, f, action.Request{Kind: kind, Target: args[0]}, out, errOut)
 		},
 	}
 	f.bind(cmd)
@@ -370,9 +373,9 @@ func newPromoteCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 		Short: "Fail over to REGION: DR gate, fence the old primary, promote PostgreSQL and Redis, repoint the API",
 		Args:  exactArgs(1, "promote takes one REGION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := ops.ActionRequest{Kind: ops.KindPromote, Target: args[0]}
+			req := action.Request{Kind: action.KindPromote, Target: args[0]}
 			if rebuildOld {
-				req.Params = map[string]string{ops.ParamRebuildOld: "true"}
+				req.Params = map[string]string{action.ParamRebuildOld: "true"}
 			}
 			return runAction(cmd, g, f, req, out, errOut)
 		},
@@ -389,7 +392,7 @@ func newBackupCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 		Short: "Back up a store (one backup at a time per store); Kafka offsets are recorded with each set",
 		Args:  exactArgs(1, "backup takes one store: postgres, clickhouse, redis or all"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAction(cmd, g, f, ops.ActionRequest{Kind: ops.KindBackup, Target: args[0]}, out, errOut)
+			return runAction(cmd, g, f, action.Request{Kind: action.KindBackup, Target: args[0]}, out, errOut)
 		},
 	}
 	f.bind(cmd)
@@ -407,7 +410,7 @@ func newBackupsCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
-			entries, err := ops.ListBackupEntries(ops.BackupDir(*cc))
+			entries, err := backup.ListEntries(backup.Dir(*cc))
 			if err != nil {
 				return withCode(ExitFailed, err)
 			}
@@ -415,7 +418,7 @@ func newBackupsCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				if entries == nil {
-					entries = []ops.BackupEntry{}
+					entries = []backup.Entry{}
 				}
 				return withCode(ExitFailed, enc.Encode(entries))
 			}
@@ -445,7 +448,7 @@ func newAuditCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
-			recs, err := ops.NewAuditLog(ops.AuditPath(*cc)).Records(cmdContext(cmd), limit)
+			recs, err := audit.NewLog(audit.PathFor(*cc)).Records(cmdContext(cmd), limit)
 			if err != nil {
 				return withCode(ExitFailed, err)
 			}
@@ -453,18 +456,14 @@ func newAuditCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				if recs == nil {
-					recs = []ops.AuditRecord{}
+					recs = []audit.Record{}
 				}
 				return withCode(ExitFailed, enc.Encode(recs))
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TIME\tWHO\tCONTEXT\tACTION\tTARGET\tOUTCOME\tSUMMARY")
 			for _, r := range recs {
-				summary := ""
-				if r.Result != nil {
-					summary = r.Result.Summary
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format(time.RFC3339), r.Who, r.Context, r.Action, r.Target, r.Outcome, summary)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format(time.RFC3339), r.Who, r.Context, r.Action, r.Target, r.Outcome, r.Detail())
 			}
 			return withCode(ExitFailed, tw.Flush())
 		},

@@ -16,7 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/kubectl/pkg/drain"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -67,9 +68,9 @@ func BenchmarkDrain30Pods(b *testing.B) {
 	}
 	defer cs.AppsV1().Deployments(d.Namespace).Delete(ctx, d.Name, metav1.DeleteOptions{}) //nolint:errcheck
 
-	cc := ops.ContextConfig{Name: "bench", AuditLog: filepath.Join(b.TempDir(), "audit.jsonl"),
-		Regions: []ops.RegionConfig{{Name: "primary", Role: "primary",
-			Kube: &ops.KubeEndpoint{Kubeconfig: p.Kube.Kubeconfig, Context: p.Kube.Context, Namespace: p.Kube.Namespace}}}}
+	cc := config.ContextConfig{Name: "bench", AuditLog: filepath.Join(b.TempDir(), "audit.jsonl"),
+		Regions: []config.RegionConfig{{Name: "primary", Role: "primary",
+			Kube: &config.KubeEndpoint{Kubeconfig: p.Kube.Kubeconfig, Context: p.Kube.Context, Namespace: p.Kube.Namespace}}}}
 	svc := newActionService(cc)
 	defer svc.Close()
 	uncordon := func() {
@@ -89,7 +90,7 @@ func BenchmarkDrain30Pods(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		waitPodsOnNode(b, p, node, d.Name, 30)
-		plan, err := svc.Plan(ctx, ops.ActionRequest{Kind: ops.KindDrain, Target: node})
+		plan, err := svc.Plan(ctx, action.Request{Kind: action.KindDrain, Target: node})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -196,13 +197,13 @@ func BenchmarkPromote(b *testing.B) {
 
 		// The action, against a standby made the same way.
 		dsnB, stopB := newStandby(b, p, fmt.Sprintf("bench-action-%d", i))
-		cc := ops.ContextConfig{Name: "bench", AuditLog: filepath.Join(b.TempDir(), "audit.jsonl"), BackupDir: b.TempDir(),
-			Regions: []ops.RegionConfig{
-				{Name: "primary", Role: "primary", Postgres: &ops.PostgresEndpoint{DSN: p.Postgres.Primary.DSN}},
-				{Name: "secondary", Role: "secondary", Postgres: &ops.PostgresEndpoint{DSN: dsnB}},
+		cc := config.ContextConfig{Name: "bench", AuditLog: filepath.Join(b.TempDir(), "audit.jsonl"), BackupDir: b.TempDir(),
+			Regions: []config.RegionConfig{
+				{Name: "primary", Role: "primary", Postgres: &config.PostgresEndpoint{DSN: p.Postgres.Primary.DSN}},
+				{Name: "secondary", Role: "secondary", Postgres: &config.PostgresEndpoint{DSN: dsnB}},
 			}}
 		svc := newActionService(cc)
-		plan, err := svc.Plan(ctx, ops.ActionRequest{Kind: ops.KindPromote, Target: "secondary"})
+		plan, err := svc.Plan(ctx, action.Request{Kind: action.KindPromote, Target: "secondary"})
 		if err != nil || plan.Blocked {
 			b.Fatalf("plan: %v %+v", err, plan)
 		}

@@ -22,7 +22,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/audit"
+	"github.com/wotr/wotr-tui/ops/backup"
+	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -33,39 +36,39 @@ func TestMain(m *testing.M) {
 
 // contextFor describes the local platform as a two-region context: the
 // primary has every store's primary, the secondary the standbys.
-func contextFor(t *testing.T, p *local.Platform) ops.ContextConfig {
+func contextFor(t *testing.T, p *local.Platform) config.ContextConfig {
 	t.Helper()
 	dir := t.TempDir()
-	primary := ops.RegionConfig{Name: "primary", Role: "primary"}
-	secondary := ops.RegionConfig{Name: "secondary", Role: "secondary"}
+	primary := config.RegionConfig{Name: "primary", Role: "primary"}
+	secondary := config.RegionConfig{Name: "secondary", Role: "secondary"}
 	if p.Kube != nil {
-		primary.Kube = &ops.KubeEndpoint{Kubeconfig: p.Kube.Kubeconfig, Context: p.Kube.Context, Namespace: p.Kube.Namespace}
+		primary.Kube = &config.KubeEndpoint{Kubeconfig: p.Kube.Kubeconfig, Context: p.Kube.Context, Namespace: p.Kube.Namespace}
 	}
 	if p.Kafka != nil {
-		primary.Kafka = &ops.KafkaEndpoint{Brokers: p.Kafka.Brokers}
+		primary.Kafka = &config.KafkaEndpoint{Brokers: p.Kafka.Brokers}
 	}
 	if p.Postgres != nil {
-		primary.Postgres = &ops.PostgresEndpoint{DSN: p.Postgres.Primary.DSN, DataDir: p.Postgres.Primary.DataDir}
-		secondary.Postgres = &ops.PostgresEndpoint{DSN: p.Postgres.Standby.DSN, DataDir: p.Postgres.Standby.DataDir}
+		primary.Postgres = &config.PostgresEndpoint{DSN: p.Postgres.Primary.DSN, DataDir: p.Postgres.Primary.DataDir}
+		secondary.Postgres = &config.PostgresEndpoint{DSN: p.Postgres.Standby.DSN, DataDir: p.Postgres.Standby.DataDir}
 	}
 	if p.Redis != nil {
-		primary.Redis = &ops.RedisEndpoint{Addr: p.Redis.Primary.Addr}
-		secondary.Redis = &ops.RedisEndpoint{Addr: p.Redis.Replica.Addr}
+		primary.Redis = &config.RedisEndpoint{Addr: p.Redis.Primary.Addr}
+		secondary.Redis = &config.RedisEndpoint{Addr: p.Redis.Replica.Addr}
 	}
 	if p.ClickHouse != nil && len(p.ClickHouse.Replicas) > 0 {
-		primary.ClickHouse = &ops.CHEndpoint{Addrs: []string{p.ClickHouse.Replicas[0].NativeAddr}, Database: p.ClickHouse.Database}
+		primary.ClickHouse = &config.CHEndpoint{Addrs: []string{p.ClickHouse.Replicas[0].NativeAddr}, Database: p.ClickHouse.Database}
 		last := p.ClickHouse.Replicas[len(p.ClickHouse.Replicas)-1]
-		secondary.ClickHouse = &ops.CHEndpoint{Addrs: []string{last.NativeAddr}, Database: p.ClickHouse.Database}
+		secondary.ClickHouse = &config.CHEndpoint{Addrs: []string{last.NativeAddr}, Database: p.ClickHouse.Database}
 	}
-	return ops.ContextConfig{Name: "local-test", AuditLog: filepath.Join(dir, "audit.jsonl"), BackupDir: filepath.Join(dir, "backups"),
-		Regions: []ops.RegionConfig{primary, secondary}}
+	return config.ContextConfig{Name: "local-test", AuditLog: filepath.Join(dir, "audit.jsonl"), BackupDir: filepath.Join(dir, "backups"),
+		Regions: []config.RegionConfig{primary, secondary}}
 }
 
 // useContext makes the verbs run against cc for the rest of the test.
-func useContext(t *testing.T, cc ops.ContextConfig) {
+func useContext(t *testing.T, cc config.ContextConfig) {
 	t.Helper()
 	prev := loadContextConfig
-	loadContextConfig = func(*globalFlags) (*ops.ContextConfig, error) { c := cc; return &c, nil }
+	loadContextConfig = func(*globalFlags) (*config.ContextConfig, error) { c := cc; return &c, nil }
 	t.Cleanup(func() { loadContextConfig = prev })
 }
 
@@ -96,7 +99,7 @@ func mustCode(t *testing.T, r cliRun, want int) {
 	}
 }
 
-func checkByName(checks []ops.Check, name string) *ops.Check {
+func checkByName(checks []action.Check, name string) *action.Check {
 	for i := range checks {
 		if checks[i].Name == name {
 			return &checks[i]
@@ -167,8 +170,8 @@ func waitReady(t *testing.T, cs kubernetes.Interface, ns, name string, n int32) 
 }
 
 func TestActionsRefuseBadInputWithoutAPlatform(t *testing.T) {
-	useContext(t, ops.ContextConfig{Name: "empty", AuditLog: filepath.Join(t.TempDir(), "audit.jsonl"),
-		Regions: []ops.RegionConfig{{Name: "primary", Role: "primary"}}})
+	useContext(t, config.ContextConfig{Name: "empty", AuditLog: filepath.Join(t.TempDir(), "audit.jsonl"),
+		Regions: []config.RegionConfig{{Name: "primary", Role: "primary"}}})
 	mustCode(t, cli("scale", "api"), ExitUsage)                         // no --replicas
 	mustCode(t, cli("scale", "web", "--replicas", "2"), ExitUsage)      // unknown target
 	mustCode(t, cli("partitions", "t", "--count", "0"), ExitUsage)      // count rule
@@ -181,8 +184,8 @@ func TestActionsRefuseBadInputWithoutAPlatform(t *testing.T) {
 }
 
 func TestReadOnlyContextRefusesEveryAction(t *testing.T) {
-	cc := ops.ContextConfig{Name: "ro", ReadOnly: true, AuditLog: filepath.Join(t.TempDir(), "audit.jsonl"),
-		Regions: []ops.RegionConfig{{Name: "primary", Role: "primary"}, {Name: "secondary", Role: "secondary"}}}
+	cc := config.ContextConfig{Name: "ro", ReadOnly: true, AuditLog: filepath.Join(t.TempDir(), "audit.jsonl"),
+		Regions: []config.RegionConfig{{Name: "primary", Role: "primary"}, {Name: "secondary", Role: "secondary"}}}
 	useContext(t, cc)
 	for _, args := range [][]string{
 		{"scale", "api", "--replicas", "3", "--yes"},
@@ -200,7 +203,7 @@ func TestReadOnlyContextRefusesEveryAction(t *testing.T) {
 			t.Errorf("%v: plan does not show the read-only refusal: %+v", args, d.Plan)
 		}
 	}
-	recs, err := ops.NewAuditLog(cc.AuditLog).Records(context.Background(), 0)
+	recs, err := audit.NewLog(cc.AuditLog).Records(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +211,7 @@ func TestReadOnlyContextRefusesEveryAction(t *testing.T) {
 		t.Fatalf("audit has %d records, want 7 refusals", len(recs))
 	}
 	for _, r := range recs {
-		if r.Outcome != ops.OutcomeRefused || r.Context != "ro" || r.Who == "" || r.Plan == nil {
+		if r.Outcome != audit.OutcomeRefused || r.Context != "ro" || r.Who == "" || r.Plan == nil {
 			t.Errorf("audit record %+v: want a refused record with who, context and plan", r)
 		}
 	}
@@ -235,7 +238,7 @@ func TestScale(t *testing.T) {
 		r := cli("scale", "consumer", "--replicas", "11", "--yes", "-o", "json")
 		mustCode(t, r, ExitRefused)
 		c := checkByName(r.doc(t).Plan.Checks, "consumers vs partitions")
-		if c == nil || c.Status != ops.CheckFail || !strings.Contains(c.Detail, "idle") {
+		if c == nil || c.Status != action.CheckFail || !strings.Contains(c.Detail, "idle") {
 			t.Fatalf("consumers vs partitions check: %+v", c)
 		}
 	})
@@ -244,7 +247,7 @@ func TestScale(t *testing.T) {
 		r := cli("scale", "api", "--replicas", "12", "--yes", "-o", "json")
 		mustCode(t, r, ExitRefused)
 		c := checkByName(r.doc(t).Plan.Checks, "postgres connection budget")
-		if c == nil || c.Status != ops.CheckFail {
+		if c == nil || c.Status != action.CheckFail {
 			t.Fatalf("postgres budget check: %+v", c)
 		}
 	})
@@ -266,7 +269,7 @@ func TestScale(t *testing.T) {
 		r := cli("scale", "api", "--replicas", "4", "--yes", "-o", "json")
 		mustCode(t, r, ExitOK)
 		d := r.doc(t)
-		if c := checkByName(d.Result.Verified, "replicas ready"); c == nil || c.Status != ops.CheckPass {
+		if c := checkByName(d.Result.Verified, "replicas ready"); c == nil || c.Status != action.CheckPass {
 			t.Fatalf("replicas ready: %+v", c)
 		}
 		dep, _ := cs.AppsV1().Deployments(ns).Get(context.Background(), "wotr-api", metav1.GetOptions{})
@@ -311,7 +314,7 @@ func TestPartitions(t *testing.T) {
 	r := cli("partitions", topic, "--count", fmt.Sprint(start-1), "--yes", "-o", "json")
 	mustCode(t, r, ExitRefused)
 	c := checkByName(r.doc(t).Plan.Checks, "increase only")
-	if c == nil || c.Status != ops.CheckFail || !strings.Contains(c.Detail, "cannot remove partitions") {
+	if c == nil || c.Status != action.CheckFail || !strings.Contains(c.Detail, "cannot remove partitions") {
 		t.Fatalf("decrease refusal: %+v", c)
 	}
 	mustCode(t, cli("partitions", "no-such-topic", "--count", "5", "--yes"), ExitUsage)
@@ -324,7 +327,7 @@ func TestPartitions(t *testing.T) {
 		t.Errorf("plan warnings: %v", d.Plan.Warnings)
 	}
 	v := checkByName(d.Result.Verified, "broker metadata")
-	if v == nil || v.Status != ops.CheckPass || strings.Count(v.Detail, fmt.Sprintf(": %d", start+2)) < 3 {
+	if v == nil || v.Status != action.CheckPass || strings.Count(v.Detail, fmt.Sprintf(": %d", start+2)) < 3 {
 		t.Fatalf("broker metadata verification: %+v", v)
 	}
 }
@@ -362,7 +365,7 @@ func TestDrain(t *testing.T) {
 		r := cli("drain", node, "--yes", "-o", "json")
 		mustCode(t, r, ExitRefused)
 		d := r.doc(t)
-		if c := checkByName(d.Plan.Checks, "pod disruption budget"); c == nil || c.Status != ops.CheckFail || !strings.Contains(c.Detail, "drain-pinned") {
+		if c := checkByName(d.Plan.Checks, "pod disruption budget"); c == nil || c.Status != action.CheckFail || !strings.Contains(c.Detail, "drain-pinned") {
 			t.Fatalf("PDB check: %+v", c)
 		}
 		if c := checkByName(d.Plan.Checks, "replicas on one node"); c == nil || !strings.Contains(c.Detail, "drain-pinned") {
@@ -382,7 +385,7 @@ func TestDrain(t *testing.T) {
 		mustCode(t, r, ExitOK)
 		d := r.doc(t)
 		for _, name := range []string{"cordoned", "node empty"} {
-			if c := checkByName(d.Result.Verified, name); c == nil || c.Status != ops.CheckPass {
+			if c := checkByName(d.Result.Verified, name); c == nil || c.Status != action.CheckPass {
 				t.Errorf("%s: %+v", name, c)
 			}
 		}
@@ -426,15 +429,15 @@ func TestBackup(t *testing.T) {
 
 	r := cli("backup", "all", "--yes", "-o", "json")
 	mustCode(t, r, ExitOK)
-	entries, err := ops.ListBackupEntries(dir)
+	entries, err := backup.ListEntries(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]ops.BackupEntry{}
+	got := map[string]backup.Entry{}
 	for _, e := range entries {
 		got[e.Store] = e
 	}
-	for _, s := range ops.BackupStores {
+	for _, s := range backup.Stores {
 		e, ok := got[s]
 		if !ok || e.State != "done" || e.SizeBytes <= 0 {
 			t.Errorf("%s: catalog entry %+v", s, e)
@@ -448,7 +451,7 @@ func TestBackup(t *testing.T) {
 	}
 
 	t.Run("a held lock refuses", func(t *testing.T) {
-		l, err := ops.AcquireBackupLock(dir, "redis", "held-by-test")
+		l, err := backup.AcquireLock(dir, "redis", "held-by-test")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -468,7 +471,7 @@ func TestBackup(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				plan, err := svc.Plan(context.Background(), ops.ActionRequest{Kind: ops.KindBackup, Target: "postgres"})
+				plan, err := svc.Plan(context.Background(), action.Request{Kind: action.KindBackup, Target: "postgres"})
 				if err != nil {
 					codes[i] = exitCodeFor(err)
 					return
@@ -520,7 +523,7 @@ func TestPromote(t *testing.T) {
 		}
 		r := cli("promote", "secondary", "--yes", "-o", "json")
 		mustCode(t, r, ExitRefused)
-		if c := checkByName(r.doc(t).Plan.Checks, "replay running"); c == nil || c.Status != ops.CheckFail {
+		if c := checkByName(r.doc(t).Plan.Checks, "replay running"); c == nil || c.Status != action.CheckFail {
 			t.Fatalf("replay check: %+v", r.doc(t).Plan.Checks)
 		}
 		if _, err := standby.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
@@ -546,7 +549,7 @@ func TestPromote(t *testing.T) {
 		t.Fatalf("standby still in recovery after promote: %v", err)
 	}
 	for _, name := range []string{"old primary fenced", "new primary accepts writes", "repoint primary", "redis primary", "no data loss"} {
-		if c := checkByName(d.Result.Verified, name); c == nil || c.Status != ops.CheckPass {
+		if c := checkByName(d.Result.Verified, name); c == nil || c.Status != action.CheckPass {
 			t.Errorf("%s: %+v", name, c)
 		}
 	}
@@ -558,8 +561,8 @@ func TestPromote(t *testing.T) {
 	if env["POSTGRES_PORT"] != fmt.Sprint(p.Postgres.Standby.Port) {
 		t.Errorf("API env after promote: %v, want port %d", env, p.Postgres.Standby.Port)
 	}
-	recs, _ := ops.NewAuditLog(cc.AuditLog).Records(ctx, 1)
-	if len(recs) != 1 || recs[0].Action != "promote" || recs[0].Outcome != ops.OutcomeOK {
+	recs, _ := audit.NewLog(cc.AuditLog).Records(ctx, 1)
+	if len(recs) != 1 || recs[0].Action != "promote" || recs[0].Outcome != audit.OutcomeOK {
 		t.Fatalf("last audit record: %+v", recs)
 	}
 }

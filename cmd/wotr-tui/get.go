@@ -15,8 +15,10 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/wotr/wotr-tui/backends/wire"
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/collect"
+	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/ops/render"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // readFlags are shared by get and status.
@@ -86,7 +88,7 @@ func needsRates(kind string) bool {
 }
 
 // newCollectorFor builds the collector of a context for a kind. Tests replace it.
-var newCollectorFor = func(ctx context.Context, cc ops.ContextConfig, opts ops.CollectorOptions, kind string) (*ops.Collector, func(), error) {
+var newCollectorFor = func(ctx context.Context, cc config.ContextConfig, opts collect.Options, kind string) (*collect.Collector, func(), error) {
 	return wire.NewCollector(ctx, cc, opts, capsFor(kind)...)
 }
 
@@ -130,7 +132,7 @@ func runRead(cmd *cobra.Command, g *globalFlags, f *readFlags, kind string, out,
 	}
 	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
 	defer stop()
-	c, closeAll, err := newCollectorFor(ctx, *cc, ops.CollectorOptions{Context: cc.Name, Timeout: f.timeout}, kind)
+	c, closeAll, err := newCollectorFor(ctx, *cc, collect.Options{Context: cc.Name, Timeout: f.timeout}, kind)
 	if closeAll != nil {
 		defer closeAll()
 	}
@@ -163,7 +165,7 @@ func runRead(cmd *cobra.Command, g *globalFlags, f *readFlags, kind string, out,
 }
 
 // failedSources is nil when every source answered, else an error naming each.
-func failedSources(s ops.Snapshot) error {
+func failedSources(s state.Snapshot) error {
 	failed := render.Failed(s)
 	if len(failed) == 0 {
 		return nil
@@ -179,7 +181,7 @@ func failedSources(s ops.Snapshot) error {
 	return withCode(ExitFailed, fmt.Errorf("%d source(s) unreachable: %s", len(failed), strings.Join(parts, "; ")))
 }
 
-func printSnapshot(w io.Writer, output, kind string, s ops.Snapshot, watch bool) error {
+func printSnapshot(w io.Writer, output, kind string, s state.Snapshot, watch bool) error {
 	switch output {
 	case "json", "yaml":
 		doc, err := render.NewDocument(kind, s)

@@ -10,8 +10,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/ops/render"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -40,7 +41,7 @@ func TestGetUsageErrors(t *testing.T) {
 func TestGetReplicationJSONWithAnUnreachableSource(t *testing.T) {
 	p := localtest.Platform(t, local.Postgres, local.Redis)
 	cc := contextFor(t, p)
-	cc.Regions = append(cc.Regions, ops.RegionConfig{Name: "dead", Role: "secondary", Redis: &ops.RedisEndpoint{Addr: "127.0.0.1:1"}})
+	cc.Regions = append(cc.Regions, config.RegionConfig{Name: "dead", Role: "secondary", Redis: &config.RedisEndpoint{Addr: "127.0.0.1:1"}})
 	useContext(t, cc)
 	r := cli("get", "replication", "-o", "json", "--timeout", "2s")
 	mustCode(t, r, ExitFailed)
@@ -48,11 +49,11 @@ func TestGetReplicationJSONWithAnUnreachableSource(t *testing.T) {
 		t.Errorf("stderr does not name the unreachable source: %q", r.err)
 	}
 	var doc struct {
-		APIVersion string          `json:"apiVersion"`
-		Kind       string          `json:"kind"`
-		Context    string          `json:"context"`
-		Sources    []ops.Meta      `json:"sources"`
-		Data       ops.Replication `json:"data"`
+		APIVersion string            `json:"apiVersion"`
+		Kind       string            `json:"kind"`
+		Context    string            `json:"context"`
+		Sources    []state.Meta      `json:"sources"`
+		Data       state.Replication `json:"data"`
 	}
 	if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
 		t.Fatalf("stdout is not the JSON document: %v\n%s", err, r.out)
@@ -101,8 +102,8 @@ func TestGetLagTableAndYAML(t *testing.T) {
 	if _, err := kadm.NewClient(cl).CommitOffsets(ctx, group, offs); err != nil {
 		t.Fatal(err)
 	}
-	useContext(t, ops.ContextConfig{Name: "lag-test", Regions: []ops.RegionConfig{{Name: "primary", Role: "primary",
-		Kafka: &ops.KafkaEndpoint{Brokers: p.Kafka.Brokers}}}})
+	useContext(t, config.ContextConfig{Name: "lag-test", Regions: []config.RegionConfig{{Name: "primary", Role: "primary",
+		Kafka: &config.KafkaEndpoint{Brokers: p.Kafka.Brokers}}}})
 
 	r := cli("get", "lag", "--rate-window", "0")
 	mustCode(t, r, ExitOK)

@@ -14,7 +14,9 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/runbook"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -71,7 +73,7 @@ func pgHasMark(t *testing.T, dsn, mark string) bool {
 
 func configRoles(t *testing.T, path string) map[string]string {
 	t.Helper()
-	cfg, err := ops.LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +94,7 @@ func mustVerified(t *testing.T, d actionOutput, names ...string) {
 		t.Fatalf("no result: %+v", d)
 	}
 	for _, name := range names {
-		if c := checkByName(d.Result.Verified, name); c == nil || c.Status != ops.CheckPass {
+		if c := checkByName(d.Result.Verified, name); c == nil || c.Status != action.CheckPass {
 			t.Errorf("verified %q: %+v (all: %+v)", name, c, d.Result.Verified)
 		}
 	}
@@ -124,7 +126,7 @@ func TestPromoteDrill(t *testing.T) {
 	ctx := context.Background()
 	cfgPath, _ := runbookHome(t)
 	cc := contextFor(t, p)
-	if err := ops.SaveContext(cfgPath, cc); err != nil {
+	if err := config.SaveContext(cfgPath, cc); err != nil {
 		t.Fatal(err)
 	}
 	run := func(args ...string) cliRun {
@@ -204,7 +206,7 @@ func TestPromoteDrill(t *testing.T) {
 		r := run("promote", "secondary", "--yes", "-o", "json")
 		mustCode(t, r, ExitRefused)
 		c := checkByName(r.doc(t).Plan.Checks, "target not primary")
-		if c == nil || c.Status != ops.CheckFail || !strings.Contains(c.Detail, "already is the primary") {
+		if c == nil || c.Status != action.CheckFail || !strings.Contains(c.Detail, "already is the primary") {
 			t.Fatalf("refusal reason: %+v", r.doc(t).Plan.Checks)
 		}
 		if rec, ro := pgState(t, pg.Standby.DSN); rec || ro {
@@ -216,7 +218,7 @@ func TestPromoteDrill(t *testing.T) {
 		r := run("promote", "primary", "--yes", "--rebuild-old-primary", "-o", "json")
 		mustCode(t, r, ExitOK)
 		d := r.doc(t)
-		if c := checkByName(d.Plan.Checks, "rebuild as standby"); c == nil || c.Status != ops.CheckPass || !strings.Contains(c.Detail, "fenced") {
+		if c := checkByName(d.Plan.Checks, "rebuild as standby"); c == nil || c.Status != action.CheckPass || !strings.Contains(c.Detail, "fenced") {
 			t.Errorf("plan does not list the rebuild: %+v", d.Plan.Checks)
 		}
 		if !strings.Contains(strings.Join(d.Plan.Steps, "\n"), "rebuild primary's PostgreSQL") {
@@ -260,8 +262,8 @@ func TestPromoteDrill(t *testing.T) {
 		took := time.Since(t0)
 		mustCode(t, r, ExitOK)
 		d := runDoc(t, r)
-		want := map[string]ops.StepStatus{"standby": ops.StepPass, "promote-secondary": ops.StepPass, "secondary-writable": ops.StepPass,
-			"promote-back": ops.StepPass, "primary-writable": ops.StepPass, "standby-again": ops.StepPass}
+		want := map[string]runbook.StepStatus{"standby": runbook.StepPass, "promote-secondary": runbook.StepPass, "secondary-writable": runbook.StepPass,
+			"promote-back": runbook.StepPass, "primary-writable": runbook.StepPass, "standby-again": runbook.StepPass}
 		for _, s := range d.Run.Steps {
 			if w, ok := want[s.ID]; ok && s.Status != w {
 				t.Errorf("step %s: %s (%s) %v", s.ID, s.Status, s.Summary, s.Evidence)

@@ -23,7 +23,11 @@ import (
 	"github.com/wotr/wotr-tui/backends/postgres"
 	"github.com/wotr/wotr-tui/backends/prom"
 	"github.com/wotr/wotr-tui/backends/wire"
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/collect"
+	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/runbook"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui"
 	"github.com/wotr/wotr-tui/ui/common"
 )
@@ -35,13 +39,13 @@ func init() { register(newRunbookCmd) }
 func runbookDir(g *globalFlags) string {
 	path := g.configPath
 	if path == "" {
-		path = ops.DefaultConfigPath()
+		path = config.DefaultPath()
 	}
 	return filepath.Join(filepath.Dir(path), "runbooks")
 }
 
 // runbookStateDir is where runs and reports go; tests replace it.
-var runbookStateDir = ops.RunbookStateDir
+var runbookStateDir = runbook.StateDir
 
 type runbookFlags struct {
 	output  string
@@ -76,7 +80,7 @@ func newRunbookCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 			if err := f.validOutput(); err != nil {
 				return err
 			}
-			rbs, err := ops.LoadRunbooks(runbookDir(g))
+			rbs, err := runbook.LoadAll(runbookDir(g))
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
@@ -163,12 +167,12 @@ func newRunbookCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 	return cmd
 }
 
-func findRunbook(g *globalFlags, name string) (*ops.Runbook, error) {
-	rbs, err := ops.LoadRunbooks(runbookDir(g))
+func findRunbook(g *globalFlags, name string) (*runbook.Runbook, error) {
+	rbs, err := runbook.LoadAll(runbookDir(g))
 	if err != nil {
 		return nil, withCode(ExitUsage, err)
 	}
-	rb, err := ops.FindRunbook(rbs, name)
+	rb, err := runbook.Find(rbs, name)
 	if err != nil {
 		return nil, withCode(ExitUsage, err)
 	}
@@ -185,7 +189,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // stepDetail is what a step runs, in one line.
-func stepDetail(s ops.Step) string {
+func stepDetail(s runbook.Step) string {
 	args := func() string {
 		if len(s.Args) == 0 {
 			return ""
@@ -226,7 +230,7 @@ func stepDetail(s ops.Step) string {
 	return ""
 }
 
-func printRunbook(w io.Writer, rb *ops.Runbook) {
+func printRunbook(w io.Writer, rb *runbook.Runbook) {
 	fmt.Fprintf(w, "%s (%s, %s)\n", rb.Title, rb.Kind, rb.Source)
 	if rb.Description != "" {
 		fmt.Fprintln(w, rb.Description)
@@ -249,32 +253,32 @@ func printRunbook(w io.Writer, rb *ops.Runbook) {
 
 // runbookOutput is the -o json document of `runbook run`.
 type runbookOutput struct {
-	Runbook string        `json:"runbook"`
-	Kind    string        `json:"kind"`
-	Resumed bool          `json:"resumed"`
-	Run     *ops.RunState `json:"run"`
-	Report  string        `json:"report"`
-	Error   string        `json:"error,omitempty"`
-	Exit    int           `json:"exitCode"`
+	Runbook string            `json:"runbook"`
+	Kind    string            `json:"kind"`
+	Resumed bool              `json:"resumed"`
+	Run     *runbook.RunState `json:"run"`
+	Report  string            `json:"report"`
+	Error   string            `json:"error,omitempty"`
+	Exit    int               `json:"exitCode"`
 }
 
 // runRunbook runs rb in env with the CLI's prompts, progress lines, state
 // and report.
-func runRunbook(ctx context.Context, env ops.RunbookEnv, rb *ops.Runbook, f *runbookFlags, in io.Reader, out, errOut io.Writer) error {
+func runRunbook(ctx context.Context, env runbook.Env, rb *runbook.Runbook, f *runbookFlags, in io.Reader, out, errOut io.Writer) error {
 	jsonOut := f.output == "json"
 	progressOut := out
 	if jsonOut {
 		progressOut = errOut // stdout carries only the JSON document
 	}
 	stateDir := runbookStateDir()
-	statePath := ops.RunStatePath(stateDir, env.Context, rb.Name)
-	var resume *ops.RunState
+	statePath := runbook.RunStatePath(stateDir, env.Context, rb.Name)
+	var resume *runbook.RunState
 	if f.restart {
 		if err := os.Remove(statePath); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return withCode(ExitFailed, err)
 		}
 	} else {
-		st, err := ops.LoadRunState(statePath, rb)
+		st, err := runbook.LoadRunState(statePath, rb)
 		if err != nil {
 			return withCode(ExitFailed, err)
 		}
@@ -290,7 +294,7 @@ func runRunbook(ctx context.Context, env ops.RunbookEnv, rb *ops.Runbook, f *run
 	env.AssumeYes = f.yes
 	if !f.yes && stdinIsTerminal(in) {
 		reader := bufio.NewReader(in)
-		env.Confirm = func(plan *ops.Plan) (string, error) {
+		env.Confirm = func(plan *action.Plan) (string, error) {
 			printPlan(progressOut, plan)
 			fmt.Fprintf(errOut, "Type %q to proceed: ", plan.ConfirmPhrase)
 			line, err := reader.ReadString('\n')
@@ -299,7 +303,7 @@ func runRunbook(ctx context.Context, env ops.RunbookEnv, rb *ops.Runbook, f *run
 			}
 			return strings.TrimSpace(line), nil
 		}
-		env.Ack = func(s ops.Step) (bool, error) {
+		env.Ack = func(s runbook.Step) (bool, error) {
 			fmt.Fprintf(progressOut, "\n  %s\n  %s\n", s.Title, s.Manual)
 			fmt.Fprint(errOut, "  Done? [y/N] ")
 			line, err := reader.ReadString('\n')
@@ -314,23 +318,23 @@ func runRunbook(ctx context.Context, env ops.RunbookEnv, rb *ops.Runbook, f *run
 	if resume != nil {
 		done = len(resume.Steps)
 	}
-	env.Progress = func(r ops.StepResult) {
+	env.Progress = func(r runbook.StepResult) {
 		done++
 		fmt.Fprintf(progressOut, "[%d/%d] %-7s %s: %s (%s)\n", done, len(rb.Steps), strings.ToUpper(string(r.Status)), r.Title, r.Summary,
 			r.Finished.Sub(r.Started).Round(time.Millisecond))
-		if r.Status != ops.StepPass {
+		if r.Status != runbook.StepPass {
 			for _, e := range r.Evidence {
 				fmt.Fprintf(progressOut, "          %s\n", e)
 			}
 		}
 	}
 
-	st, runErr := ops.RunRunbook(ctx, env, rb, resume, statePath)
+	st, runErr := runbook.Run(ctx, env, rb, resume, statePath)
 	reportPath := f.report
 	if reportPath == "" {
-		reportPath = ops.RunbookReportPath(stateDir, rb.Name, st.Started)
+		reportPath = runbook.ReportPath(stateDir, rb.Name, st.Started)
 	}
-	if err := ops.WriteRunbookReport(reportPath, rb, st); err != nil {
+	if err := runbook.WriteReport(reportPath, rb, st); err != nil {
 		return withCode(ExitFailed, err)
 	}
 
@@ -359,7 +363,7 @@ func runRunbook(ctx context.Context, env ops.RunbookEnv, rb *ops.Runbook, f *run
 		}
 	} else {
 		fmt.Fprintf(out, "\nresult: %s", strings.ToUpper(string(st.Worst)))
-		if rb.Kind == ops.RunbookDiagnosis {
+		if rb.Kind == runbook.RunbookDiagnosis {
 			if len(st.Diagnosis) == 0 {
 				fmt.Fprint(out, " - no cause found")
 			} else {
@@ -378,19 +382,19 @@ func runRunbook(ctx context.Context, env ops.RunbookEnv, rb *ops.Runbook, f *run
 // (one fresh snapshot per Collect) and, from the primary region, Prometheus,
 // PostgreSQL, ClickHouse, Kubernetes and HAProxy; actions go through the
 // action service. Missing endpoints leave their steps erroring with "not configured".
-func newRunbookEnv(ctx context.Context, cc ops.ContextConfig) (ops.RunbookEnv, func(), error) {
-	env := ops.RunbookEnv{Context: cc.Name, SQL: map[string]ops.SQLQuerier{}}
+func newRunbookEnv(ctx context.Context, cc config.ContextConfig) (runbook.Env, func(), error) {
+	env := runbook.Env{Context: cc.Name, SQL: map[string]runbook.SQLQuerier{}}
 	var closers []func()
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}
 	}
-	fail := func(err error) (ops.RunbookEnv, func(), error) {
+	fail := func(err error) (runbook.Env, func(), error) {
 		closeAll()
-		return ops.RunbookEnv{}, func() {}, err
+		return runbook.Env{}, func() {}, err
 	}
-	col, closeSources, err := wire.NewCollector(ctx, cc, ops.CollectorOptions{})
+	col, closeSources, err := wire.NewCollector(ctx, cc, collect.Options{})
 	if err != nil {
 		return fail(err)
 	}
@@ -458,7 +462,7 @@ func newRunbookEnv(ctx context.Context, cc ops.ContextConfig) (ops.RunbookEnv, f
 
 // collectFunc takes one fresh snapshot per call. Without Prometheus, rates
 // come from two scrapes of /metrics: the first call scrapes twice, a second apart.
-func collectFunc(col *ops.Collector) func(ctx context.Context) (ops.Snapshot, error) {
+func collectFunc(col *collect.Collector) func(ctx context.Context) (state.Snapshot, error) {
 	scraping := false
 	for _, s := range col.Sources() {
 		if strings.HasPrefix(s, "metrics-scrape") {
@@ -466,12 +470,12 @@ func collectFunc(col *ops.Collector) func(ctx context.Context) (ops.Snapshot, er
 		}
 	}
 	primed := false
-	return func(ctx context.Context) (ops.Snapshot, error) {
+	return func(ctx context.Context) (state.Snapshot, error) {
 		if scraping && !primed {
 			col.CollectOnce(ctx)
 			select {
 			case <-ctx.Done():
-				return ops.Snapshot{}, ctx.Err()
+				return state.Snapshot{}, ctx.Err()
 			case <-time.After(time.Second):
 			}
 			primed = true
@@ -494,14 +498,14 @@ func (w writablePostgres) QueryRows(ctx context.Context, query string) ([]string
 	return w[0].QueryRows(ctx, query)
 }
 
-func regionsPrimaryFirst(cc ops.ContextConfig) []ops.RegionConfig {
-	out := append([]ops.RegionConfig(nil), cc.Regions...)
+func regionsPrimaryFirst(cc config.ContextConfig) []config.RegionConfig {
+	out := append([]config.RegionConfig(nil), cc.Regions...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Role == "primary" && out[j].Role != "primary" })
 	return out
 }
 
 // primaryRegion is the region configured as primary, else the first one.
-func primaryRegion(cc ops.ContextConfig) *ops.RegionConfig {
+func primaryRegion(cc config.ContextConfig) *config.RegionConfig {
 	for i := range cc.Regions {
 		if cc.Regions[i].Role == "primary" {
 			return &cc.Regions[i]
@@ -516,10 +520,10 @@ func primaryRegion(cc ops.ContextConfig) *ops.RegionConfig {
 // consoleRunbookRunner runs runbooks step by step in the console, with the
 // same state and reports as `runbook run`; what steps read is opened on the
 // first step. The returned func closes it.
-func consoleRunbookRunner(ctx context.Context, g *globalFlags, cc ops.ContextConfig, readOnly bool) (common.RunbookRunner, func()) {
+func consoleRunbookRunner(ctx context.Context, g *globalFlags, cc config.ContextConfig, readOnly bool) (common.RunbookRunner, func()) {
 	var closeEnv func()
-	load := func() ([]*ops.Runbook, error) { return ops.LoadRunbooks(runbookDir(g)) }
-	open := func(context.Context) (ops.RunbookEnv, error) {
+	load := func() ([]*runbook.Runbook, error) { return runbook.LoadAll(runbookDir(g)) }
+	open := func(context.Context) (runbook.Env, error) {
 		if readOnly {
 			cc.ReadOnly = true // no actor: action steps report "not available"
 		}

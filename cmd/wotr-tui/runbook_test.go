@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/runbook"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -99,23 +100,23 @@ func TestRunbookListAndShow(t *testing.T) {
 // acknowledged with --yes on resume (exit 0), and a report with evidence.
 func TestRunbookRunManualStepsResume(t *testing.T) {
 	cfg, stateDir := runbookHome(t)
-	useContext(t, ops.ContextConfig{Name: "offline", Regions: []ops.RegionConfig{{Name: "primary", Role: "primary"}}})
+	useContext(t, config.ContextConfig{Name: "offline", Regions: []config.RegionConfig{{Name: "primary", Role: "primary"}}})
 	writeOverride(t, cfg, "handover", "name: handover\ntitle: Handover\nsteps:\n- id: one\n  manual: Read the incident log.\n- id: two\n  manual: Page the next on-call.\n")
 
 	r := cli("--config", cfg, "runbook", "run", "handover", "-o", "json")
 	mustCode(t, r, ExitFailed)
 	d := runDoc(t, r)
-	if d.Run.Worst != ops.StepPending || len(d.Run.Steps) != 1 || d.Resumed {
+	if d.Run.Worst != runbook.StepPending || len(d.Run.Steps) != 1 || d.Resumed {
 		t.Fatalf("first run: %+v", d.Run)
 	}
-	if _, err := os.Stat(ops.RunStatePath(stateDir, "offline", "handover")); err != nil {
+	if _, err := os.Stat(runbook.RunStatePath(stateDir, "offline", "handover")); err != nil {
 		t.Fatalf("run state not saved: %v", err)
 	}
 
 	r = cli("--config", cfg, "runbook", "run", "handover", "-o", "json", "--yes")
 	mustCode(t, r, ExitOK)
 	d = runDoc(t, r)
-	if !d.Resumed || d.Run.Worst != ops.StepPass || len(d.Run.Steps) != 2 || d.Run.Finished.IsZero() {
+	if !d.Resumed || d.Run.Worst != runbook.StepPass || len(d.Run.Steps) != 2 || d.Run.Finished.IsZero() {
 		t.Fatalf("resumed run: %+v", d.Run)
 	}
 	report, err := os.ReadFile(d.Report)
@@ -171,14 +172,14 @@ steps:
 	r := cli("--config", cfg, "runbook", "run", "grow", "-o", "json")
 	mustCode(t, r, ExitRefused)
 	d := runDoc(t, r)
-	if len(d.Run.Steps) != 2 || d.Run.Steps[0].Status != ops.StepPass || d.Run.Steps[1].Status != ops.StepRefused {
+	if len(d.Run.Steps) != 2 || d.Run.Steps[0].Status != runbook.StepPass || d.Run.Steps[1].Status != runbook.StepRefused {
 		t.Fatalf("want the kube step passed and the action refused: %+v", d.Run.Steps)
 	}
 
 	r = cli("--config", cfg, "runbook", "run", "grow", "-o", "json", "--yes")
 	mustCode(t, r, ExitOK)
 	d = runDoc(t, r)
-	if !d.Resumed || len(d.Run.Steps) != 3 || d.Run.Steps[1].Status != ops.StepPass || d.Run.Steps[2].Status != ops.StepPass {
+	if !d.Resumed || len(d.Run.Steps) != 3 || d.Run.Steps[1].Status != runbook.StepPass || d.Run.Steps[2].Status != runbook.StepPass {
 		t.Fatalf("resumed run with --yes: %+v", d.Run.Steps)
 	}
 
@@ -187,7 +188,7 @@ steps:
 	mustCode(t, r, ExitRefused)
 	d = runDoc(t, r)
 	ev := strings.Join(d.Run.Steps[0].Evidence, "\n")
-	if d.Run.Steps[0].Status != ops.StepRefused || !strings.Contains(ev, "consumers vs partitions") {
+	if d.Run.Steps[0].Status != runbook.StepRefused || !strings.Contains(ev, "consumers vs partitions") {
 		t.Fatalf("preflight refusal not reported with its check: %+v", d.Run.Steps[0])
 	}
 }
@@ -213,14 +214,14 @@ steps:
 `)
 	r := cli("--config", cfg, "runbook", "run", "where", "-o", "json")
 	mustCode(t, r, ExitOK)
-	if d := runDoc(t, r); len(d.Run.Steps) != 3 || d.Run.Worst != ops.StepPass {
+	if d := runDoc(t, r); len(d.Run.Steps) != 3 || d.Run.Worst != runbook.StepPass {
 		t.Fatalf("steps: %+v", d.Run.Steps)
 	}
 
 	writeOverride(t, cfg, "nowhere", "name: nowhere\nsteps:\n- id: s\n  sql: {store: postgres@moon, query: select 1}\n  expect: '== 1'\n")
 	r = cli("--config", cfg, "runbook", "run", "nowhere", "-o", "json")
 	mustCode(t, r, ExitFailed)
-	if d := runDoc(t, r); d.Run.Steps[0].Status != ops.StepError || !strings.Contains(d.Run.Steps[0].Summary, "postgres@moon: not configured") {
+	if d := runDoc(t, r); d.Run.Steps[0].Status != runbook.StepError || !strings.Contains(d.Run.Steps[0].Summary, "postgres@moon: not configured") {
 		t.Fatalf("unknown region store: %+v", d.Run.Steps[0])
 	}
 }

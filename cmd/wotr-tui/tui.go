@@ -10,7 +10,10 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/audit"
+	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/runbook"
 	"github.com/wotr/wotr-tui/ui"
 )
 
@@ -18,7 +21,7 @@ import (
 // collector (run until ctx ends) and the action service. The file that wires
 // the backends sets it; until then the console opens without live data and
 // without actions, and says so.
-var consoleBackends func(ctx context.Context, cfg ops.ContextConfig) (src ui.StateSource, actor ops.Actor, err error)
+var consoleBackends func(ctx context.Context, cfg config.ContextConfig) (src ui.StateSource, actor action.Actor, err error)
 
 // tuiFlags of the console.
 type tuiFlags struct {
@@ -55,7 +58,7 @@ func runTUI(ctx context.Context, g *globalFlags, f *tuiFlags, out io.Writer) err
 	if !term.IsTerminal(os.Stdin.Fd()) || !term.IsTerminal(os.Stdout.Fd()) {
 		return withCode(ExitUsage, errors.New("the console needs a terminal on stdin and stdout; use a verb (see --help) in scripts"))
 	}
-	cfg, err := ops.LoadConfig(g.configPath)
+	cfg, err := config.Load(g.configPath)
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
@@ -68,9 +71,9 @@ func runTUI(ctx context.Context, g *globalFlags, f *tuiFlags, out io.Writer) err
 	opts := ui.Options{
 		Context:  cc.Name,
 		ReadOnly: f.readOnly || cc.ReadOnly,
-		Audit:    ui.AuditFromOps(ops.NewAuditLog(ops.AuditPath(*cc))),
-		Runbooks: ui.RunbooksFromOps(func() ([]*ops.Runbook, error) {
-			return ops.LoadRunbooks(runbookDir(g))
+		Audit:    ui.AuditFromOps(audit.NewLog(audit.PathFor(*cc))),
+		Runbooks: ui.RunbooksFromOps(func() ([]*runbook.Runbook, error) {
+			return runbook.LoadAll(runbookDir(g))
 		}),
 	}
 	runner, closeRunner := consoleRunbookRunner(ctx, g, *cc, opts.ReadOnly)

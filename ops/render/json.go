@@ -5,7 +5,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // APIVersion of the JSON documents; bumped only on incompatible changes.
@@ -13,27 +13,27 @@ const APIVersion = "wotr.io/v1"
 
 // Document is what `-o json|yaml` prints (see JSON.md).
 type Document struct {
-	APIVersion string     `json:"apiVersion"`
-	Kind       string     `json:"kind"`
-	Context    string     `json:"context"`
-	TakenAt    time.Time  `json:"takenAt"`
-	Sources    []ops.Meta `json:"sources"`
-	Data       any        `json:"data"`
+	APIVersion string       `json:"apiVersion"`
+	Kind       string       `json:"kind"`
+	Context    string       `json:"context"`
+	TakenAt    time.Time    `json:"takenAt"`
+	Sources    []state.Meta `json:"sources"`
+	Data       any          `json:"data"`
 }
 
 // Kinds accepted by get, and status.
 var Kinds = []string{"instances", "lag", "replication", "pools", "nodes", "regions", "backups"}
 
 // NewDocument selects kind's part of the snapshot; "status" is the whole one.
-func NewDocument(kind string, s ops.Snapshot) (Document, error) {
+func NewDocument(kind string, s state.Snapshot) (Document, error) {
 	d := Document{APIVersion: APIVersion, Kind: kind, Context: s.Context, TakenAt: s.TakenAt, Sources: s.Sources}
 	switch kind {
 	case "status":
 		d.Data = s
 	case "instances":
 		d.Data = struct {
-			Instances   []ops.Instance   `json:"instances"`
-			Deployments []ops.Deployment `json:"deployments"`
+			Instances   []state.Instance   `json:"instances"`
+			Deployments []state.Deployment `json:"deployments"`
 		}{nonNil(s.Instances), nonNil(s.Deployments)}
 	case "lag":
 		d.Data = s.Kafka
@@ -53,7 +53,7 @@ func NewDocument(kind string, s ops.Snapshot) (Document, error) {
 		return d, fmt.Errorf("unknown kind %q: must be one of %v", kind, k)
 	}
 	if d.Sources == nil {
-		d.Sources = []ops.Meta{}
+		d.Sources = []state.Meta{}
 	}
 	return d, nil
 }
@@ -66,7 +66,7 @@ func nonNil[T any](xs []T) []T {
 }
 
 // Tables renders kind for -o table (wide=false) or -o wide.
-func Tables(kind string, s ops.Snapshot, wide bool) ([]Table, error) {
+func Tables(kind string, s state.Snapshot, wide bool) ([]Table, error) {
 	switch kind {
 	case "status":
 		ts := []Table{Overview(s)}

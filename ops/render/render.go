@@ -12,7 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // Table is a header and rows of cells.
@@ -104,7 +104,7 @@ func yesno(b bool, y, n string) string {
 }
 
 // Age of a value for display; "stale" marks a value kept after a failed poll.
-func Age(m ops.Meta, now time.Time) string {
+func Age(m state.Meta, now time.Time) string {
 	if m.FetchedAt.IsZero() {
 		return "never"
 	}
@@ -116,7 +116,7 @@ func Age(m ops.Meta, now time.Time) string {
 }
 
 // Instances: one row per pod.
-func Instances(s ops.Snapshot, wide bool) Table {
+func Instances(s state.Snapshot, wide bool) Table {
 	t := Table{Headers: []string{"POD", "READY", "NODE", "ZONE", "RPS", "SHARE", "P50", "P99", "ERR%", "CPU", "MEM"}}
 	if wide {
 		t.Headers = append(t.Headers, "CPU REQ/LIM", "MEM REQ/LIM", "ADDRESS", "AGE")
@@ -151,7 +151,7 @@ func memOf(used, limit float64) string {
 }
 
 // Deployments with HPA bounds and targets.
-func Deployments(s ops.Snapshot, wide bool) Table {
+func Deployments(s state.Snapshot, wide bool) Table {
 	t := Table{Headers: []string{"DEPLOYMENT", "DESIRED", "CURRENT", "READY", "HPA MIN/MAX", "TARGETS", "LAST SCALE"}}
 	for _, d := range s.Deployments {
 		hpa, targets, last := "-", "-", "-"
@@ -178,7 +178,7 @@ func Deployments(s ops.Snapshot, wide bool) Table {
 func itoa[T ~int | ~int32 | ~int64](n T) string { return strconv.FormatInt(int64(n), 10) }
 
 // Lag: one row per group; wide adds one row per partition under it.
-func Lag(s ops.Snapshot, wide bool) Table {
+func Lag(s state.Snapshot, wide bool) Table {
 	t := Table{Headers: []string{"GROUP", "STATE", "MEMBERS", "PARTITIONS", "LAG", "LAG TIME", "CATCH-UP", "STATUS"}}
 	for _, g := range s.Kafka.Groups {
 		t.Rows = append(t.Rows, []string{g.Name, g.State, itoa(len(g.Members)), itoa(len(g.Partitions)),
@@ -197,7 +197,7 @@ func Lag(s ops.Snapshot, wide bool) Table {
 	return t
 }
 
-func eta(g ops.Group) string {
+func eta(g state.Group) string {
 	switch {
 	case g.TotalLag == 0:
 		return "caught up"
@@ -215,7 +215,7 @@ func short(id string) string {
 }
 
 // Topics with partitions and produce rate.
-func Topics(s ops.Snapshot) Table {
+func Topics(s state.Snapshot) Table {
 	t := Table{Headers: []string{"TOPIC", "PARTITIONS", "REPLICAS", "PRODUCE/S"}}
 	for _, tp := range s.Kafka.Topics {
 		t.Rows = append(t.Rows, []string{tp.Name, itoa(tp.Partitions), itoa(tp.Replicas), Rate(tp.ProduceRate)})
@@ -224,12 +224,12 @@ func Topics(s ops.Snapshot) Table {
 }
 
 // Replication of all stores side by side, normalised to seconds.
-func Replication(s ops.Snapshot, wide bool) Table {
+func Replication(s state.Snapshot, wide bool) Table {
 	t := Table{Headers: []string{"STORE", "REPLICA", "STATE", "LAG", "LAG BYTES/QUEUE", "DETAIL"}}
 	if wide {
 		t.Headers = append(t.Headers, "SOURCE", "AGE")
 	}
-	add := func(m ops.Meta, r ...string) {
+	add := func(m state.Meta, r ...string) {
 		if wide {
 			r = append(r, m.Source, Age(m, s.TakenAt))
 		}
@@ -268,7 +268,7 @@ func Replication(s ops.Snapshot, wide bool) Table {
 }
 
 // Pools: per store server side, then the budget; wide adds per-instance pools.
-func Pools(s ops.Snapshot, wide bool) Table {
+func Pools(s state.Snapshot, wide bool) Table {
 	t := Table{Headers: []string{"STORE", "SCOPE", "IN USE", "SIZE/LIMIT", "UTIL", "WAITS", "DETAIL"}}
 	for _, p := range s.Pools.Stores {
 		util := "-"
@@ -320,7 +320,7 @@ func Pools(s ops.Snapshot, wide bool) Table {
 }
 
 // Nodes of every region.
-func Nodes(s ops.Snapshot, wide bool) Table {
+func Nodes(s state.Snapshot, wide bool) Table {
 	t := Table{Headers: []string{"NODE", "STATUS", "PODS", "ZONE", "REGION"}}
 	if wide {
 		t.Headers = append(t.Headers, "CPU REQ/ALLOC", "PODS ALLOC")
@@ -340,7 +340,7 @@ func Nodes(s ops.Snapshot, wide bool) Table {
 }
 
 // Regions: role, standby lag, last backup, readiness.
-func Regions(s ops.Snapshot, wide bool) Table {
+func Regions(s state.Snapshot, wide bool) Table {
 	t := Table{Headers: []string{"REGION", "ROLE", "READY", "NODES", "STANDBY LAG", "LAST BACKUP", "NOTES"}}
 	for _, r := range s.Regions {
 		lag := "-"
@@ -361,7 +361,7 @@ func Regions(s ops.Snapshot, wide bool) Table {
 }
 
 // Backups: newest first; without wide only the latest per store.
-func Backups(s ops.Snapshot, wide bool) Table {
+func Backups(s state.Snapshot, wide bool) Table {
 	t := Table{Headers: []string{"STORE", "ID", "STATE", "AGE", "SIZE", "LOCATION"}}
 	if wide {
 		t.Headers = append(t.Headers, "WAL", "ERROR")
@@ -382,7 +382,7 @@ func Backups(s ops.Snapshot, wide bool) Table {
 }
 
 // Sources: every polled source with its status.
-func Sources(s ops.Snapshot) Table {
+func Sources(s state.Snapshot) Table {
 	t := Table{Headers: []string{"SOURCE", "STATUS", "AGE", "TOOK", "ERROR"}}
 	for _, m := range s.Sources {
 		st := "ok"
@@ -401,8 +401,8 @@ func Sources(s ops.Snapshot) Table {
 }
 
 // Failed lists sources whose last poll failed, for exit codes and badges.
-func Failed(s ops.Snapshot) []ops.Meta {
-	var out []ops.Meta
+func Failed(s state.Snapshot) []state.Meta {
+	var out []state.Meta
 	for _, m := range s.Sources {
 		if m.Error != "" || m.FetchedAt.IsZero() {
 			out = append(out, m)
@@ -412,7 +412,7 @@ func Failed(s ops.Snapshot) []ops.Meta {
 }
 
 // Overview is the status screen: one line per area.
-func Overview(s ops.Snapshot) Table {
+func Overview(s state.Snapshot) Table {
 	t := Table{Headers: []string{"AREA", "STATUS", "SUMMARY"}}
 	ready, rps := 0, 0.0
 	for _, in := range s.Instances {

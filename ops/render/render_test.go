@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 func TestSeconds(t *testing.T) {
@@ -19,12 +19,12 @@ func TestSeconds(t *testing.T) {
 	}
 }
 
-func snapshot() ops.Snapshot {
+func snapshot() state.Snapshot {
 	now := time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
-	m := ops.Meta{Source: "kafka@primary", FetchedAt: now.Add(-4 * time.Second), Stale: true, Error: "dial tcp: refused"}
-	return ops.Snapshot{Context: "t", TakenAt: now, Sources: []ops.Meta{m},
-		Kafka: ops.KafkaState{Meta: m, Groups: []ops.Group{{Name: "g", State: "Stable", TotalLag: 12345, LagSeconds: 65, ETASeconds: -1, Status: ops.StatusWarn,
-			Partitions: []ops.PartitionLag{{Topic: "t", Partition: 3, Committed: -1, End: 9, Lag: 9, LagSeconds: -1, Status: ops.StatusStop}}}}}}
+	m := state.Meta{Source: "kafka@primary", FetchedAt: now.Add(-4 * time.Second), Stale: true, Error: "dial tcp: refused"}
+	return state.Snapshot{Context: "t", TakenAt: now, Sources: []state.Meta{m},
+		Kafka: state.KafkaState{Meta: m, Groups: []state.Group{{Name: "g", State: "Stable", TotalLag: 12345, LagSeconds: 65, ETASeconds: -1, Status: state.StatusWarn,
+			Partitions: []state.PartitionLag{{Topic: "t", Partition: 3, Committed: -1, End: 9, Lag: 9, LagSeconds: -1, Status: state.StatusStop}}}}}}
 }
 
 func TestLagRows(t *testing.T) {
@@ -70,7 +70,7 @@ func TestDocumentShape(t *testing.T) {
 	if _, err := NewDocument("pods", snapshot()); err == nil || !strings.Contains(err.Error(), `"pods"`) {
 		t.Errorf("unknown kind error = %v", err)
 	}
-	d, _ = NewDocument("nodes", ops.Snapshot{})
+	d, _ = NewDocument("nodes", state.Snapshot{})
 	if b, _ := json.Marshal(d.Data); string(b) != "[]" {
 		t.Errorf("empty nodes = %s, want []", b)
 	}

@@ -20,7 +20,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/platform/api"
 	"github.com/wotr/wotr-tui/platform/local"
 )
@@ -65,7 +65,7 @@ type Demo struct {
 	Platform   *local.Platform
 	Supervisor *Supervisor
 	Load       *LoadGenerator
-	Context    ops.ContextConfig
+	Context    config.ContextConfig
 	Endpoints  Endpoints
 	Services   ServiceMap
 
@@ -305,10 +305,10 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 	if !opts.NoConfig {
 		path := opts.ConfigPath
 		if path == "" {
-			path = ops.DefaultConfigPath()
+			path = config.DefaultPath()
 		}
 		if err := step("context "+ContextName+" written to "+path, func() error {
-			return ops.SaveContext(path, d.Context)
+			return config.SaveContext(path, d.Context)
 		}); err != nil {
 			return nil, err
 		}
@@ -432,41 +432,41 @@ func (s *Supervisor) nodeLabels(node string) map[string]string {
 // their standby and replica in secondary. The services both regions share on
 // one machine (kube, Kafka, Prometheus, ClickHouse, HAProxy) are listed once,
 // in primary: listed twice, the console would count every pod twice.
-func ContextFor(p *local.Platform, backupDir string) ops.ContextConfig {
-	shared := func(r *ops.RegionConfig) {
+func ContextFor(p *local.Platform, backupDir string) config.ContextConfig {
+	shared := func(r *config.RegionConfig) {
 		if p.Kube != nil {
-			r.Kube = &ops.KubeEndpoint{Kubeconfig: p.Kube.Kubeconfig, Context: p.Kube.Context, Namespace: p.Kube.Namespace}
+			r.Kube = &config.KubeEndpoint{Kubeconfig: p.Kube.Kubeconfig, Context: p.Kube.Context, Namespace: p.Kube.Namespace}
 		}
 		if p.Kafka != nil {
-			r.Kafka = &ops.KafkaEndpoint{Brokers: p.Kafka.Brokers, Group: "wotr-consumer-group",
+			r.Kafka = &config.KafkaEndpoint{Brokers: p.Kafka.Brokers, Group: "wotr-consumer-group",
 				Topics: []string{local.TopicIngestEvents, local.TopicDLQEvents}}
 		}
 		if p.Prometheus != nil {
-			r.Prometheus = &ops.PromEndpoint{URL: p.Prometheus.URL}
+			r.Prometheus = &config.PromEndpoint{URL: p.Prometheus.URL}
 		}
 		if p.ClickHouse != nil {
-			ch := &ops.CHEndpoint{Database: p.ClickHouse.Database}
+			ch := &config.CHEndpoint{Database: p.ClickHouse.Database}
 			for _, rep := range p.ClickHouse.Replicas {
 				ch.Addrs = append(ch.Addrs, rep.NativeAddr)
 			}
 			r.ClickHouse = ch
 		}
 		if p.HAProxy != nil {
-			r.HAProxy = &ops.HAProxyEndpoint{Socket: p.HAProxy.Socket, Backend: p.HAProxy.Backend}
+			r.HAProxy = &config.HAProxyEndpoint{Socket: p.HAProxy.Socket, Backend: p.HAProxy.Backend}
 		}
 	}
-	primary := ops.RegionConfig{Name: RegionPrimary, Role: "primary"}
-	secondary := ops.RegionConfig{Name: RegionSecondary, Role: "secondary"}
+	primary := config.RegionConfig{Name: RegionPrimary, Role: "primary"}
+	secondary := config.RegionConfig{Name: RegionSecondary, Role: "secondary"}
 	shared(&primary)
 	if pg := p.Postgres; pg != nil {
-		primary.Postgres = &ops.PostgresEndpoint{DSN: pgURL(pg, pg.Primary), DataDir: pg.Primary.DataDir}
-		secondary.Postgres = &ops.PostgresEndpoint{DSN: pgURL(pg, pg.Standby), DataDir: pg.Standby.DataDir}
+		primary.Postgres = &config.PostgresEndpoint{DSN: pgURL(pg, pg.Primary), DataDir: pg.Primary.DataDir}
+		secondary.Postgres = &config.PostgresEndpoint{DSN: pgURL(pg, pg.Standby), DataDir: pg.Standby.DataDir}
 	}
 	if r := p.Redis; r != nil {
-		primary.Redis = &ops.RedisEndpoint{Addr: r.Primary.Addr}
-		secondary.Redis = &ops.RedisEndpoint{Addr: r.Replica.Addr}
+		primary.Redis = &config.RedisEndpoint{Addr: r.Primary.Addr}
+		secondary.Redis = &config.RedisEndpoint{Addr: r.Replica.Addr}
 	}
-	return ops.ContextConfig{Name: ContextName, BackupDir: backupDir, Regions: []ops.RegionConfig{primary, secondary}}
+	return config.ContextConfig{Name: ContextName, BackupDir: backupDir, Regions: []config.RegionConfig{primary, secondary}}
 }
 
 func pgURL(pg *local.PostgresPair, s local.PostgresServer) string {

@@ -24,7 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/platform/demo"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
@@ -215,8 +215,8 @@ func TestDemoFollowsKubernetes(t *testing.T) {
 	defer cancel()
 
 	cfgPath := filepath.Join(t.TempDir(), "wotr", "config.yaml")
-	other := ops.ContextConfig{Name: "prod", Regions: []ops.RegionConfig{{Name: "eu", Role: "primary", Prometheus: &ops.PromEndpoint{URL: "http://prom.example:9090"}}}}
-	if err := ops.SaveContext(cfgPath, other); err != nil {
+	other := config.ContextConfig{Name: "prod", Regions: []config.RegionConfig{{Name: "eu", Role: "primary", Prometheus: &config.PromEndpoint{URL: "http://prom.example:9090"}}}}
+	if err := config.SaveContext(cfgPath, other); err != nil {
 		t.Fatal(err)
 	}
 
@@ -237,7 +237,7 @@ func TestDemoFollowsKubernetes(t *testing.T) {
 	t.Logf("demo up in %s", time.Since(t0).Round(time.Millisecond))
 
 	// The config keeps the other context and gains the demo's two regions.
-	cfg, err := ops.LoadConfig(cfgPath)
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,9 @@ import (
 
 	"github.com/wotr/wotr-tui/backends/kube"
 	"github.com/wotr/wotr-tui/backends/wire"
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/collect"
+	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/platform/demo"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
@@ -87,11 +89,11 @@ func TestCollectorScrapesWithoutPrometheus(t *testing.T) {
 
 	// The demo context with every Prometheus endpoint removed.
 	cc := d.Context
-	cc.Regions = append([]ops.RegionConfig(nil), d.Context.Regions...)
+	cc.Regions = append([]config.RegionConfig(nil), d.Context.Regions...)
 	for i := range cc.Regions {
 		cc.Regions[i].Prometheus = nil
 	}
-	c, closeAll, err := wire.NewCollector(ctx, cc, ops.CollectorOptions{Interval: time.Second, Timeout: 3 * time.Second}, wire.CapKube, wire.CapLoad)
+	c, closeAll, err := wire.NewCollector(ctx, cc, collect.Options{Interval: time.Second, Timeout: 3 * time.Second}, wire.CapKube, wire.CapLoad)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +116,7 @@ func TestCollectorScrapesWithoutPrometheus(t *testing.T) {
 				return fmt.Errorf("%s: %s", m.Source, m.Error)
 			}
 		}
-		byPod := map[string]ops.Instance{}
+		byPod := map[string]state.Instance{}
 		for _, in := range snap.Instances {
 			byPod[in.Pod] = in
 		}

@@ -3,7 +3,7 @@ package common
 import (
 	"time"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // AuditEntry is one record of the audit log as the console shows it.
@@ -28,7 +28,7 @@ type RunbookInfo struct {
 // Data is everything the views render. It is produced inside commands (where
 // all I/O happens) and handed to the views as a value they only read.
 type Data struct {
-	Snap ops.Snapshot
+	Snap state.Snapshot
 	// History holds the series named by the Series* helpers, oldest first.
 	History map[string][]float64
 
@@ -48,7 +48,7 @@ func SeriesErrors(pod string) string     { return "instance/" + pod + "/errors" 
 func SeriesGroupLag(group string) string { return "group/" + group + "/lag" }
 
 // SeriesFor lists every series the views of a snapshot draw.
-func SeriesFor(s ops.Snapshot) []string {
+func SeriesFor(s state.Snapshot) []string {
 	out := make([]string, 0, len(s.Instances)*3+len(s.Kafka.Groups))
 	for _, in := range s.Instances {
 		out = append(out, SeriesRPS(in.Pod), SeriesLatency(in.Pod), SeriesErrors(in.Pod))
@@ -60,7 +60,7 @@ func SeriesFor(s ops.Snapshot) []string {
 }
 
 // SourceStatus summarises the sources matching any of the prefixes.
-func SourceStatus(snap ops.Snapshot, prefixes []string, now time.Time) (Level, string) {
+func SourceStatus(snap state.Snapshot, prefixes []string, now time.Time) (Level, string) {
 	lvl := LevelNone
 	msg := ""
 	for _, m := range snap.Sources {

@@ -1,7 +1,7 @@
 package common
 
 import (
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // Health thresholds. They are the console's view of "needs a look", not
@@ -16,20 +16,20 @@ const (
 )
 
 // StatusLevel maps a Burrow status onto a level.
-func StatusLevel(s ops.Status) Level {
+func StatusLevel(s state.Status) Level {
 	switch s {
-	case ops.StatusOK:
+	case state.StatusOK:
 		return LevelOK
-	case ops.StatusWarn, ops.StatusRewind:
+	case state.StatusWarn, state.StatusRewind:
 		return LevelWarn
-	case ops.StatusStall, ops.StatusStop, ops.StatusErr:
+	case state.StatusStall, state.StatusStop, state.StatusErr:
 		return LevelCrit
 	}
 	return LevelNone
 }
 
 // InstanceLevel: not ready or erroring.
-func InstanceLevel(in ops.Instance) Level {
+func InstanceLevel(in state.Instance) Level {
 	switch {
 	case !in.Ready || in.ErrorRate >= ErrorRateCrit:
 		return LevelCrit
@@ -51,7 +51,7 @@ func LagLevel(sec float64) Level {
 }
 
 // PGLevel of a standby.
-func PGLevel(s ops.PGStandby) Level {
+func PGLevel(s state.PGStandby) Level {
 	if s.State != "" && s.State != "streaming" {
 		return LevelCrit
 	}
@@ -63,7 +63,7 @@ func PGLevel(s ops.PGStandby) Level {
 }
 
 // CHLevel of a replica.
-func CHLevel(r ops.CHReplica) Level {
+func CHLevel(r state.CHReplica) Level {
 	if r.IsReadonly || r.SessionExpired {
 		return LevelCrit
 	}
@@ -71,7 +71,7 @@ func CHLevel(r ops.CHReplica) Level {
 }
 
 // RedisLevel of a replica.
-func RedisLevel(r ops.RedisReplica) Level {
+func RedisLevel(r state.RedisReplica) Level {
 	if r.LinkStatus != "up" {
 		return LevelCrit
 	}
@@ -90,7 +90,7 @@ func UtilLevel(f float64) Level {
 }
 
 // NodeLevel: not ready is critical, cordoned is a warning.
-func NodeLevel(n ops.Node) Level {
+func NodeLevel(n state.Node) Level {
 	switch {
 	case !n.Ready:
 		return LevelCrit
@@ -101,7 +101,7 @@ func NodeLevel(n ops.Node) Level {
 }
 
 // DeploymentLevel: no ready replica is critical, fewer than desired a warning.
-func DeploymentLevel(d ops.Deployment) Level {
+func DeploymentLevel(d state.Deployment) Level {
 	switch {
 	case d.Desired > 0 && d.Ready == 0:
 		return LevelCrit
@@ -112,7 +112,7 @@ func DeploymentLevel(d ops.Deployment) Level {
 }
 
 // BackupLevel of one backup.
-func BackupLevel(b ops.Backup) Level {
+func BackupLevel(b state.Backup) Level {
 	switch b.State {
 	case "failed":
 		return LevelCrit

@@ -13,7 +13,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/input"
 )
@@ -34,19 +34,19 @@ const PlanTimeout = 30 * time.Second
 
 type planMsg struct {
 	seq  int
-	plan *ops.Plan
+	plan *action.Plan
 	err  error
 }
 
 type progressMsg struct {
 	seq int
-	p   ops.Progress
+	p   action.Progress
 	ch  <-chan tea.Msg
 }
 
 type resultMsg struct {
 	seq int
-	res *ops.Result
+	res *action.Result
 	err error
 }
 
@@ -58,17 +58,17 @@ var seqCounter int
 // Model is one action dialog.
 type Model struct {
 	ctx      *common.Context
-	actor    ops.Actor
+	actor    action.Actor
 	parent   context.Context
 	binding  common.ActionBinding
 	stage    Stage
 	inputs   []input.Model
 	param    int
-	plan     *ops.Plan
+	plan     *action.Plan
 	err      string
 	confirm  input.Model
-	progress []ops.Progress
-	result   *ops.Result
+	progress []action.Progress
+	result   *action.Result
 	seq      int
 	cancel   context.CancelFunc
 	hint     string
@@ -76,7 +76,7 @@ type Model struct {
 }
 
 // New opens a dialog for binding; parent cancels a running action on quit.
-func New(ctx *common.Context, parent context.Context, actor ops.Actor, b common.ActionBinding) (*Model, tea.Cmd) {
+func New(ctx *common.Context, parent context.Context, actor action.Actor, b common.ActionBinding) (*Model, tea.Cmd) {
 	seqCounter++
 	m := &Model{ctx: ctx, actor: actor, parent: parent, binding: b, seq: seqCounter}
 	for _, p := range b.Params {
@@ -110,8 +110,8 @@ func (m *Model) Cancel() {
 // SetSize of the area the dialog is centred in.
 func (m *Model) SetSize(w, h int) { m.w, m.h = w, h }
 
-func (m *Model) request() ops.ActionRequest {
-	req := ops.ActionRequest{Kind: m.binding.Kind, Target: m.binding.Target}
+func (m *Model) request() action.Request {
+	req := action.Request{Kind: m.binding.Kind, Target: m.binding.Target}
 	if len(m.binding.Params) > 0 {
 		req.Params = map[string]string{}
 		for i, p := range m.binding.Params {
@@ -143,7 +143,7 @@ func (m *Model) startExecute() tea.Cmd {
 	ch := make(chan tea.Msg, 64)
 	go func() {
 		defer close(ch)
-		res, err := actor.Execute(ctx, plan, phrase, func(p ops.Progress) {
+		res, err := actor.Execute(ctx, plan, phrase, func(p action.Progress) {
 			select {
 			case ch <- progressMsg{seq: seq, p: p}:
 			case <-ctx.Done():
@@ -369,12 +369,12 @@ func (m *Model) planLines(inner int) []string {
 	return out
 }
 
-func checkLine(st common.Styles, c ops.Check) string {
+func checkLine(st common.Styles, c action.Check) string {
 	mark, style := "✓", st.OK
 	switch c.Status {
-	case ops.CheckWarn:
+	case action.CheckWarn:
 		mark, style = "!", st.Warn
-	case ops.CheckFail:
+	case action.CheckFail:
 		mark, style = "✗", st.Crit
 	}
 	s := " " + style.Render(mark+" "+common.Sanitize(c.Name))

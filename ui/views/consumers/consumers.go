@@ -13,7 +13,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
 	"github.com/wotr/wotr-tui/ui/views/base"
@@ -189,13 +189,13 @@ func PartitionsAction(d *common.Data, topic string) common.ActionBinding {
 		Params: []common.Param{{Name: "count", Prompt: "partition count for " + topic + " (now " + def + ")", Default: def}}}
 }
 
-func findGroup(d *common.Data, name string) (ops.Group, bool) {
+func findGroup(d *common.Data, name string) (state.Group, bool) {
 	for _, g := range d.Snap.Kafka.Groups {
 		if g.Name == name {
 			return g, true
 		}
 	}
-	return ops.Group{}, false
+	return state.Group{}, false
 }
 
 // Update: Tab switches tables, Enter opens a group.
@@ -318,7 +318,7 @@ func (g *groupDrill) SetData(d *common.Data) {
 // memberRows: one row per member with the partitions assigned to it and
 // their lag. A partition is the member's when its assignment lists it or the
 // partition names the member as owner.
-func memberRows(grp ops.Group) []table.Row {
+func memberRows(grp state.Group) []table.Row {
 	// One topic needs no name: the partitions table below names it.
 	topics := map[string]bool{}
 	for _, p := range grp.Partitions {

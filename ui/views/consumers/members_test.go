@@ -6,18 +6,18 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 )
 
-func membersGroup() ops.Group {
-	g := ops.Group{Name: "g", State: "Stable", Members: []ops.GroupMember{
+func membersGroup() state.Group {
+	g := state.Group{Name: "g", State: "Stable", Members: []state.GroupMember{
 		{ID: "m-a", ClientID: "client-a", Host: "10.0.0.1", Assigned: []string{"t1/10", "t1/2", "t2/0"}},
 		// no assignment listed: owns the partitions that name it
 		{ID: "m-b", ClientID: "client-b", Host: "10.0.0.2"},
 		{ID: "m-idle", ClientID: "client-c", Host: "10.0.0.3"},
 	}}
-	g.Partitions = []ops.PartitionLag{
+	g.Partitions = []state.PartitionLag{
 		{Topic: "t1", Partition: 2, Lag: 5},
 		{Topic: "t1", Partition: 10, Lag: 7},
 		{Topic: "t2", Partition: 0, Lag: 100},
@@ -59,7 +59,7 @@ func TestGroupDrillShowsMembersTable(t *testing.T) {
 		ctx := common.NewContext(common.NoColorTheme())
 		v := New(ctx)
 		v.SetSize(sz[0], sz[1]-4)
-		v.SetData(&common.Data{Snap: ops.Snapshot{Kafka: ops.KafkaState{Groups: []ops.Group{membersGroup()}}}})
+		v.SetData(&common.Data{Snap: state.Snapshot{Kafka: state.KafkaState{Groups: []state.Group{membersGroup()}}}})
 		v.Update(tea.KeyMsg{Type: tea.KeyEnter})
 		if !v.InDrill() {
 			t.Fatalf("%v: enter did not open the group", sz)

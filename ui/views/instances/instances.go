@@ -11,7 +11,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
 	"github.com/wotr/wotr-tui/ui/views/base"
@@ -104,7 +104,7 @@ func rows(d *common.Data) []table.Row {
 	return out
 }
 
-func cpu(in ops.Instance) string {
+func cpu(in state.Instance) string {
 	if in.CPULimit > 0 {
 		return fmt.Sprintf("%.2f/%.1f", in.CPU, in.CPULimit)
 	}
@@ -131,7 +131,7 @@ func summary(ctx *common.Context, d *common.Data, w int) []string {
 	return out
 }
 
-func deploymentLine(ctx *common.Context, dep ops.Deployment) string {
+func deploymentLine(ctx *common.Context, dep state.Deployment) string {
 	st := ctx.Styles
 	s := st.Accent.Render(common.Sanitize(dep.Name)) + " " +
 		st.LevelStyle(common.DeploymentLevel(dep)).Render(fmt.Sprintf("%d/%d ready", dep.Ready, dep.Desired))
@@ -149,13 +149,13 @@ func deploymentLine(ctx *common.Context, dep ops.Deployment) string {
 	return " " + s
 }
 
-func find(d *common.Data, pod string) (ops.Instance, bool) {
+func find(d *common.Data, pod string) (state.Instance, bool) {
 	for _, in := range d.Snap.Instances {
 		if in.Pod == pod {
 			return in, true
 		}
 	}
-	return ops.Instance{}, false
+	return state.Instance{}, false
 }
 
 func actions(ctx *common.Context, d *common.Data, pod string) []common.ActionBinding {

@@ -4,14 +4,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // A value fetched after the last tick is fresh (0s), not unknown: snapshots
 // arrive between ticks, so this is the usual case.
 func TestDataAgeOfValueNewerThanTick(t *testing.T) {
 	tick := time.Now()
-	snap := ops.Snapshot{Sources: []ops.Meta{
+	snap := state.Snapshot{Sources: []state.Meta{
 		{Source: "kafka@primary", FetchedAt: tick.Add(300 * time.Millisecond)},
 		{Source: "kube/pods@primary", FetchedAt: tick.Add(-4 * time.Second)},
 	}}
@@ -30,7 +30,7 @@ func TestDataAgeOfValueNewerThanTick(t *testing.T) {
 // Prometheus counts for the API load area.
 func TestDataAgeWildcardAndScrapedLoad(t *testing.T) {
 	tick := time.Now()
-	snap := ops.Snapshot{Sources: []ops.Meta{
+	snap := state.Snapshot{Sources: []state.Meta{
 		{Source: "metrics-scrape@primary", FetchedAt: tick.Add(-2 * time.Second)},
 		{Source: "kafka@primary", FetchedAt: tick.Add(-5 * time.Second)},
 	}}

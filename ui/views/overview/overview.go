@@ -11,7 +11,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
 	"github.com/wotr/wotr-tui/ui/views/base"
@@ -104,7 +104,7 @@ func (v *View) ShortHelp() []key.Binding {
 }
 
 // dataAge is the age of the oldest good value among the sources; -1 if none.
-func dataAge(s ops.Snapshot, prefixes []string, now time.Time) time.Duration {
+func dataAge(s state.Snapshot, prefixes []string, now time.Time) time.Duration {
 	age := time.Duration(-1)
 	for _, m := range s.Sources {
 		for _, p := range prefixes {
@@ -118,18 +118,18 @@ func dataAge(s ops.Snapshot, prefixes []string, now time.Time) time.Duration {
 }
 
 // Areas computes the health of every area of a snapshot.
-func Areas(s ops.Snapshot) []Area {
+func Areas(s state.Snapshot) []Area {
 	return []Area{instances(s), deployments(s), consumers(s), replication(s), pools(s), nodes(s), regionsArea(s), backups(s), sourcesArea(s)}
 }
 
 // APIDeployment is the app label of the API pods the API load row counts.
 const APIDeployment = "wotr-api"
 
-func instances(s ops.Snapshot) Area {
+func instances(s state.Snapshot) Area {
 	// Load comes from Prometheus, or from scraping the instances without it.
 	a := Area{Name: "API load", View: "instances", Sources: []string{"prom", "metrics-scrape"}}
 	// Consumer pods are instances too, but not API capacity.
-	var api []ops.Instance
+	var api []state.Instance
 	for _, in := range s.Instances {
 		if in.Deployment == APIDeployment {
 			api = append(api, in)
@@ -159,7 +159,7 @@ func instances(s ops.Snapshot) Area {
 	return a
 }
 
-func deployments(s ops.Snapshot) Area {
+func deployments(s state.Snapshot) Area {
 	a := Area{Name: "Deployments", View: "instances", Level: common.LevelOK, Sources: []string{"kube"}}
 	if len(s.Deployments) == 0 {
 		a.Level, a.Summary = common.LevelNone, "none"
@@ -177,7 +177,7 @@ func deployments(s ops.Snapshot) Area {
 	return a
 }
 
-func consumers(s ops.Snapshot) Area {
+func consumers(s state.Snapshot) Area {
 	a := Area{Name: "Consumers", View: "consumers", Level: common.LevelOK, Sources: []string{"kafka"}}
 	if len(s.Kafka.Groups) == 0 {
 		a.Level, a.Summary = common.LevelWarn, "no consumer groups"
@@ -194,7 +194,7 @@ func consumers(s ops.Snapshot) Area {
 	return a
 }
 
-func replication(s ops.Snapshot) Area {
+func replication(s state.Snapshot) Area {
 	a := Area{Name: "Replication", View: "replication", Level: common.LevelOK, Sources: []string{"postgres", "clickhouse", "redis"}}
 	r := s.Replication
 	pg, ch, rd := -1.0, -1.0, -1.0
@@ -218,7 +218,7 @@ func replication(s ops.Snapshot) Area {
 	return a
 }
 
-func pools(s ops.Snapshot) Area {
+func pools(s state.Snapshot) Area {
 	a := Area{Name: "Pools", View: "pools", Level: common.LevelOK, Sources: []string{"prom", "metrics-scrape", "postgres", "redis", "clickhouse"}}
 	worst, worstStore := 0.0, ""
 	for _, ip := range s.Pools.Instances {
@@ -249,7 +249,7 @@ func pools(s ops.Snapshot) Area {
 	return a
 }
 
-func nodes(s ops.Snapshot) Area {
+func nodes(s state.Snapshot) Area {
 	a := Area{Name: "Nodes", View: "nodes", Level: common.LevelOK, Sources: []string{"kube"}}
 	if len(s.Nodes) == 0 {
 		a.Level, a.Summary = common.LevelNone, "no nodes"
@@ -270,7 +270,7 @@ func nodes(s ops.Snapshot) Area {
 	return a
 }
 
-func regionsArea(s ops.Snapshot) Area {
+func regionsArea(s state.Snapshot) Area {
 	a := Area{Name: "Regions / DR", View: "regions", Level: common.LevelOK, Sources: []string{"postgres"}}
 	if len(s.Regions) == 0 {
 		a.Level, a.Summary = common.LevelNone, "no regions"
@@ -292,13 +292,13 @@ func regionsArea(s ops.Snapshot) Area {
 	return a
 }
 
-func backups(s ops.Snapshot) Area {
+func backups(s state.Snapshot) Area {
 	a := Area{Name: "Backups", View: "backups", Level: common.LevelOK, Sources: []string{"backup"}}
 	if len(s.Backups) == 0 {
 		a.Level, a.Summary = common.LevelWarn, "no backups"
 		return a
 	}
-	latest := map[string]ops.Backup{}
+	latest := map[string]state.Backup{}
 	for _, b := range s.Backups {
 		if cur, ok := latest[b.Store]; !ok || b.StartedAt.After(cur.StartedAt) {
 			latest[b.Store] = b
@@ -320,7 +320,7 @@ func backups(s ops.Snapshot) Area {
 	return a
 }
 
-func sourcesArea(s ops.Snapshot) Area {
+func sourcesArea(s state.Snapshot) Area {
 	a := Area{Name: "Sources", View: "overview", Level: common.LevelOK, Sources: []string{"*"}}
 	stale := []string{}
 	for _, m := range s.Sources {

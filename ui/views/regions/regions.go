@@ -9,7 +9,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
 	"github.com/wotr/wotr-tui/ui/views/base"
@@ -19,7 +19,7 @@ import (
 var PromoteKey = key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "promote region"))
 
 // Level of a region's DR readiness.
-func Level(r ops.Region) common.Level {
+func Level(r state.Region) common.Level {
 	switch {
 	case r.Role == "secondary" && !r.Ready:
 		return common.LevelCrit

@@ -9,7 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/wotr/wotr-tui/ops"
+	"github.com/wotr/wotr-tui/ops/runbook"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/dialog"
 	"github.com/wotr/wotr-tui/ui/views/base"
@@ -32,8 +32,8 @@ var (
 type runDrill struct {
 	ctx    *common.Context
 	name   string
-	rb     *ops.Runbook
-	run    *ops.RunState
+	rb     *runbook.Runbook
+	run    *runbook.RunState
 	err    string
 	busy   bool
 	auto   bool
@@ -67,7 +67,7 @@ func (d *runDrill) stepCount() int {
 	return len(d.rb.Steps)
 }
 
-func (d *runDrill) result(i int) *ops.StepResult {
+func (d *runDrill) result(i int) *runbook.StepResult {
 	if d.run == nil || i < 0 || i >= len(d.run.Steps) {
 		return nil
 	}
@@ -81,14 +81,14 @@ func (d *runDrill) doneSteps() int {
 		return 0
 	}
 	n := len(d.run.Steps)
-	for n > 0 && (d.run.Steps[n-1].Status == ops.StepPending || d.run.Steps[n-1].Status == ops.StepRefused) {
+	for n > 0 && (d.run.Steps[n-1].Status == runbook.StepPending || d.run.Steps[n-1].Status == runbook.StepRefused) {
 		n--
 	}
 	return n
 }
 
 // next is the step the next key press runs, or nil when the run is over.
-func (d *runDrill) next() *ops.Step {
+func (d *runDrill) next() *runbook.Step {
 	if d.rb == nil || d.finished() {
 		return nil
 	}
@@ -144,7 +144,7 @@ func (d *runDrill) Update(msg tea.Msg) tea.Cmd {
 		if d.auto {
 			last := d.result(len(d.run.Steps) - 1)
 			if s := d.next(); s != nil && s.Action == nil && s.Manual == "" && last != nil &&
-				last.Status != ops.StepPending && last.Status != ops.StepRefused {
+				last.Status != runbook.StepPending && last.Status != runbook.StepRefused {
 				return d.cmdNext(false)
 			}
 			d.auto = false
@@ -198,14 +198,14 @@ func (d *runDrill) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (d *runDrill) statusStyle(s ops.StepStatus) func(...string) string {
+func (d *runDrill) statusStyle(s runbook.StepStatus) func(...string) string {
 	st := d.ctx.Styles
 	switch s {
-	case ops.StepPass:
+	case runbook.StepPass:
 		return st.OK.Render
-	case ops.StepWarn, ops.StepPending:
+	case runbook.StepWarn, runbook.StepPending:
 		return st.Warn.Render
-	case ops.StepFail, ops.StepError, ops.StepRefused:
+	case runbook.StepFail, runbook.StepError, runbook.StepRefused:
 		return st.Crit.Render
 	}
 	return st.Muted.Render
@@ -276,7 +276,7 @@ func (d *runDrill) View() string {
 			if r.Cause != "" {
 				lines = append(lines, base.KV(d.ctx, "likely cause", r.Cause))
 			}
-			if r.Fix != "" && r.Status != ops.StepPass {
+			if r.Fix != "" && r.Status != runbook.StepPass {
 				lines = append(lines, base.KV(d.ctx, "fix", r.Fix))
 			}
 			for _, e := range r.Evidence {

@@ -1,0 +1,489 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wotr/wotr-tui/ops/audit"
+	"github.com/wotr/wotr-tui/ops/config"
+)
+
+// Errors an action returns, so the CLI can map them to exit codes and the TUI
+// can tell a refusal from a failure.
+var (
+	// ErrInvalid: bad input (exit 2). Nothing was changed.
+	ErrInvalid = errors.New("invalid request")
+	// ErrRefused: a preflight check, a read-only context, a wrong confirmation or
+	// a busy lock refused the action (exit 3). Nothing was changed.
+	ErrRefused = errors.New("refused")
+	// ErrBlocked: the system blocked a running action (a PodDisruptionBudget
+	// refusing evictions). Reported as a block, exit 3.
+	ErrBlocked = errors.New("blocked")
+	// ErrNotFound: the named object does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrUnsupported: the context has no backend for a capability the action needs.
+	ErrUnsupported = errors.New("capability not available")
+)
+
+// Invalidf wraps ErrInvalid with a message naming the value and the rule.
+func Invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+func Refusedf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
+}
+
+// Action kinds.
+const (
+	KindScale      = "scale"
+	KindPartitions = "partitions"
+	KindDrain      = "drain"
+	KindCordon     = "cordon"
+	KindUncordon   = "uncordon"
+	KindPromote    = "promote"
+	KindBackup     = "backup"
+)
+
+// Kinds lists every action the service knows.
+var Kinds = []string{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup}
+
+// Backends opens one region's clients for the actions. cmd wires each field to
+// a backend package; the value returned is checked for the capability
+// interfaces an action needs (Scaler, Drainer, Promoter, ...), so an action is
+// offered only where the capability exists. A nil field means "not configured".
+type Backends struct {
+	Kube       func(config.RegionConfig) (any, error)
+	Kafka      func(config.RegionConfig) (any, error)
+	Postgres   func(config.RegionConfig) (any, error)
+	Redis      func(config.RegionConfig) (any, error)
+	ClickHouse func(config.RegionConfig) (any, error)
+	// Prom reads per-instance load (verifying a scale's load spread).
+	Prom func(config.RegionConfig) (any, error)
+}
+
+// Options tunes waits; zero values take defaults.
+type Options struct {
+	// VerifyTimeout bounds waits for replicas ready, group rebalance, metadata.
+	VerifyTimeout time.Duration
+	// PDBBlockWait is how long a drain retries an eviction a PDB refuses before
+	// reporting the block.
+	PDBBlockWait time.Duration
+	// DrainTimeout bounds a whole drain (kubectl's --timeout).
+	DrainTimeout time.Duration
+	// MaxStandbyLag is the DR gate's limit on replay lag.
+	MaxStandbyLag time.Duration
+	// MaxBackupAge is the DR gate's limit on the newest PostgreSQL backup.
+	MaxBackupAge time.Duration
+	// PollInterval between verification reads.
+	PollInterval time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.VerifyTimeout == 0 {
+		o.VerifyTimeout = 2 * time.Minute
+	}
+	if o.PDBBlockWait == 0 {
+		o.PDBBlockWait = 10 * time.Second
+	}
+	if o.DrainTimeout == 0 {
+		o.DrainTimeout = 5 * time.Minute
+	}
+	if o.MaxStandbyLag == 0 {
+		o.MaxStandbyLag = 30 * time.Second
+	}
+	if o.MaxBackupAge == 0 {
+		o.MaxBackupAge = 26 * time.Hour
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = 100 * time.Millisecond
+	}
+	return o
+}
+
+// Service is the action service: it implements Actor for one context. The
+// CLI verbs and the TUI both drive it.
+type Service struct {
+	Config   config.ContextConfig
+	Backends Backends
+	Audit    *audit.Log
+	Options  Options
+	// Who is recorded in the audit log; default: the OS user.
+	Who string
+	Now func() time.Time
+
+	mu      sync.Mutex
+	clients map[string]any
+}
+
+var _ Actor = (*Service)(nil)
+
+// NewService builds the service for a context. The audit log path comes from
+// the context (or $XDG_STATE_HOME/wotr/audit.jsonl).
+func NewService(cfg config.ContextConfig, b Backends) *Service {
+	return &Service{Config: cfg, Backends: b, Audit: audit.NewLog(audit.PathFor(cfg))}
+}
+
+// Close releases every client the service opened.
+func (a *Service) Close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k, c := range a.clients {
+		switch c := c.(type) {
+		case interface{ Close() }:
+			c.Close()
+		case interface{ Close() error }:
+			_ = c.Close()
+		}
+		delete(a.clients, k)
+	}
+}
+
+func (a *Service) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Service) opts() Options { return a.Options.withDefaults() }
+
+func (a *Service) who() string {
+	if a.Who != "" {
+		return a.Who
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return fmt.Sprintf("uid:%d", os.Getuid())
+}
+
+// client opens (once) the backend of one system for one region.
+func (a *Service) client(system string, r config.RegionConfig) (any, error) {
+	var open func(config.RegionConfig) (any, error)
+	configured := false
+	switch system {
+	case "kube":
+		open, configured = a.Backends.Kube, r.Kube != nil
+	case "kafka":
+		open, configured = a.Backends.Kafka, r.Kafka != nil
+	case "postgres":
+		open, configured = a.Backends.Postgres, r.Postgres != nil
+	case "redis":
+		open, configured = a.Backends.Redis, r.Redis != nil
+	case "clickhouse":
+		open, configured = a.Backends.ClickHouse, r.ClickHouse != nil
+	case "prom":
+		open, configured = a.Backends.Prom, r.Prometheus != nil
+	}
+	if open == nil || !configured {
+		return nil, fmt.Errorf("%w: region %q has no %s endpoint", ErrUnsupported, r.Name, system)
+	}
+	key := system + "/" + r.Name
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c, ok := a.clients[key]; ok {
+		return c, nil
+	}
+	c, err := open(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s client for region %s: %w", system, r.Name, err)
+	}
+	if a.clients == nil {
+		a.clients = map[string]any{}
+	}
+	a.clients[key] = c
+	return c, nil
+}
+
+// capability opens the system's client in region r and asserts capability T.
+func capability[T any](a *Service, system string, r config.RegionConfig) (T, error) {
+	var zero T
+	c, err := a.client(system, r)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := c.(T)
+	if !ok {
+		return zero, fmt.Errorf("%w: the %s backend cannot %T", ErrUnsupported, system, &zero)
+	}
+	return t, nil
+}
+
+// primaryCapability opens system in the first region, primary first, that has
+// it and asserts capability T. The region comes back too (its group name, say).
+func primaryCapability[T any](a *Service, system string) (T, config.RegionConfig, error) {
+	r, err := a.primaryWith(system, "")
+	if err != nil {
+		var zero T
+		return zero, r, err
+	}
+	t, err := capability[T](a, system, r)
+	return t, r, err
+}
+
+// region returns the named region, or the primary when name is empty.
+func (a *Service) region(name string) (config.RegionConfig, error) {
+	var names []string
+	for _, r := range a.Config.Regions {
+		if name == "" && (r.Role == "primary" || r.Role == "") {
+			return r, nil
+		}
+		if r.Name == name {
+			return r, nil
+		}
+		names = append(names, r.Name)
+	}
+	if name == "" {
+		if len(a.Config.Regions) > 0 {
+			return a.Config.Regions[0], nil
+		}
+		return config.RegionConfig{}, Invalidf("context %q has no regions", a.Config.Name)
+	}
+	return config.RegionConfig{}, Invalidf("region %q is not in context %q (regions: %s)", name, a.Config.Name, strings.Join(names, ", "))
+}
+
+// primaryWith returns the first region, primary first, that has the system configured.
+func (a *Service) primaryWith(system string, want string) (config.RegionConfig, error) {
+	if want != "" {
+		return a.region(want)
+	}
+	regions := append([]config.RegionConfig(nil), a.Config.Regions...)
+	sort.SliceStable(regions, func(i, j int) bool { return regions[i].Role == "primary" && regions[j].Role != "primary" })
+	for _, r := range regions {
+		has := false
+		switch system {
+		case "kube":
+			has = r.Kube != nil
+		case "kafka":
+			has = r.Kafka != nil
+		case "postgres":
+			has = r.Postgres != nil
+		case "redis":
+			has = r.Redis != nil
+		case "clickhouse":
+			has = r.ClickHouse != nil
+		case "prom":
+			has = r.Prometheus != nil
+		}
+		if has {
+			return r, nil
+		}
+	}
+	return config.RegionConfig{}, fmt.Errorf("%w: context %q has no %s endpoint", ErrUnsupported, a.Config.Name, system)
+}
+
+// actionImpl is one action's plan and execute halves.
+type actionImpl interface {
+	plan(ctx context.Context, a *Service, req Request, p *Plan) error
+	execute(ctx context.Context, a *Service, p *Plan, res *Result, progress func(Progress)) error
+}
+
+func implFor(kind string) (actionImpl, error) {
+	switch kind {
+	case KindScale:
+		return scaleAction{}, nil
+	case KindPartitions:
+		return partitionsAction{}, nil
+	case KindDrain:
+		return drainAction{}, nil
+	case KindCordon:
+		return cordonAction{cordon: true}, nil
+	case KindUncordon:
+		return cordonAction{cordon: false}, nil
+	case KindPromote:
+		return promoteAction{}, nil
+	case KindBackup:
+		return backupAction{}, nil
+	}
+	return nil, Invalidf("unknown action %q (known: %s)", kind, strings.Join(Kinds, ", "))
+}
+
+// Plan reads state, runs the preflight checks and describes the effect. It
+// changes nothing. Bad input returns ErrInvalid; failed checks set Blocked.
+func (a *Service) Plan(ctx context.Context, req Request) (*Plan, error) {
+	impl, err := implFor(req.Kind)
+	if err != nil {
+		return nil, err
+	}
+	if req.Force && strings.TrimSpace(req.Reason) == "" {
+		return nil, Invalidf("--force needs a --reason: overriding a check is audited with its reason")
+	}
+	p := &Plan{Request: req, Context: a.Config.Name, ConfirmPhrase: "yes"}
+	if a.Config.ReadOnly {
+		p.Summary = fmt.Sprintf("%s %s refused: context %q is read-only", req.Kind, req.Target, a.Config.Name)
+		p.Checks = append(p.Checks, Check{Name: "read-only context", Status: CheckFail, Hard: true,
+			Detail: fmt.Sprintf("context %q is marked read-only; no action runs against it", a.Config.Name)})
+		p.Blocked = true
+		return p, nil
+	}
+	if err := impl.plan(ctx, a, req, p); err != nil {
+		return nil, err
+	}
+	p.Blocked = blocked(p.Checks, req.Force)
+	return p, nil
+}
+
+// blocked: any hard failure, or any failure without --force.
+func blocked(checks []Check, force bool) bool {
+	for _, c := range checks {
+		if c.Status == CheckFail && (c.Hard || !force) {
+			return true
+		}
+	}
+	return false
+}
+
+// FailedChecks lists the checks that failed, for refusal messages.
+func (p *Plan) FailedChecks() []Check {
+	var out []Check
+	for _, c := range p.Checks {
+		if c.Status == CheckFail {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Execute runs a confirmed plan, verifies it and writes the audit record. A
+// blocked plan or a confirmation that does not match is refused (ErrRefused)
+// and the refusal is audited too.
+func (a *Service) Execute(ctx context.Context, p *Plan, confirmation string, progress func(Progress)) (*Result, error) {
+	start := a.now()
+	res := &Result{Started: start}
+	if progress == nil {
+		progress = func(Progress) {}
+	}
+	emit := func(pr Progress) {
+		if pr.Time.IsZero() {
+			pr.Time = a.now()
+		}
+		progress(pr)
+	}
+	finish := func(outcome string, err error) (*Result, error) {
+		res.Duration = a.now().Sub(start)
+		if err != nil {
+			res.OK = false
+			res.Error = err.Error()
+			if res.Summary == "" {
+				res.Summary = err.Error()
+			}
+		}
+		if aerr := a.audit(p, res, outcome); aerr != nil {
+			// An action that cannot be audited is reported as failed: the log is the record.
+			err = errors.Join(err, fmt.Errorf("audit: %w", aerr))
+			res.OK = false
+		}
+		return res, err
+	}
+	impl, err := implFor(p.Request.Kind)
+	if err != nil {
+		return finish(audit.OutcomeRefused, err)
+	}
+	if p.Context != a.Config.Name {
+		return finish(audit.OutcomeRefused, Refusedf("plan was made for context %q, this is %q", p.Context, a.Config.Name))
+	}
+	if a.Config.ReadOnly {
+		return finish(audit.OutcomeRefused, Refusedf("context %q is read-only", a.Config.Name))
+	}
+	if blocked(p.Checks, p.Request.Force) {
+		var why []string
+		for _, c := range p.FailedChecks() {
+			why = append(why, c.Name+": "+c.Detail)
+		}
+		return finish(audit.OutcomeRefused, Refusedf("preflight failed: %s", strings.Join(why, "; ")))
+	}
+	if !p.Request.DryRun && confirmation != p.ConfirmPhrase {
+		return finish(audit.OutcomeRefused, Refusedf("confirmation %q does not match %q", confirmation, p.ConfirmPhrase))
+	}
+	err = impl.execute(ctx, a, p, res, emit)
+	if err != nil {
+		outcome := audit.OutcomeFailed
+		if errors.Is(err, ErrRefused) || errors.Is(err, ErrBlocked) {
+			outcome = audit.OutcomeRefused
+		}
+		return finish(outcome, err)
+	}
+	res.OK = true
+	for _, c := range res.Verified {
+		if c.Status == CheckFail {
+			res.OK = false
+		}
+	}
+	if !res.OK {
+		var why []string
+		for _, c := range res.Verified {
+			if c.Status == CheckFail {
+				why = append(why, c.Name+": "+c.Detail)
+			}
+		}
+		return finish(audit.OutcomeFailed, fmt.Errorf("verification failed: %s", strings.Join(why, "; ")))
+	}
+	return finish(audit.OutcomeOK, nil)
+}
+
+// waitFor polls cond until it reports done, ctx ends or timeout passes. The
+// last detail is returned with the timeout error.
+func waitFor(ctx context.Context, timeout, every time.Duration, cond func(context.Context) (bool, string, error)) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	last := ""
+	for {
+		ok, detail, err := cond(ctx)
+		if detail != "" {
+			last = detail
+		}
+		if err == nil && ok {
+			return last, nil
+		}
+		if err != nil {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return last, fmt.Errorf("timed out after %s: %s", timeout, last)
+		case <-t.C:
+		}
+	}
+}
+
+func paramInt(req Request, name string) (int, bool, error) {
+	v, ok := req.Params[name]
+	if !ok || v == "" {
+		return 0, false, nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(v, "%d", &n); err != nil || fmt.Sprint(n) != strings.TrimPrefix(v, "+") {
+		return 0, true, Invalidf("--%s %q is not an integer", name, v)
+	}
+	return n, true, nil
+}
+
+func paramBool(req Request, name string) bool {
+	switch strings.ToLower(req.Params[name]) {
+	case "true", "1", "yes":
+		return true
+	}
+	return false
+}
+
+func paramDuration(req Request, name string) (time.Duration, bool, error) {
+	v, ok := req.Params[name]
+	if !ok || v == "" {
+		return 0, false, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, true, Invalidf("--%s %q is not a duration (e.g. 30s, 5m)", name, v)
+	}
+	return d, true, nil
+}

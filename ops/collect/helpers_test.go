@@ -1,0 +1,7 @@
+package collect
+
+import (
+	"math"
+)
+
+func posInf() float64 { return math.Inf(1) }

@@ -1,0 +1,136 @@
+package collect
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wotr/wotr-tui/ops/state"
+)
+
+type recordedWindow struct {
+	Description string         `json:"description"`
+	Now         time.Time      `json:"now"`
+	Owned       bool           `json:"owned"`
+	Samples     []OffsetSample `json:"samples"`
+	Want        state.Status   `json:"want"`
+}
+
+func TestBurrowRulesOnRecordedWindows(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/burrow/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no recorded windows in testdata/burrow: %v", err)
+	}
+	seen := map[state.Status]bool{}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var w recordedWindow
+			if err := json.Unmarshal(data, &w); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			got := EvaluatePartition(w.Samples, w.Now, w.Owned)
+			if got != w.Want {
+				t.Errorf("%s: got %s, want %s", w.Description, got, w.Want)
+			}
+			seen[got] = true
+		})
+	}
+	for _, s := range []state.Status{state.StatusOK, state.StatusWarn, state.StatusStall, state.StatusStop, state.StatusRewind} {
+		if !seen[s] {
+			t.Errorf("no recorded window produces %s", s)
+		}
+	}
+}
+
+func TestGroupStatusFoldsLikeBurrow(t *testing.T) {
+	cases := []struct {
+		parts []state.Status
+		want  state.Status
+	}{
+		{[]state.Status{state.StatusOK, state.StatusOK}, state.StatusOK},
+		{[]state.Status{state.StatusOK, state.StatusWarn}, state.StatusWarn},
+		{[]state.Status{state.StatusWarn, state.StatusStall}, state.StatusErr},
+		{[]state.Status{state.StatusStop}, state.StatusErr},
+		{[]state.Status{state.StatusRewind, state.StatusOK}, state.StatusErr},
+		{nil, state.StatusOK},
+	}
+	for _, c := range cases {
+		var ps []state.PartitionLag
+		for _, s := range c.parts {
+			ps = append(ps, state.PartitionLag{Status: s})
+		}
+		if got := GroupStatus(ps); got != c.want {
+			t.Errorf("GroupStatus(%v) = %s, want %s", c.parts, got, c.want)
+		}
+	}
+}
+
+// Produce 100/s, consume 150/s: lag seconds from the produce rate and an ETA
+// from the net drain rate.
+func TestLagEvaluatorRatesLagSecondsAndETA(t *testing.T) {
+	e := newLagEvaluator(10)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var k state.KafkaState
+	for i := 0; i < 5; i++ {
+		now := t0.Add(time.Duration(i) * time.Second)
+		k = state.KafkaState{
+			Topics: []state.Topic{{Name: "ingest-events", Partitions: 1}},
+			Groups: []state.Group{{Name: "g", State: "Stable",
+				Members: []state.GroupMember{{ID: "m1", Assigned: []string{"ingest-events/0"}}},
+				Partitions: []state.PartitionLag{{Topic: "ingest-events", Partition: 0,
+					Committed: 1000 + int64(i)*150, End: 3000 + int64(i)*100}}}},
+		}
+		e.apply(&k, now)
+	}
+	g := k.Groups[0]
+	p := g.Partitions[0]
+	if p.Lag != 1800 { // 3400 - 1600
+		t.Fatalf("lag = %d, want 1800", p.Lag)
+	}
+	if got := k.Topics[0].ProduceRate; got != 100 {
+		t.Errorf("produce rate = %v, want 100", got)
+	}
+	if p.LagSeconds != 18 {
+		t.Errorf("lag seconds = %v, want 18", p.LagSeconds)
+	}
+	if g.ETASeconds != 36 { // 1800 / (150-100)
+		t.Errorf("ETA = %v, want 36", g.ETASeconds)
+	}
+	if p.Member != "m1" || p.Status != state.StatusOK || g.Status != state.StatusOK {
+		t.Errorf("member %q status %s group %s, want m1 OK OK", p.Member, p.Status, g.Status)
+	}
+}
+
+func TestLagEvaluatorNoCatchUpWhenFallingBehind(t *testing.T) {
+	e := newLagEvaluator(10)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var k state.KafkaState
+	for i := 0; i < minTrendSamples; i++ {
+		k = state.KafkaState{Groups: []state.Group{{Name: "g", Partitions: []state.PartitionLag{{Topic: "t", Partition: 0,
+			Committed: 100 + int64(i)*10, End: 200 + int64(i)*50}}}}}
+		e.apply(&k, t0.Add(time.Duration(i)*time.Second))
+	}
+	if g := k.Groups[0]; g.ETASeconds != -1 || g.Partitions[0].Status != state.StatusWarn || g.Status != state.StatusWarn {
+		t.Errorf("eta %v status %s/%s, want -1 WARN/WARN", g.ETASeconds, g.Partitions[0].Status, g.Status)
+	}
+}
+
+func TestHistogramQuantile(t *testing.T) {
+	bs := []bucket{{0.1, 50}, {0.2, 90}, {0.5, 100}, {posInf(), 100}}
+	if got := histogramQuantile(0.5, bs); got != 0.1 {
+		t.Errorf("p50 = %v, want 0.1", got)
+	}
+	if got := histogramQuantile(0.7, bs); got < 0.149 || got > 0.151 {
+		t.Errorf("p70 = %v, want 0.15", got)
+	}
+	if got := histogramQuantile(0.99, nil); got != 0 {
+		t.Errorf("empty = %v", got)
+	}
+}

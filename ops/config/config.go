@@ -1,0 +1,77 @@
+package config
+
+// Config is $XDG_CONFIG_HOME/wotr/config.yaml: named contexts, like kubeconfig.
+// A context names its regions; each region has its own endpoints so both
+// regions show side by side and promote knows what to repoint.
+type Config struct {
+	CurrentContext string          `json:"current-context" yaml:"current-context"`
+	Contexts       []ContextConfig `json:"contexts" yaml:"contexts"`
+}
+
+// ContextConfig is one platform installation.
+type ContextConfig struct {
+	Name     string `json:"name" yaml:"name"`
+	ReadOnly bool   `json:"read-only,omitempty" yaml:"read-only,omitempty"`
+	// AuditLog path; default $XDG_STATE_HOME/wotr/audit.jsonl.
+	AuditLog string `json:"audit-log,omitempty" yaml:"audit-log,omitempty"`
+	// BackupDir where backups of the stores are written.
+	BackupDir string         `json:"backup-dir,omitempty" yaml:"backup-dir,omitempty"`
+	Regions   []RegionConfig `json:"regions" yaml:"regions"`
+	// Source is the file the context was loaded from (set by LoadConfig, never
+	// written): an action that changes the context, like promote's new
+	// region roles, saves it there.
+	Source string `json:"-" yaml:"-"`
+}
+
+// RegionConfig holds one region's endpoints. Empty sections are not polled.
+type RegionConfig struct {
+	Name       string            `json:"name" yaml:"name"`
+	Role       string            `json:"role" yaml:"role"` // primary | secondary
+	Kube       *KubeEndpoint     `json:"kube,omitempty" yaml:"kube,omitempty"`
+	Kafka      *KafkaEndpoint    `json:"kafka,omitempty" yaml:"kafka,omitempty"`
+	Prometheus *PromEndpoint     `json:"prometheus,omitempty" yaml:"prometheus,omitempty"`
+	Postgres   *PostgresEndpoint `json:"postgres,omitempty" yaml:"postgres,omitempty"`
+	Redis      *RedisEndpoint    `json:"redis,omitempty" yaml:"redis,omitempty"`
+	ClickHouse *CHEndpoint       `json:"clickhouse,omitempty" yaml:"clickhouse,omitempty"`
+	HAProxy    *HAProxyEndpoint  `json:"haproxy,omitempty" yaml:"haproxy,omitempty"`
+}
+
+type KubeEndpoint struct {
+	Kubeconfig string `json:"kubeconfig" yaml:"kubeconfig"`
+	Context    string `json:"context,omitempty" yaml:"context,omitempty"`
+	Namespace  string `json:"namespace" yaml:"namespace"`
+}
+
+type KafkaEndpoint struct {
+	Brokers []string `json:"brokers" yaml:"brokers"`
+	Group   string   `json:"group,omitempty" yaml:"group,omitempty"` // default wotr-consumer-group
+	Topics  []string `json:"topics,omitempty" yaml:"topics,omitempty"`
+}
+
+type PromEndpoint struct {
+	URL string `json:"url" yaml:"url"`
+}
+
+// PostgresEndpoint: DSN is secret and never printed unmasked.
+type PostgresEndpoint struct {
+	DSN string `json:"dsn" yaml:"dsn"`
+	// DataDir and BinDir are set for local installations (backup, promote fencing).
+	DataDir string `json:"data-dir,omitempty" yaml:"data-dir,omitempty"`
+}
+
+type RedisEndpoint struct {
+	Addr     string `json:"addr" yaml:"addr"`
+	Password string `json:"password,omitempty" yaml:"password,omitempty"`
+}
+
+type CHEndpoint struct {
+	Addrs    []string `json:"addrs" yaml:"addrs"` // native protocol host:port, one per replica
+	Database string   `json:"database,omitempty" yaml:"database,omitempty"`
+	User     string   `json:"user,omitempty" yaml:"user,omitempty"`
+	Password string   `json:"password,omitempty" yaml:"password,omitempty"`
+}
+
+type HAProxyEndpoint struct {
+	Socket  string `json:"socket" yaml:"socket"` // runtime API unix socket
+	Backend string `json:"backend,omitempty" yaml:"backend,omitempty"`
+}
