@@ -428,7 +428,7 @@ func (m *Model) askQuit() tea.Cmd {
 
 func (m *Model) startAction(a common.ActionBinding) tea.Cmd {
 	if m.ctx.ReadOnly {
-		m.status = "read-only: " + a.Kind + " is disabled"
+		m.status = "read-only: " + string(a.Kind) + " is disabled"
 		return nil
 	}
 	d, cmd := dialog.New(m.ctx, m.opts.Parent, m.opts.Actor, a)

@@ -97,7 +97,7 @@ func TestActionsBoundPerRow(t *testing.T) {
 	kinds := func() []string {
 		out := []string{}
 		for _, a := range m.Current().Actions() {
-			out = append(out, a.Kind)
+			out = append(out, string(a.Kind))
 		}
 		return out
 	}

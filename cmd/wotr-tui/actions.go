@@ -351,12 +351,12 @@ func newDrainCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 	return cmd
 }
 
-func newCordonCmd(g *globalFlags, out, errOut io.Writer, kind, short string) *cobra.Command {
+func newCordonCmd(g *globalFlags, out, errOut io.Writer, kind action.Kind, short string) *cobra.Command {
 	f := &actionFlags{}
 	cmd := &cobra.Command{
-		Use:   kind + " NODE",
+		Use:   string(kind) + " NODE",
 		Short: short,
-		Args:  exactArgs(1, kind+" takes one NODE"),
+		Args:  exactArgs(1, string(kind)+" takes one NODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAction(cmd, g, f, action.Request{Kind: kind, Target: args[0]}, out, errOut)
 		},

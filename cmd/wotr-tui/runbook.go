@@ -219,7 +219,7 @@ func stepDetail(s runbook.Step) string {
 		}
 		return d
 	case s.Action != nil:
-		d := s.Action.Kind + " " + s.Action.Target
+		d := string(s.Action.Kind) + " " + s.Action.Target
 		for k, v := range s.Action.Params {
 			d += " " + k + "=" + v
 		}

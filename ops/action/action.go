@@ -2,12 +2,13 @@ package action
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
 // Request names an action and its parameters, as typed by the operator.
 type Request struct {
-	Kind   string            `json:"kind"`   // scale, partitions, drain, cordon, uncordon, promote, backup
+	Kind   Kind              `json:"kind"`
 	Target string            `json:"target"` // deployment, topic, node, region, store
 	Params map[string]string `json:"params,omitempty"`
 	DryRun bool              `json:"dryRun,omitempty"`
@@ -78,4 +79,16 @@ type Actor interface {
 	Plan(ctx context.Context, req Request) (*Plan, error)
 	// Execute runs a confirmed plan. confirmation must equal plan.ConfirmPhrase.
 	Execute(ctx context.Context, plan *Plan, confirmation string, progress func(Progress)) (*Result, error)
+}
+
+// Validate checks what every request must satisfy, whoever made it (CLI,
+// console, runbook): a known kind, its parameters, and a reason for force.
+func (r Request) Validate() error {
+	if _, err := ParseParams(r.Kind, r.Params); err != nil {
+		return err
+	}
+	if r.Force && strings.TrimSpace(r.Reason) == "" {
+		return Invalidf("force needs a reason: overriding a check is audited with its reason")
+	}
+	return nil
 }

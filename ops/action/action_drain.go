@@ -100,37 +100,45 @@ func parseNode(a *Service, req Request) (string, config.RegionConfig, error) {
 
 func drainOptions(a *Service, req Request) (DrainOptions, error) {
 	o := DrainOptions{GracePeriodSeconds: -1, IgnoreDaemonSets: true, DryRun: req.DryRun, PDBBlockWait: a.opts().PDBBlockWait, Timeout: a.opts().DrainTimeout}
-	if n, has, err := paramInt(req, "grace-period"); err != nil {
+	ps, err := paramsOf(req)
+	if err != nil {
 		return o, err
-	} else if has {
+	}
+	if n, has := ps.int("grace-period"); has {
 		o.GracePeriodSeconds = n
 	}
-	if d, has, err := paramDuration(req, "timeout"); err != nil {
-		return o, err
-	} else if has {
+	if d, has := ps.duration("timeout"); has {
 		if d < 0 {
-			return o, Invalidf("--timeout %s is negative", d)
+			return o, Invalidf("drain parameter timeout %s is negative", d)
 		}
 		o.Timeout = d
 	}
-	if d, has, err := paramDuration(req, "pdb-wait"); err != nil {
-		return o, err
-	} else if has {
+	if d, has := ps.duration("pdb-wait"); has {
 		if d <= 0 {
-			return o, Invalidf("--pdb-wait %s must be positive", d)
+			return o, Invalidf("drain parameter pdb-wait %s must be positive", d)
 		}
 		o.PDBBlockWait = d
 	}
-	if v, ok := req.Params["ignore-daemonsets"]; ok && v != "" {
-		o.IgnoreDaemonSets = paramBool(req, "ignore-daemonsets")
-	}
-	o.DeleteEmptyDirData = paramBool(req, "delete-emptydir-data")
-	o.ForceUnmanaged = paramBool(req, "force-unmanaged")
-	o.DisableEviction = paramBool(req, "disable-eviction")
+	o.IgnoreDaemonSets = ps.bool("ignore-daemonsets")
+	o.DeleteEmptyDirData = ps.bool("delete-emptydir-data")
+	o.ForceUnmanaged = ps.bool("force-unmanaged")
+	o.DisableEviction = ps.bool("disable-eviction")
 	return o, nil
 }
 
 type drainAction struct{}
+
+func (drainAction) params() []ParamSpec {
+	return []ParamSpec{
+		{Name: "grace-period", Type: ParamInt, Default: "-1", Help: "seconds each pod gets to terminate (-1: the pod's own)"},
+		{Name: "timeout", Type: ParamDuration, Help: "give up after this long (default 5m)"},
+		{Name: "pdb-wait", Type: ParamDuration, Default: "10s", Help: "how long an eviction a PodDisruptionBudget refuses is retried before the drain reports the block"},
+		{Name: "ignore-daemonsets", Type: ParamBool, Default: "true", Help: "leave DaemonSet pods in place"},
+		{Name: "delete-emptydir-data", Type: ParamBool, Default: "false", Help: "evict pods with emptyDir volumes (their data is lost)"},
+		{Name: "force-unmanaged", Type: ParamBool, Default: "false", Help: "delete pods that no controller recreates"},
+		{Name: "disable-eviction", Type: ParamBool, Default: "false", Help: "delete instead of evict (bypasses PodDisruptionBudgets)"},
+	}
+}
 
 func (drainAction) plan(ctx context.Context, a *Service, req Request, p *Plan) error {
 	node, r, err := parseNode(a, req)
@@ -174,7 +182,7 @@ func (drainAction) plan(ctx context.Context, a *Service, req Request, p *Plan) e
 		p.Checks = append(p.Checks, Check{Name: "drainable", Status: CheckFail, Hard: true, Detail: e})
 	}
 	if o.DisableEviction {
-		p.Warnings = append(p.Warnings, "--disable-eviction deletes pods directly: PodDisruptionBudgets are not honoured")
+		p.Warnings = append(p.Warnings, "disable-eviction deletes pods directly: PodDisruptionBudgets are not honoured")
 	}
 	for _, b := range pv.BlockingPDBs {
 		st := CheckFail
@@ -263,6 +271,8 @@ func ifDetail(s string) string {
 }
 
 type cordonAction struct{ cordon bool }
+
+func (cordonAction) params() []ParamSpec { return nil }
 
 func (c cordonAction) verb() string {
 	if c.cordon {

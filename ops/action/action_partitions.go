@@ -26,20 +26,25 @@ const MaxPartitions = 10000
 
 type partitionsAction struct{}
 
+func (partitionsAction) params() []ParamSpec {
+	return []ParamSpec{{Name: "count", Type: ParamInt, Help: "new total partition count (increases only)"}}
+}
+
 func parsePartitions(a *Service, req Request) (string, int32, config.RegionConfig, error) {
 	topic := strings.TrimSpace(req.Target)
 	if topic == "" {
 		return "", 0, config.RegionConfig{}, Invalidf("partitions needs a TOPIC")
 	}
-	n, has, err := paramInt(req, "count")
+	ps, err := paramsOf(req)
 	if err != nil {
 		return "", 0, config.RegionConfig{}, err
 	}
+	n, has := ps.int("count")
 	if !has {
-		return "", 0, config.RegionConfig{}, Invalidf("partitions %s needs --count N", topic)
+		return "", 0, config.RegionConfig{}, Invalidf("partitions %s needs the parameter count", topic)
 	}
 	if n < 1 || n > MaxPartitions {
-		return "", 0, config.RegionConfig{}, Invalidf("--count %d is outside 1..%d", n, MaxPartitions)
+		return "", 0, config.RegionConfig{}, Invalidf("partitions parameter count %d is outside 1..%d", n, MaxPartitions)
 	}
 	r, err := a.primaryWith("kafka", req.Params["region"])
 	return topic, int32(n), r, err

@@ -103,6 +103,11 @@ func lsnDiff(a, b string) (int64, error) {
 
 type promoteAction struct{}
 
+func (promoteAction) params() []ParamSpec {
+	return []ParamSpec{{Name: ParamRebuildOld, Type: ParamBool, Default: "false",
+		Help: "afterwards rebuild the old primary as a streaming standby of the new one (local installations)"}}
+}
+
 // promoteRegions is promote's view of the regions, read from live state: the
 // config's roles go stale with every promote done elsewhere.
 type promoteRegions struct {
@@ -136,7 +141,11 @@ func parsePromote(ctx context.Context, a *Service, req Request) (promoteRegions,
 		return pr, Invalidf("region %q has no PostgreSQL endpoint to promote", t.Name)
 	}
 	pr.target = t
-	pr.rebuildOld = paramBool(req, ParamRebuildOld)
+	ps, err := paramsOf(req)
+	if err != nil {
+		return pr, err
+	}
+	pr.rebuildOld = ps.bool(ParamRebuildOld)
 	states := readPGRegions(ctx, a)
 	for _, s := range states {
 		if s.Region.Name == t.Name {

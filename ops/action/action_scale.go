@@ -86,6 +86,14 @@ const MaxReplicas = 1000
 
 type scaleAction struct{}
 
+func (scaleAction) params() []ParamSpec {
+	return []ParamSpec{
+		{Name: "replicas", Type: ParamInt, Help: "desired replicas (with an HPA: its new minimum)"},
+		{Name: "min", Type: ParamInt, Help: "HPA minReplicas"},
+		{Name: "max", Type: ParamInt, Help: "HPA maxReplicas"},
+	}
+}
+
 type scaleParams struct {
 	deployment       string
 	replicas         int32
@@ -112,20 +120,23 @@ func parseScale(a *Service, req Request) (*scaleParams, error) {
 		return nil, Invalidf("scale target %q is not api or consumer", req.Target)
 	}
 	sp.deployment = dep
+	ps, err := paramsOf(req)
+	if err != nil {
+		return nil, err
+	}
 	check := func(name string) (int32, bool, error) {
-		n, has, err := paramInt(req, name)
-		if err != nil || !has {
-			return 0, has, err
+		n, has := ps.int(name)
+		if !has {
+			return 0, false, nil
 		}
 		if n < 0 {
-			return 0, true, Invalidf("--%s %d is negative; replica counts are 0 or more", name, n)
+			return 0, true, Invalidf("scale parameter %s %d is negative; replica counts are 0 or more", name, n)
 		}
 		if n > MaxReplicas {
-			return 0, true, Invalidf("--%s %d is above %d, the most this console scales to", name, n, MaxReplicas)
+			return 0, true, Invalidf("scale parameter %s %d is above %d, the most this console scales to", name, n, MaxReplicas)
 		}
 		return int32(n), true, nil
 	}
-	var err error
 	if sp.replicas, sp.hasReplicas, err = check("replicas"); err != nil {
 		return nil, err
 	}
@@ -136,13 +147,13 @@ func parseScale(a *Service, req Request) (*scaleParams, error) {
 		return nil, err
 	}
 	if !sp.hasReplicas && !sp.hasMin && !sp.hasMax {
-		return nil, Invalidf("scale %s needs --replicas N, or --min/--max for its HPA", req.Target)
+		return nil, Invalidf("scale %s needs the parameter replicas, or min/max for its HPA", req.Target)
 	}
 	if sp.hasMin && sp.min < 1 {
-		return nil, Invalidf("--min %d: an HPA's minimum is at least 1", sp.min)
+		return nil, Invalidf("scale parameter min %d: an HPA's minimum is at least 1", sp.min)
 	}
 	if sp.hasMin && sp.hasMax && sp.min > sp.max {
-		return nil, Invalidf("--min %d is above --max %d", sp.min, sp.max)
+		return nil, Invalidf("scale parameter min %d is above max %d", sp.min, sp.max)
 	}
 	if sp.region, err = a.primaryWith("kube", req.Params["region"]); err != nil {
 		return nil, err
@@ -190,7 +201,7 @@ func (scaleAction) plan(ctx context.Context, a *Service, req Request, p *Plan) e
 			sp.newMax = sp.max
 		}
 		if sp.newMin < 1 {
-			return Invalidf("--replicas %d: HPA %s owns %s and its minimum is at least 1", sp.replicas, hpa.Name, sp.deployment)
+			return Invalidf("scale parameter replicas %d: HPA %s owns %s and its minimum is at least 1", sp.replicas, hpa.Name, sp.deployment)
 		}
 		if sp.newMin > sp.newMax {
 			return Invalidf("HPA bounds min %d > max %d", sp.newMin, sp.newMax)
@@ -206,7 +217,7 @@ func (scaleAction) plan(ctx context.Context, a *Service, req Request, p *Plan) e
 		}
 	} else {
 		if sp.hasMin || sp.hasMax {
-			return Invalidf("--min/--max need an HPA, and no HorizontalPodAutoscaler targets %s", sp.deployment)
+			return Invalidf("scale parameters min and max need an HPA, and no HorizontalPodAutoscaler targets %s", sp.deployment)
 		}
 		sp.expectedReplicas = sp.replicas
 		peak = sp.replicas
@@ -384,7 +395,7 @@ func (scaleAction) execute(ctx context.Context, a *Service, p *Plan, res *Result
 		res.Summary = fmt.Sprintf("HPA %s owns %s: bounds set to %d..%d (replicas were not set directly)", hpa.Name, sp.deployment, newMin, newMax)
 	} else {
 		if !sp.hasReplicas {
-			return Invalidf("--min/--max need an HPA, and no HorizontalPodAutoscaler targets %s", sp.deployment)
+			return Invalidf("scale parameters min and max need an HPA, and no HorizontalPodAutoscaler targets %s", sp.deployment)
 		}
 		progress(Progress{Step: "scale", Detail: fmt.Sprintf("%s: %d -> %d", sp.deployment, w.Replicas, sp.replicas), Total: 2})
 		if err := sc.SetReplicas(ctx, sp.deployment, sp.replicas, req.DryRun); err != nil {

@@ -41,19 +41,22 @@ func Refusedf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
 }
 
+// Kind names an action.
+type Kind string
+
 // Action kinds.
 const (
-	KindScale      = "scale"
-	KindPartitions = "partitions"
-	KindDrain      = "drain"
-	KindCordon     = "cordon"
-	KindUncordon   = "uncordon"
-	KindPromote    = "promote"
-	KindBackup     = "backup"
+	KindScale      Kind = "scale"
+	KindPartitions Kind = "partitions"
+	KindDrain      Kind = "drain"
+	KindCordon     Kind = "cordon"
+	KindUncordon   Kind = "uncordon"
+	KindPromote    Kind = "promote"
+	KindBackup     Kind = "backup"
 )
 
 // Kinds lists every action the service knows.
-var Kinds = []string{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup}
+var Kinds = []Kind{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup}
 
 // Backends opens one region's clients for the actions. cmd wires each field to
 // a backend package; the value returned is checked for the capability
@@ -280,13 +283,14 @@ func (a *Service) primaryWith(system string, want string) (config.RegionConfig, 
 	return config.RegionConfig{}, fmt.Errorf("%w: context %q has no %s endpoint", ErrUnsupported, a.Config.Name, system)
 }
 
-// actionImpl is one action's plan and execute halves.
+// actionImpl is one action: its parameters, and its plan and execute halves.
 type actionImpl interface {
+	params() []ParamSpec
 	plan(ctx context.Context, a *Service, req Request, p *Plan) error
 	execute(ctx context.Context, a *Service, p *Plan, res *Result, progress func(Progress)) error
 }
 
-func implFor(kind string) (actionImpl, error) {
+func implFor(kind Kind) (actionImpl, error) {
 	switch kind {
 	case KindScale:
 		return scaleAction{}, nil
@@ -303,7 +307,11 @@ func implFor(kind string) (actionImpl, error) {
 	case KindBackup:
 		return backupAction{}, nil
 	}
-	return nil, Invalidf("unknown action %q (known: %s)", kind, strings.Join(Kinds, ", "))
+	known := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		known[i] = string(k)
+	}
+	return nil, Invalidf("unknown action %q (known: %s)", kind, strings.Join(known, ", "))
 }
 
 // Plan reads state, runs the preflight checks and describes the effect. It
@@ -313,8 +321,8 @@ func (a *Service) Plan(ctx context.Context, req Request) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if req.Force && strings.TrimSpace(req.Reason) == "" {
-		return nil, Invalidf("--force needs a --reason: overriding a check is audited with its reason")
+	if err := req.Validate(); err != nil {
+		return nil, err
 	}
 	p := &Plan{Request: req, Context: a.Config.Name, ConfirmPhrase: "yes"}
 	if a.Config.ReadOnly {
@@ -454,36 +462,4 @@ func waitFor(ctx context.Context, timeout, every time.Duration, cond func(contex
 		case <-t.C:
 		}
 	}
-}
-
-func paramInt(req Request, name string) (int, bool, error) {
-	v, ok := req.Params[name]
-	if !ok || v == "" {
-		return 0, false, nil
-	}
-	var n int
-	if _, err := fmt.Sscanf(v, "%d", &n); err != nil || fmt.Sprint(n) != strings.TrimPrefix(v, "+") {
-		return 0, true, Invalidf("--%s %q is not an integer", name, v)
-	}
-	return n, true, nil
-}
-
-func paramBool(req Request, name string) bool {
-	switch strings.ToLower(req.Params[name]) {
-	case "true", "1", "yes":
-		return true
-	}
-	return false
-}
-
-func paramDuration(req Request, name string) (time.Duration, bool, error) {
-	v, ok := req.Params[name]
-	if !ok || v == "" {
-		return 0, false, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, true, Invalidf("--%s %q is not a duration (e.g. 30s, 5m)", name, v)
-	}
-	return d, true, nil
 }

@@ -15,7 +15,7 @@ func (a *Service) audit(p *Plan, res *Result, outcome string) error {
 		Who:     a.who(),
 		Host:    host,
 		Context: a.Config.Name,
-		Action:  p.Request.Kind,
+		Action:  string(p.Request.Kind),
 		Target:  p.Request.Target,
 		DryRun:  p.Request.DryRun,
 		Force:   p.Request.Force,

@@ -25,7 +25,7 @@ func TestParseLSN(t *testing.T) {
 
 func TestForceNeedsAReasonAndHardChecksStayBlocked(t *testing.T) {
 	a := &Service{Config: config.ContextConfig{Name: "c"}, Audit: audit.NewLog(filepath.Join(t.TempDir(), "a.jsonl"))}
-	if _, err := a.Plan(context.Background(), Request{Kind: KindScale, Target: "api", Force: true}); err == nil || !strings.Contains(err.Error(), "--reason") {
+	if _, err := a.Plan(context.Background(), Request{Kind: KindScale, Target: "api", Force: true}); err == nil || !strings.Contains(err.Error(), "force needs a reason") {
 		t.Fatalf("force without reason: %v", err)
 	}
 	checks := []Check{{Name: "x", Status: CheckFail}}

@@ -45,6 +45,8 @@ type OffsetRecorder interface {
 
 type backupAction struct{}
 
+func (backupAction) params() []ParamSpec { return nil }
+
 func (backupAction) plan(ctx context.Context, a *Service, req Request, p *Plan) error {
 	stores, err := storeList(req.Target)
 	if err != nil {

@@ -145,6 +145,13 @@ func (rb *Runbook) validate() error {
 				return fmt.Errorf("step %q: unknown check %q (known: %s)", s.ID, s.Check, strings.Join(CheckNames(), ", "))
 			}
 		}
+		if s.Action != nil {
+			// The action's own specs: a step cannot pass what the CLI and the
+			// console could not.
+			if _, err := action.ParseParams(s.Action.Kind, s.Action.Params); err != nil {
+				return fmt.Errorf("step %q: %w", s.ID, err)
+			}
+		}
 		if s.Expect != "" {
 			if _, _, err := parseExpect(s.Expect); err != nil {
 				return fmt.Errorf("step %q: %w", s.ID, err)

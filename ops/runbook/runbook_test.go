@@ -39,6 +39,9 @@ func TestParseRunbookRejectsBadInput(t *testing.T) {
 		"bad kind":      {"name: x\nkind: essay\nsteps:\n- id: a\n  manual: x\n", `kind "essay"`},
 		"bad store":     {"name: x\nsteps:\n- id: a\n  sql: {store: mysql, query: x}\n  expect: '== 1'\n", `store "mysql"`},
 		"no name":       {"steps:\n- id: a\n  manual: x\n", "name is required"},
+		"bad action":    {"name: x\nsteps:\n- id: a\n  action: {kind: reboot, target: node-1}\n", `unknown action "reboot"`},
+		"bad param":     {"name: x\nsteps:\n- id: a\n  action: {kind: scale, target: api, params: {replicas: lots}}\n", "scale parameter replicas"},
+		"alien param":   {"name: x\nsteps:\n- id: a\n  action: {kind: cordon, target: node-1, params: {disable-eviction: \"true\"}}\n", `cordon has no parameter "disable-eviction"`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/wotr/wotr-tui/ops/action"
 )
 
 // Context is shared by pointer between the root and every view.
@@ -40,12 +42,15 @@ type Param struct {
 	Name    string
 	Prompt  string
 	Default string
+	// AsTarget: the input is the action's target (the store to back up),
+	// not one of its parameters.
+	AsTarget bool
 }
 
 // ActionBinding binds a key of a view to an ops action on the selected row.
 type ActionBinding struct {
 	Key    key.Binding
-	Kind   string // ops.ActionRequest.Kind
+	Kind   action.Kind
 	Target string
 	Params []Param
 }

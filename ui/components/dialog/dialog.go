@@ -98,7 +98,7 @@ func (m *Model) Stage() Stage { return m.stage }
 func (m *Model) Running() bool { return m.stage == StageRunning }
 
 // Title names the action and its target.
-func (m *Model) Title() string { return m.binding.Kind + " " + m.binding.Target }
+func (m *Model) Title() string { return string(m.binding.Kind) + " " + m.binding.Target }
 
 // Cancel stops a running action (on quit).
 func (m *Model) Cancel() {
@@ -112,13 +112,18 @@ func (m *Model) SetSize(w, h int) { m.w, m.h = w, h }
 
 func (m *Model) request() action.Request {
 	req := action.Request{Kind: m.binding.Kind, Target: m.binding.Target}
-	if len(m.binding.Params) > 0 {
-		req.Params = map[string]string{}
-		for i, p := range m.binding.Params {
-			req.Params[p.Name] = strings.TrimSpace(m.inputs[i].Value())
-		}
-		if s, ok := req.Params["store"]; ok && m.binding.Kind == "backup" && s != "" {
-			req.Target = s
+	for i, p := range m.binding.Params {
+		v := strings.TrimSpace(m.inputs[i].Value())
+		switch {
+		case p.AsTarget:
+			if v != "" {
+				req.Target = v
+			}
+		default:
+			if req.Params == nil {
+				req.Params = map[string]string{}
+			}
+			req.Params[p.Name] = v
 		}
 	}
 	return req
@@ -216,6 +221,13 @@ func (m *Model) key(km tea.KeyMsg) (tea.Cmd, bool) {
 			return nil, true
 		}
 		if km.Type == tea.KeyEnter {
+			// The action's own parameter specs judge the input, so a typo is
+			// caught here with the rule, before any state is read.
+			if _, err := action.ParseParams(m.binding.Kind, m.request().Params); err != nil {
+				m.hint = err.Error()
+				return nil, false
+			}
+			m.hint = ""
 			if m.param < len(m.inputs)-1 {
 				m.param++
 				return nil, false
@@ -266,8 +278,14 @@ func (m *Model) View() string {
 	case StageParams:
 		for i, p := range m.binding.Params {
 			add(st.Muted.Render(p.Prompt))
+			if spec, ok := action.ParamOf(m.binding.Kind, p.Name); ok && spec.Help != "" {
+				add(st.Muted.Render("  " + spec.Name + " (" + string(spec.Type) + "): " + spec.Help))
+			}
 			m.inputs[i].Width = inner - 3
 			add(m.inputs[i].View())
+		}
+		if m.hint != "" {
+			add(st.Warn.Render(m.hint))
 		}
 		add("")
 		add(st.Muted.Render("enter: plan · esc: cancel"))

@@ -62,7 +62,7 @@ func New(ctx *common.Context) *base.TableView {
 				}
 			}
 			return []common.ActionBinding{{Key: BackupKey, Kind: "backup", Target: store,
-				Params: []common.Param{{Name: "store", Prompt: "store to back up (postgres, clickhouse, redis)", Default: store}}}}
+				Params: []common.Param{{Name: "store", Prompt: "store to back up (postgres, clickhouse, redis)", Default: store, AsTarget: true}}}}
 		},
 		Open: func(ctx *common.Context, d *common.Data, k string) base.Drill {
 			return base.NewTextDrill(ctx, d, k, func(d *common.Data, w int) []string {
