@@ -230,7 +230,7 @@ func (scaleAction) plan(ctx context.Context, a *Service, req Request, p *Plan) e
 		}
 	}
 	p.Steps = append(p.Steps, fmt.Sprintf("verify: %d replicas ready and updated", sp.expectedReplicas))
-	surge := capacity.SurgeOf(w.MaxSurge, peak)
+	surge := int32(capacity.Surge(w.MaxSurge, int(peak)))
 
 	// Consumers above partitions sit idle.
 	if req.Target == "consumer" || sp.deployment == serviceDeployments["consumer"] {
@@ -302,14 +302,14 @@ func budgetCheck(ctx context.Context, a *Service, store string, env map[string]s
 		c.Status, c.Detail = CheckWarn, "cannot read the limit: "+err.Error()
 		return c
 	}
-	per, src := capacity.PoolMaxFromEnv(store, env)
-	total := per * int(replicas+surge)
+	per, src := capacity.PoolMax(store, env)
+	total := capacity.Connections{PerInstance: per, Instances: int(replicas), Surge: int(surge)}.Total()
 	c.Detail = fmt.Sprintf("pool max %d (%s) x %d instances (%d + surge %d) = %d of limit %d (open now %d)",
 		per, src, replicas+surge, replicas, surge, total, limit, open)
-	switch {
-	case total > limit:
+	switch capacity.Judge(total, limit, 0) {
+	case capacity.Over:
 		c.Status = CheckFail
-	case float64(total) > 0.9*float64(limit):
+	case capacity.Near:
 		c.Status = CheckWarn
 	default:
 		c.Status = CheckPass

@@ -154,12 +154,12 @@ func (c *Collector) budget(s *state.Snapshot) []state.Budget {
 		if d.HPA != nil && d.HPA.Max > 0 {
 			n = int(d.HPA.Max)
 		}
-		n += capacity.SurgeAt(d.MaxSurge, n)
+		surge := capacity.Surge(d.MaxSurge, n)
 		per := observed[d.Name]
 		if len(per) == 0 {
 			per = map[string]int{}
-			for _, st := range capacity.DefaultStores(d.Name) {
-				per[st] = c.opts.DefaultPoolMax[st]
+			for _, st := range capacity.StoresOf(d.Name) {
+				per[st] = capacity.DefaultPoolMax[st]
 			}
 		}
 		for st, size := range per {
@@ -174,15 +174,15 @@ func (c *Collector) budget(s *state.Snapshot) []state.Budget {
 			if size > b.PerInstance {
 				b.PerInstance = size
 			}
-			b.Instances += n
-			b.Total += size * n
+			b.Instances += n + surge
+			b.Total += capacity.Connections{PerInstance: size, Instances: n, Surge: surge}.Total()
 		}
 	}
 	var out []state.Budget
 	for st, b := range byStore {
 		l := limits[st]
 		b.Limit = l.Limit
-		b.OK = b.Total <= l.Limit-l.Reserved
+		b.OK = capacity.Judge(b.Total, l.Limit, l.Reserved) != capacity.Over
 		out = append(out, *b)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Store < out[j].Store })

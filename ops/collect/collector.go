@@ -18,9 +18,6 @@ type Options struct {
 	Timeout    time.Duration // per source call; default 4s
 	HistoryLen int           // points per series; default 120
 	LagWindow  int           // samples per partition window; default 10
-	// Pool sizes per instance when instances do not expose them (the scaling guide's
-	// sizing: postgres 10, redis 50, clickhouse 10).
-	DefaultPoolMax map[string]int
 	Now            func() time.Time
 	Logger         *slog.Logger
 }
@@ -85,9 +82,6 @@ func New(opts Options, regions ...RegionSources) *Collector {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
-	}
-	if opts.DefaultPoolMax == nil {
-		opts.DefaultPoolMax = map[string]int{"postgres": 10, "redis": 50, "clickhouse": 10}
 	}
 	c := &Collector{
 		opts:    opts,
