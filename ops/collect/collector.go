@@ -18,8 +18,8 @@ type Options struct {
 	Timeout    time.Duration // per source call; default 4s
 	HistoryLen int           // points per series; default 120
 	LagWindow  int           // samples per partition window; default 10
-	Now            func() time.Time
-	Logger         *slog.Logger
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Collector polls sources and publishes snapshots.
