@@ -71,6 +71,8 @@ type Result struct {
 	Error    string        `json:"error,omitempty"`
 	// Measurements such as "time to new primary accepting writes".
 	Measurements map[string]float64 `json:"measurements,omitempty"`
+	// Phases of a long action in the order they ran, with their timings.
+	Phases []PhaseTiming `json:"phases,omitempty"`
 }
 
 // Actor plans and executes actions. Implemented in ops by the action service;

@@ -331,223 +331,289 @@ func savedWhere(a *Service) string {
 }
 
 func (promoteAction) execute(ctx context.Context, a *Service, p *Plan, res *Result, progress func(Progress)) error {
-	t0 := a.now() // confirmation: the clock for "time to writes" starts here
+	run := &promoteRun{a: a, p: p, res: res, t0: a.now()} // confirmation: the clock for "time to writes" starts here
 	// Live state again: the plan may be minutes old.
 	pr, err := parsePromote(ctx, a, p.Request)
 	if err != nil {
 		return err
 	}
+	run.pr = pr
 	if len(pr.splitBrain) > 0 {
 		return Refusedf("regions %s all accept writes (split brain)", strings.Join(pr.splitBrain, ", "))
 	}
 	if pr.targetState.writable() {
 		return Refusedf("region %s already is the primary", pr.target.Name)
 	}
-	promoter, err := capability[Promoter](a, "postgres", pr.target)
-	if err != nil {
+	if run.promoter, err = capability[Promoter](a, "postgres", pr.target); err != nil {
 		return err
 	}
-	host, port := promoter.Endpoint()
+	run.host, run.port = run.promoter.Endpoint()
 	if p.Request.DryRun {
 		what := "fence the old primary, promote"
 		if pr.rebuild {
 			what = "rebuild " + pr.target.Name + " as a standby, fence the old primary, promote"
 		}
-		res.Summary = fmt.Sprintf("dry run: would %s %s (%s:%d), repoint the API and promote Redis", what, pr.target.Name, host, port)
+		res.Summary = fmt.Sprintf("dry run: would %s %s (%s:%d), repoint the API and promote Redis", what, pr.target.Name, run.host, run.port)
 		return nil
 	}
 	res.Measurements = map[string]float64{}
-	total, done := 5, 0
-	if pr.rebuild {
-		total += 2
-	}
-	if pr.rebuildOld {
-		total++
-	}
-	step := func(name, detail string) {
-		progress(Progress{Step: name, Detail: detail, Done: done, Total: total})
-		done++
-	}
-	detailOf := func(name string) func(string) {
-		return func(d string) { progress(Progress{Step: name, Detail: d, Done: done, Total: total}) }
-	}
-
-	// 0. A fenced or stopped former primary becomes a standby of the current one.
-	if pr.rebuild {
-		switch {
-		case pr.rebuildErr != nil:
-			return Refusedf("region %s's PostgreSQL is not a standby and cannot be rebuilt here: %v", pr.target.Name, pr.rebuildErr)
-		case pr.old == nil || pr.oldStatus == nil || pr.oldStatus.InRecovery:
-			return Refusedf("region %s's PostgreSQL is not a standby and there is no reachable primary to rebuild it from", pr.target.Name)
-		}
-		step("rebuild", fmt.Sprintf("%s as a standby of %s (%s)", pr.target.Name, pr.old.Name, pr.rebuildMethod))
-		if err := rebuildStandby(ctx, a, pr.target, *pr.old, res, detailOf("rebuild")); err != nil {
-			return err
-		}
-		step("redis resync", pr.target.Name+" REPLICAOF "+pr.old.Name)
-		if pr.target.Redis != nil && pr.old.Redis != nil {
-			res.Verified = append(res.Verified, resyncRedis(ctx, a, pr.target, *pr.old))
-		}
-	}
-	// 1. Fence the old primary where reachable. Writes stop here.
-	var fencedAt string
-	tf := time.Now()
-	if pr.old != nil {
-		step("fence", "old primary in "+pr.old.Name)
-		f, ferr := capability[Fencer](a, "postgres", *pr.old)
-		what := ""
-		if ferr == nil {
-			what, ferr = f.Fence(ctx)
-		}
-		res.Measurements["fence_seconds"] = time.Since(tf).Seconds()
-		if ferr != nil {
-			res.Verified = append(res.Verified, Check{Name: "old primary fenced", Status: CheckWarn, Detail: "not fenced: " + ferr.Error()})
-		} else {
-			res.Verified = append(res.Verified, Check{Name: "old primary fenced", Status: CheckPass, Detail: what})
-			// The primary's last LSN, so the standby can receive everything before it is cut loose.
-			if node, err := capability[PostgresNode](a, "postgres", *pr.old); err == nil {
-				if s, err := node.PGStatus(ctx); err == nil {
-					fencedAt = s.CurrentLSN
-				}
-			}
-		}
-	} else {
-		done++
-	}
-	standby, err := capability[PostgresNode](a, "postgres", pr.target)
-	if err != nil {
+	if err := runPhases(ctx, run.phases(), res, progress); err != nil {
 		return err
 	}
-	st, err := standby.PGStatus(ctx)
-	if err != nil {
+	res.Summary = fmt.Sprintf("region %s promoted: PostgreSQL %s:%d accepts writes %.2fs after confirmation; API repointed in %d region(s); %s",
+		pr.target.Name, run.host, run.port, run.writable.Sub(run.t0).Seconds(), run.repointed, run.roles.Detail)
+	return nil
+}
+
+// promoteRun is one promote's state, passed from phase to phase.
+type promoteRun struct {
+	a   *Service
+	p   *Plan
+	res *Result
+	pr  promoteRegions
+
+	promoter   Promoter
+	host       string
+	port       int
+	standby    PostgresNode
+	standbySt  PGStatus
+	fencedAt   string    // the fenced primary's last LSN
+	t0         time.Time // confirmation
+	tf         time.Time // writes stopped
+	writable   time.Time
+	repointed  int
+	roles      Check
+}
+
+func (r *promoteRun) verified(c Check) { r.res.Verified = append(r.res.Verified, c) }
+
+// phases are promote's steps in order; the ones that do not apply are
+// skipped but counted, so progress reads the same on every run of a plan.
+func (r *promoteRun) phases() []phase {
+	pr := r.pr
+	var ps []phase
+	if pr.rebuild {
+		ps = append(ps,
+			phase{name: "rebuild", detail: fmt.Sprintf("%s as a standby of %s (%s)", pr.target.Name, nameOf(pr.old), pr.rebuildMethod), run: r.rebuildTarget},
+			phase{name: "redis resync", detail: pr.target.Name + " REPLICAOF " + nameOf(pr.old), run: r.resyncTargetRedis})
+	}
+	ps = append(ps,
+		phase{name: "fence", run: r.fence, quiet: true},
+		phase{name: "catch up", run: r.catchUp, quiet: true},
+		phase{name: "promote", detail: fmt.Sprintf("pg_promote() on %s:%d", r.host, r.port), run: r.promote},
+		phase{name: "repoint", detail: fmt.Sprintf("POSTGRES_HOST=%s POSTGRES_PORT=%d", r.host, r.port), run: r.repoint},
+		phase{name: "redis", detail: "REPLICAOF NO ONE in " + pr.target.Name, run: r.redis},
+		phase{name: "verify", uncounted: true, run: r.verifyEndState})
+	if pr.rebuildOld {
+		ps = append(ps, phase{name: "rebuild old primary", detail: nameOf(pr.old) + " as a standby of " + pr.target.Name, run: r.rebuildOld})
+	}
+	// The roles follow: the next plan, the console and the runbooks start from them.
+	ps = append(ps, phase{name: "roles", uncounted: true, run: func(context.Context, func(string)) error {
+		r.roles = saveRoles(r.a, pr.target.Name)
+		r.verified(r.roles)
+		return nil
+	}})
+	return ps
+}
+
+func nameOf(r *config.RegionConfig) string {
+	if r == nil {
+		return ""
+	}
+	return r.Name
+}
+
+// rebuildTarget: a fenced or stopped former primary becomes a standby of the current one.
+func (r *promoteRun) rebuildTarget(ctx context.Context, detail func(string)) error {
+	pr := r.pr
+	if pr.rebuildErr != nil {
+		return Refusedf("region %s's PostgreSQL is not a standby and cannot be rebuilt here: %v", pr.target.Name, pr.rebuildErr)
+	}
+	if pr.old == nil || pr.oldStatus == nil || pr.oldStatus.InRecovery {
+		return Refusedf("region %s's PostgreSQL is not a standby and there is no reachable primary to rebuild it from", pr.target.Name)
+	}
+	return rebuildStandby(ctx, r.a, pr.target, *pr.old, r.res, detail)
+}
+
+func (r *promoteRun) resyncTargetRedis(ctx context.Context, _ func(string)) error {
+	if r.pr.target.Redis != nil && r.pr.old.Redis != nil {
+		r.verified(resyncRedis(ctx, r.a, r.pr.target, *r.pr.old))
+	}
+	return nil
+}
+
+// fence the old primary where reachable. Writes stop here.
+func (r *promoteRun) fence(ctx context.Context, detail func(string)) error {
+	r.tf = time.Now()
+	if r.pr.old == nil {
+		return errSkipped
+	}
+	old := *r.pr.old
+	detail("old primary in " + old.Name)
+	f, ferr := capability[Fencer](r.a, "postgres", old)
+	what := ""
+	if ferr == nil {
+		what, ferr = f.Fence(ctx)
+	}
+	r.res.Measurements["fence_seconds"] = time.Since(r.tf).Seconds()
+	if ferr != nil {
+		r.verified(Check{Name: "old primary fenced", Status: CheckWarn, Detail: "not fenced: " + ferr.Error()})
+		return nil
+	}
+	r.verified(Check{Name: "old primary fenced", Status: CheckPass, Detail: what})
+	// The primary's last LSN, so the standby can receive everything before it is cut loose.
+	if node, err := capability[PostgresNode](r.a, "postgres", old); err == nil {
+		if s, err := node.PGStatus(ctx); err == nil {
+			r.fencedAt = s.CurrentLSN
+		}
+	}
+	return nil
+}
+
+// catchUp waits for the standby to receive the fenced primary's last LSN.
+func (r *promoteRun) catchUp(ctx context.Context, detail func(string)) error {
+	var err error
+	if r.standby, err = capability[PostgresNode](r.a, "postgres", r.pr.target); err != nil {
+		return err
+	}
+	if r.standbySt, err = r.standby.PGStatus(ctx); err != nil {
 		return fmt.Errorf("standby: %w", err)
 	}
-	if !st.InRecovery {
-		return Refusedf("region %s's PostgreSQL already left recovery", pr.target.Name)
+	if !r.standbySt.InRecovery {
+		return Refusedf("region %s's PostgreSQL already left recovery", r.pr.target.Name)
 	}
-	if fencedAt != "" {
-		step("catch up", "waiting for the standby to receive "+fencedAt)
-		_, werr := waitFor(ctx, 5*time.Second, 20*time.Millisecond, func(ctx context.Context) (bool, string, error) {
-			s, err := standby.PGStatus(ctx)
-			if err != nil {
-				return false, "", err
-			}
-			d, err := lsnDiff(fencedAt, s.ReceiveLSN)
-			return err == nil && d <= 0, fmt.Sprintf("received %s of %s", s.ReceiveLSN, fencedAt), err
-		})
-		if werr != nil {
-			res.Verified = append(res.Verified, Check{Name: "no data loss", Status: CheckWarn, Detail: "standby did not receive all WAL before promote: " + werr.Error()})
-		} else {
-			res.Verified = append(res.Verified, Check{Name: "no data loss", Status: CheckPass, Detail: "standby received WAL up to the fenced primary's " + fencedAt})
+	if r.fencedAt == "" {
+		return errSkipped
+	}
+	detail("waiting for the standby to receive " + r.fencedAt)
+	_, werr := waitFor(ctx, 5*time.Second, 20*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		s, err := r.standby.PGStatus(ctx)
+		if err != nil {
+			return false, "", err
 		}
+		d, err := lsnDiff(r.fencedAt, s.ReceiveLSN)
+		return err == nil && d <= 0, fmt.Sprintf("received %s of %s", s.ReceiveLSN, r.fencedAt), err
+	})
+	if werr != nil {
+		r.verified(Check{Name: "no data loss", Status: CheckWarn, Detail: "standby did not receive all WAL before promote: " + werr.Error()})
 	} else {
-		done++
+		r.verified(Check{Name: "no data loss", Status: CheckPass, Detail: "standby received WAL up to the fenced primary's " + r.fencedAt})
 	}
-	// 2. Promote and wait for writes.
-	step("promote", fmt.Sprintf("pg_promote() on %s:%d", host, port))
+	return nil
+}
+
+// promote the standby and wait until it accepts writes.
+func (r *promoteRun) promote(ctx context.Context, _ func(string)) error {
 	tp := time.Now()
-	if err := promoter.Promote(ctx, st.ReplayPaused && p.Request.Force); err != nil {
-		return fmt.Errorf("promote %s: %w", pr.target.Name, err)
+	if err := r.promoter.Promote(ctx, r.standbySt.ReplayPaused && r.p.Request.Force); err != nil {
+		return fmt.Errorf("promote %s: %w", r.pr.target.Name, err)
 	}
-	if st.ReadOnly {
+	if r.standbySt.ReadOnly {
 		// A rebuilt server may carry a fence copied with its data.
 		c := Check{Name: "fence lifted", Status: CheckPass}
-		if u, err := capability[Unfencer](a, "postgres", pr.target); err != nil {
+		if u, err := capability[Unfencer](r.a, "postgres", r.pr.target); err != nil {
 			c.Status, c.Detail = CheckFail, err.Error()
 		} else if what, err := u.Unfence(ctx); err != nil {
 			c.Status, c.Detail = CheckFail, err.Error()
 		} else {
 			c.Detail = what
 		}
-		res.Verified = append(res.Verified, c)
+		r.verified(c)
 	}
-	if err := promoter.WaitWritable(ctx); err != nil {
-		return fmt.Errorf("new primary in %s does not accept writes: %w", pr.target.Name, err)
+	if err := r.promoter.WaitWritable(ctx); err != nil {
+		return fmt.Errorf("new primary in %s does not accept writes: %w", r.pr.target.Name, err)
 	}
-	writable := a.now()
-	res.Measurements["promote_seconds"] = time.Since(tp).Seconds()
-	res.Measurements["confirm_to_writes_seconds"] = writable.Sub(t0).Seconds()
-	res.Measurements["write_pause_seconds"] = time.Since(tf).Seconds()
-	res.Verified = append(res.Verified, Check{Name: "new primary accepts writes", Status: CheckPass,
-		Detail: fmt.Sprintf("%s:%d, %.3fs after confirmation, %.3fs after writes stopped", host, port, writable.Sub(t0).Seconds(), time.Since(tf).Seconds())})
+	r.writable = r.a.now()
+	m := r.res.Measurements
+	m["promote_seconds"] = time.Since(tp).Seconds()
+	m["confirm_to_writes_seconds"] = r.writable.Sub(r.t0).Seconds()
+	m["write_pause_seconds"] = time.Since(r.tf).Seconds()
+	r.verified(Check{Name: "new primary accepts writes", Status: CheckPass,
+		Detail: fmt.Sprintf("%s:%d, %.3fs after confirmation, %.3fs after writes stopped", r.host, r.port, r.writable.Sub(r.t0).Seconds(), time.Since(r.tf).Seconds())})
+	return nil
+}
 
-	// 3. Repoint the platform in every region that runs the API.
-	step("repoint", fmt.Sprintf("POSTGRES_HOST=%s POSTGRES_PORT=%d", host, port))
-	env := map[string]string{"POSTGRES_HOST": host, "POSTGRES_PORT": strconv.Itoa(port)}
-	repointed := 0
-	for _, r := range a.Config.Regions {
-		if r.Kube == nil {
+// repoint the platform in every region that runs the API.
+func (r *promoteRun) repoint(ctx context.Context, _ func(string)) error {
+	env := map[string]string{"POSTGRES_HOST": r.host, "POSTGRES_PORT": strconv.Itoa(r.port)}
+	for _, reg := range r.a.Config.Regions {
+		if reg.Kube == nil {
 			continue
 		}
-		es, err := capability[EnvSetter](a, "kube", r)
+		name := "repoint " + reg.Name
+		es, err := capability[EnvSetter](r.a, "kube", reg)
 		if err != nil {
-			res.Verified = append(res.Verified, Check{Name: "repoint " + r.Name, Status: CheckWarn, Detail: err.Error()})
+			r.verified(Check{Name: name, Status: CheckWarn, Detail: err.Error()})
 			continue
 		}
 		dep := serviceDeployments["api"]
 		_, err = es.SetDeploymentEnv(ctx, dep, env, false)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			res.Verified = append(res.Verified, Check{Name: "repoint " + r.Name, Status: CheckWarn, Detail: dep + " does not run in " + r.Name})
+			r.verified(Check{Name: name, Status: CheckWarn, Detail: dep + " does not run in " + reg.Name})
 			continue
 		case err != nil:
-			res.Verified = append(res.Verified, Check{Name: "repoint " + r.Name, Status: CheckFail, Detail: err.Error()})
+			r.verified(Check{Name: name, Status: CheckFail, Detail: err.Error()})
 			continue
 		}
 		got, err := es.DeploymentEnv(ctx, dep)
-		if err != nil || got["POSTGRES_HOST"] != host || got["POSTGRES_PORT"] != strconv.Itoa(port) {
-			res.Verified = append(res.Verified, Check{Name: "repoint " + r.Name, Status: CheckFail, Detail: fmt.Sprintf("%s env after update: %v %v", dep, got, err)})
+		if err != nil || got["POSTGRES_HOST"] != r.host || got["POSTGRES_PORT"] != strconv.Itoa(r.port) {
+			r.verified(Check{Name: name, Status: CheckFail, Detail: fmt.Sprintf("%s env after update: %v %v", dep, got, err)})
 			continue
 		}
-		repointed++
-		res.Verified = append(res.Verified, Check{Name: "repoint " + r.Name, Status: CheckPass, Detail: fmt.Sprintf("%s: POSTGRES_HOST=%s POSTGRES_PORT=%d", dep, host, port)})
+		r.repointed++
+		r.verified(Check{Name: name, Status: CheckPass, Detail: fmt.Sprintf("%s: POSTGRES_HOST=%s POSTGRES_PORT=%d", dep, r.host, r.port)})
 	}
-	// 4. Redis.
-	step("redis", "REPLICAOF NO ONE in "+pr.target.Name)
-	if pr.target.Redis != nil {
-		res.Verified = append(res.Verified, promoteRedis(ctx, a, pr.target))
+	return nil
+}
+
+// redis promotes the region's replica; ClickHouse is reported (nothing to promote).
+func (r *promoteRun) redis(ctx context.Context, _ func(string)) error {
+	if r.pr.target.Redis != nil {
+		r.verified(promoteRedis(ctx, r.a, r.pr.target))
 	}
-	// 5. ClickHouse: report.
-	if pr.target.ClickHouse != nil {
-		res.Verified = append(res.Verified, reportClickHouse(ctx, a, pr.target))
+	if r.pr.target.ClickHouse != nil {
+		r.verified(reportClickHouse(ctx, r.a, r.pr.target))
 	}
-	// Verify the end state of PostgreSQL.
-	if s, err := standby.PGStatus(ctx); err != nil || s.InRecovery {
-		res.Verified = append(res.Verified, Check{Name: "new primary out of recovery", Status: CheckFail, Detail: fmt.Sprintf("in recovery %v, %v", s.InRecovery, err)})
+	return nil
+}
+
+// verifyEndState: the new primary left recovery, the old one is read-only.
+func (r *promoteRun) verifyEndState(ctx context.Context, _ func(string)) error {
+	if s, err := r.standby.PGStatus(ctx); err != nil || s.InRecovery {
+		r.verified(Check{Name: "new primary out of recovery", Status: CheckFail, Detail: fmt.Sprintf("in recovery %v, %v", s.InRecovery, err)})
 	} else {
-		res.Verified = append(res.Verified, Check{Name: "new primary out of recovery", Status: CheckPass, Detail: "pg_is_in_recovery() = false at " + s.CurrentLSN})
+		r.verified(Check{Name: "new primary out of recovery", Status: CheckPass, Detail: "pg_is_in_recovery() = false at " + s.CurrentLSN})
 	}
-	if pr.old != nil {
-		if node, err := capability[PostgresNode](a, "postgres", *pr.old); err == nil {
-			if s, err := node.PGStatus(ctx); err == nil {
-				c := Check{Name: "old primary read-only", Status: CheckPass, Detail: "default_transaction_read_only = on"}
-				if !s.ReadOnly && !s.InRecovery {
-					c.Status, c.Detail = CheckWarn, "the old primary still accepts writes"
-				}
-				res.Verified = append(res.Verified, c)
+	if r.pr.old == nil {
+		return nil
+	}
+	if node, err := capability[PostgresNode](r.a, "postgres", *r.pr.old); err == nil {
+		if s, err := node.PGStatus(ctx); err == nil {
+			c := Check{Name: "old primary read-only", Status: CheckPass, Detail: "default_transaction_read_only = on"}
+			if !s.ReadOnly && !s.InRecovery {
+				c.Status, c.Detail = CheckWarn, "the old primary still accepts writes"
 			}
+			r.verified(c)
 		}
 	}
-	// 6. The old primary becomes the new primary's standby, when asked.
-	if pr.rebuildOld {
-		step("rebuild old primary", pr.old.Name+" as a standby of "+pr.target.Name)
-		if pr.rebuildOldErr != nil {
-			res.Verified = append(res.Verified, Check{Name: "rebuilt " + pr.old.Name + " as standby", Status: CheckFail, Detail: pr.rebuildOldErr.Error()})
-		} else if err := rebuildStandby(ctx, a, *pr.old, pr.target, res, detailOf("rebuild old primary")); err != nil {
-			if checkByNamePrefix(res.Verified, "rebuilt "+pr.old.Name) == nil {
-				res.Verified = append(res.Verified, Check{Name: "rebuilt " + pr.old.Name + " as standby", Status: CheckFail, Detail: err.Error()})
-			}
-		}
-		if pr.old.Redis != nil && pr.target.Redis != nil {
-			res.Verified = append(res.Verified, resyncRedis(ctx, a, *pr.old, pr.target))
+	return nil
+}
+
+// rebuildOld makes the old primary the new primary's standby, when asked.
+func (r *promoteRun) rebuildOld(ctx context.Context, detail func(string)) error {
+	pr := r.pr
+	name := "rebuilt " + pr.old.Name + " as standby"
+	if pr.rebuildOldErr != nil {
+		r.verified(Check{Name: name, Status: CheckFail, Detail: pr.rebuildOldErr.Error()})
+	} else if err := rebuildStandby(ctx, r.a, *pr.old, pr.target, r.res, detail); err != nil {
+		if checkByNamePrefix(r.res.Verified, "rebuilt "+pr.old.Name) == nil {
+			r.verified(Check{Name: name, Status: CheckFail, Detail: err.Error()})
 		}
 	}
-	// 7. The roles follow: the next plan, the console and the runbooks start from them.
-	roles := saveRoles(a, pr.target.Name)
-	res.Verified = append(res.Verified, roles)
-	progress(Progress{Step: "done", Done: total, Total: total})
-	res.Summary = fmt.Sprintf("region %s promoted: PostgreSQL %s:%d accepts writes %.2fs after confirmation; API repointed in %d region(s); %s",
-		pr.target.Name, host, port, writable.Sub(t0).Seconds(), repointed, roles.Detail)
+	if pr.old.Redis != nil && pr.target.Redis != nil {
+		r.verified(resyncRedis(ctx, r.a, *pr.old, pr.target))
+	}
 	return nil
 }
 
