@@ -40,8 +40,9 @@ bench: deps controlplane build
 	$(GO) test -run '^$$' -skip '^BenchmarkStartAll$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
 	$(GO) test -run '^$$' -bench '^BenchmarkStartAll$$' -benchtime 3x -count=1 -timeout 30m ./platform/local/
 
-## lint: gofmt, go vet, staticcheck
+## lint: gofmt, go mod tidy (direct dependencies are not marked indirect), go vet, staticcheck
 lint:
+	$(GO) mod tidy -diff
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
