@@ -11,6 +11,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/health"
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/dialog"
@@ -45,6 +47,9 @@ type Options struct {
 	Runner   common.RunbookRunner
 	ReadOnly bool
 	Context  string
+	// Thresholds are the context's health table (config.ContextConfig.Health);
+	// nil means ops/health's defaults.
+	Thresholds *health.Thresholds
 	// Clock is time.Now unless a test fixes it.
 	Clock func() time.Time
 	// Tick is the redraw interval for data ages (default 1s; <0 disables).
@@ -119,6 +124,9 @@ func New(opts Options) *Model {
 	ctx := common.NewContext(opts.Theme)
 	ctx.ReadOnly = opts.ReadOnly || opts.Actor == nil
 	ctx.ContextName = opts.Context
+	if opts.Thresholds != nil {
+		ctx.Health = *opts.Thresholds
+	}
 	ctx.Runner = opts.Runner
 	ctx.Now = opts.Clock()
 	m := &Model{opts: opts, ctx: ctx, data: &common.Data{NoAudit: opts.Audit == nil, NoRunbooks: opts.Runbooks == nil}}
@@ -565,7 +573,7 @@ func (m *Model) headerLines() []string {
 	}
 	right := st.Muted.Render("waiting for data")
 	if m.hasData {
-		right = st.Muted.Render("data " + common.Age(m.ctx.Now.Sub(m.data.Snap.TakenAt)) + " old")
+		right = st.Muted.Render("data " + present.Age(m.ctx.Now.Sub(m.data.Snap.TakenAt)) + " old")
 	}
 	if m.dialog != nil && m.dialog.Running() {
 		right = st.Accent.Render("running: "+common.Sanitize(m.dialog.Title())) + " " + right
@@ -628,7 +636,7 @@ func (m *Model) statusLine() string {
 		}
 	}
 	if worst != nil {
-		msg := fmt.Sprintf("⚠ %s stale %s: %s", worst.Source, common.Age(worst.Age(m.ctx.Now)), worst.Error)
+		msg := fmt.Sprintf("⚠ %s stale %s: %s", worst.Source, present.Age(worst.Age(m.ctx.Now)), worst.Error)
 		if stale > 1 {
 			msg += fmt.Sprintf(" (+%d more)", stale-1)
 		}
@@ -670,5 +678,18 @@ func (m *Model) helpView() string {
 		}
 	}
 	title := m.ctx.Styles.Title.Render("Help: " + m.Current().Title() + " (? or esc to close)")
-	return title + "\n\n" + m.help.FullHelpView(groups)
+	return title + "\n\n" + m.help.FullHelpView(groups) + "\n\n" + m.thresholdsView()
+}
+
+// thresholdsView lists the health table in force, so a colour can be read
+// back to the number that caused it.
+func (m *Model) thresholdsView() string {
+	st := m.ctx.Styles
+	t := present.Thresholds(m.ctx.Health)
+	lines := []string{st.Title.Render("Thresholds in force") + st.Muted.Render(" (context thresholds: in config.yaml)")}
+	for _, r := range t.Rows {
+		lines = append(lines, " "+st.Key.Render(common.Fit(r[0], 17))+st.Warn.Render(common.FitRight("warn "+r[1], 11))+
+			st.Crit.Render(common.FitRight("crit "+r[2], 11))+"  "+st.Muted.Render(r[3]))
+	}
+	return strings.Join(lines, "\n")
 }

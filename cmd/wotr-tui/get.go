@@ -17,7 +17,8 @@ import (
 	"github.com/wotr/wotr-tui/backends/wire"
 	"github.com/wotr/wotr-tui/ops/collect"
 	"github.com/wotr/wotr-tui/ops/config"
-	"github.com/wotr/wotr-tui/ops/render"
+	"github.com/wotr/wotr-tui/ops/health"
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -96,21 +97,21 @@ func init() {
 	register(func(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 		f := &readFlags{}
 		cmd := &cobra.Command{
-			Use:   "get " + strings.Join(render.Kinds, "|"),
+			Use:   "get " + strings.Join(present.Kinds, "|"),
 			Short: "Show one part of the platform's state",
 			Long: "get polls the sources a kind needs and prints them. A source that cannot be reached is named\n" +
 				"on stderr and the exit code is 1; everything else is still printed.\n" +
-				"JSON and YAML documents are described in ops/render/JSON.md.",
+				"JSON and YAML documents are described in ops/present/JSON.md.",
 			Args: func(cmd *cobra.Command, args []string) error {
 				if len(args) != 1 {
-					return withCode(ExitUsage, fmt.Errorf("get needs one kind: %s", strings.Join(render.Kinds, ", ")))
+					return withCode(ExitUsage, fmt.Errorf("get needs one kind: %s", strings.Join(present.Kinds, ", ")))
 				}
-				for _, k := range render.Kinds {
+				for _, k := range present.Kinds {
 					if k == args[0] {
 						return nil
 					}
 				}
-				return withCode(ExitUsage, fmt.Errorf("unknown kind %q: must be one of %s", args[0], strings.Join(render.Kinds, ", ")))
+				return withCode(ExitUsage, fmt.Errorf("unknown kind %q: must be one of %s", args[0], strings.Join(present.Kinds, ", ")))
 			},
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return runRead(cmd, g, f, args[0], out, errOut)
@@ -148,7 +149,7 @@ func runRead(cmd *cobra.Command, g *globalFlags, f *readFlags, kind string, out,
 		}
 	}
 	for n := 1; ; n++ {
-		if err := printSnapshot(out, f.output, kind, snap, f.watch); err != nil {
+		if err := printSnapshot(out, f.output, kind, snap, cc.Health(), f.watch); err != nil {
 			return withCode(ExitFailed, err)
 		}
 		if !f.watch || (f.watchCount > 0 && n >= f.watchCount) {
@@ -166,7 +167,7 @@ func runRead(cmd *cobra.Command, g *globalFlags, f *readFlags, kind string, out,
 
 // failedSources is nil when every source answered, else an error naming each.
 func failedSources(s state.Snapshot) error {
-	failed := render.Failed(s)
+	failed := present.Failed(s)
 	if len(failed) == 0 {
 		return nil
 	}
@@ -181,10 +182,10 @@ func failedSources(s state.Snapshot) error {
 	return withCode(ExitFailed, fmt.Errorf("%d source(s) unreachable: %s", len(failed), strings.Join(parts, "; ")))
 }
 
-func printSnapshot(w io.Writer, output, kind string, s state.Snapshot, watch bool) error {
+func printSnapshot(w io.Writer, output, kind string, s state.Snapshot, th health.Thresholds, watch bool) error {
 	switch output {
 	case "json", "yaml":
-		doc, err := render.NewDocument(kind, s)
+		doc, err := present.NewDocument(kind, s)
 		if err != nil {
 			return err
 		}
@@ -207,7 +208,7 @@ func printSnapshot(w io.Writer, output, kind string, s state.Snapshot, watch boo
 		_, err = fmt.Fprintln(w, strings.TrimRight(string(b), "\n"))
 		return err
 	}
-	tables, err := render.Tables(kind, s, output == "wide")
+	tables, err := present.Tables(kind, s, output == "wide", th)
 	if err != nil {
 		return err
 	}
@@ -221,7 +222,7 @@ func printSnapshot(w io.Writer, output, kind string, s state.Snapshot, watch boo
 		if len(t.Rows) == 0 && i > 0 {
 			continue
 		}
-		if err := render.Write(w, t); err != nil {
+		if err := present.Write(w, t); err != nil {
 			return err
 		}
 	}

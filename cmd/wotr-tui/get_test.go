@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wotr/wotr-tui/ops/config"
-	"github.com/wotr/wotr-tui/ops/render"
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
@@ -58,7 +58,7 @@ func TestGetReplicationJSONWithAnUnreachableSource(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
 		t.Fatalf("stdout is not the JSON document: %v\n%s", err, r.out)
 	}
-	if doc.APIVersion != render.APIVersion || doc.Kind != "replication" || doc.Context != cc.Name {
+	if doc.APIVersion != present.APIVersion || doc.Kind != "replication" || doc.Context != cc.Name {
 		t.Errorf("envelope %s %s %s", doc.APIVersion, doc.Kind, doc.Context)
 	}
 	if len(doc.Data.Postgres) < 2 || len(doc.Data.Redis) < 2 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wotr/wotr-tui/ops/backup"
 	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -253,17 +254,17 @@ func (promoteAction) plan(ctx context.Context, a *Service, req Request, p *Plan)
 			if replayLag > 0 {
 				lagSec = oldSt.StandbyReplayLag
 			}
-			detail := fmt.Sprintf("%s behind the primary (%s), replay lag %.1fs", backup.HumanBytes(max(replayLag, 0)), oldSt.CurrentLSN, lagSec)
+			detail := fmt.Sprintf("%s behind the primary (%s), replay lag %.1fs", present.Bytes(max(replayLag, 0)), oldSt.CurrentLSN, lagSec)
 			status := CheckPass
 			if replayLag > MaxStandbyLagBytes || lagSec > o.MaxStandbyLag.Seconds() {
 				status = CheckFail
-				detail += fmt.Sprintf("; above the gate (%s or %s)", backup.HumanBytes(MaxStandbyLagBytes), o.MaxStandbyLag)
+				detail += fmt.Sprintf("; above the gate (%s or %s)", present.Bytes(MaxStandbyLagBytes), o.MaxStandbyLag)
 			}
 			p.Checks = append(p.Checks, Check{Name: "standby lag", Status: status, Detail: detail})
 			loss := Check{Name: "estimated data loss", Status: CheckPass, Detail: "none: the standby has received all WAL the primary wrote"}
 			if unreceived > 0 {
 				loss.Status = CheckWarn
-				loss.Detail = fmt.Sprintf("%s of WAL not yet received; the promote fences the primary and waits briefly for it", backup.HumanBytes(unreceived))
+				loss.Detail = fmt.Sprintf("%s of WAL not yet received; the promote fences the primary and waits briefly for it", present.Bytes(unreceived))
 			}
 			p.Checks = append(p.Checks, loss)
 		} else {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wotr/wotr-tui/ops/backup"
 	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -92,7 +93,7 @@ func (backupAction) plan(ctx context.Context, a *Service, req Request, p *Plan) 
 		p.Warnings = append(p.Warnings, "no Kafka endpoint: consumer-group offsets will not be recorded with this backup set")
 	}
 	if free, err := freeBytes(dir); err == nil {
-		p.Checks = append(p.Checks, Check{Name: "backup dir space", Status: CheckPass, Detail: fmt.Sprintf("%s free at %s", backup.HumanBytes(free), dir)})
+		p.Checks = append(p.Checks, Check{Name: "backup dir space", Status: CheckPass, Detail: fmt.Sprintf("%s free at %s", present.Bytes(free), dir)})
 	}
 	p.Effects = append(p.Effects, fmt.Sprintf("a new backup set in %s, listed in %s", dir, filepath.Join(dir, backup.CatalogFile)))
 	return nil
@@ -201,7 +202,7 @@ func (backupAction) execute(ctx context.Context, a *Service, p *Plan, res *Resul
 			res.Verified = append(res.Verified, Check{Name: s + " backup", Status: CheckFail, Detail: berr.Error()})
 		} else {
 			entry.State = "done"
-			detail := fmt.Sprintf("%s, %s at %s", info.Method, backup.HumanBytes(entry.SizeBytes), entry.Location)
+			detail := fmt.Sprintf("%s, %s at %s", info.Method, present.Bytes(entry.SizeBytes), entry.Location)
 			if info.WALPosition != "" {
 				detail += ", WAL " + info.WALPosition
 			}
@@ -210,7 +211,7 @@ func (backupAction) execute(ctx context.Context, a *Service, p *Plan, res *Resul
 				st, detail = CheckFail, "backup is empty: "+detail
 			}
 			res.Verified = append(res.Verified, Check{Name: s + " backup", Status: st, Detail: detail})
-			summary = append(summary, fmt.Sprintf("%s %s", s, backup.HumanBytes(entry.SizeBytes)))
+			summary = append(summary, fmt.Sprintf("%s %s", s, present.Bytes(entry.SizeBytes)))
 		}
 		if err := backup.PutEntry(dir, entry); err != nil {
 			return fmt.Errorf("backup catalog: %w", err)

@@ -270,17 +270,3 @@ func DirSize(path string) int64 {
 func NewSetID(t time.Time) string {
 	return t.UTC().Format("20060102T150405.000Z") + "-" + strconv.Itoa(os.Getpid()%100000)
 }
-
-// HumanBytes formats a size for the catalog ("1.5 KiB").
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}

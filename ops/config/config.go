@@ -1,5 +1,11 @@
 package config
 
+import (
+	"sort"
+
+	"github.com/wotr/wotr-tui/ops/health"
+)
+
 // Config is $XDG_CONFIG_HOME/wotr/config.yaml: named contexts, like kubeconfig.
 // A context names its regions; each region has its own endpoints so both
 // regions show side by side and promote knows what to repoint.
@@ -17,10 +23,42 @@ type ContextConfig struct {
 	// BackupDir where backups of the stores are written.
 	BackupDir string         `json:"backup-dir,omitempty" yaml:"backup-dir,omitempty"`
 	Regions   []RegionConfig `json:"regions" yaml:"regions"`
+	// Thresholds override the health table (ops/health) for this context,
+	// by key: replication-lag: {warn: 10s, crit: 2m}.
+	Thresholds map[string]ThresholdOverride `json:"thresholds,omitempty" yaml:"thresholds,omitempty"`
 	// Source is the file the context was loaded from (set by LoadConfig, never
 	// written): an action that changes the context, like promote's new
 	// region roles, saves it there.
 	Source string `json:"-" yaml:"-"`
+}
+
+// ThresholdOverride replaces a threshold's warn and/or crit; a value left
+// out keeps the default. Seconds are durations ("5s") or numbers, fractions
+// numbers ("0.8") or percentages ("80%").
+type ThresholdOverride struct {
+	Warn string `json:"warn,omitempty" yaml:"warn,omitempty"`
+	Crit string `json:"crit,omitempty" yaml:"crit,omitempty"`
+}
+
+// Health is the table in force for the context: the defaults overlaid with
+// its overrides. Load has rejected bad overrides; one that slipped past (a
+// context built in code) is ignored rather than half applied.
+func (c *ContextConfig) Health() health.Thresholds {
+	th := health.Defaults()
+	for _, name := range sortedKeys(c.Thresholds) {
+		o := c.Thresholds[name]
+		_ = th.Override(name, o.Warn, o.Crit)
+	}
+	return th
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // RegionConfig holds one region's endpoints. Empty sections are not polled.

@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/wotr/wotr-tui/ops/health"
 )
 
 // DefaultPath is $XDG_CONFIG_HOME/wotr/config.yaml ($HOME/.config when unset).
@@ -207,6 +209,26 @@ func (v *configValidator) walk(n *yaml.Node, t reflect.Type, path string) {
 			v.walk(val, f.Type, sub)
 			v.lines[sub] = k.Line
 		}
+	case reflect.Map:
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			return
+		}
+		if n.Kind != yaml.MappingNode {
+			v.add(path, fmt.Sprintf("must be a mapping, got %s", nodeKind(n)))
+			return
+		}
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			sub := joinPath(path, k.Value)
+			v.lines[sub] = k.Line
+			if seen[k.Value] {
+				v.add(sub, fmt.Sprintf("key %q given twice", k.Value))
+			}
+			seen[k.Value] = true
+			v.walk(val, t.Elem(), sub)
+			v.lines[sub] = k.Line
+		}
 	case reflect.Slice:
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 			return
@@ -347,6 +369,42 @@ func (v *configValidator) validateContext(p string, c *ContextConfig) {
 	}
 	if primaries > 1 {
 		v.add(p+".regions", fmt.Sprintf("%d regions have role primary; at most one may", primaries))
+	}
+	v.validateThresholds(p+".thresholds", c.Thresholds)
+}
+
+// validateThresholds applies each override to the defaults, so a bad key, a
+// bad value and warn above crit are each named with their line.
+func (v *configValidator) validateThresholds(p string, ts map[string]ThresholdOverride) {
+	for _, name := range sortedKeys(ts) {
+		o := ts[name]
+		kp := p + "." + name
+		k, ok := health.Lookup(name)
+		if !ok {
+			v.add(kp, fmt.Sprintf("unknown threshold %q (known: %s)", name, strings.Join(health.KeyNames(), ", ")))
+			continue
+		}
+		if o.Warn == "" && o.Crit == "" {
+			v.add(kp, "missing: give warn, crit or both")
+			continue
+		}
+		bad := false
+		for _, f := range []struct{ field, val string }{{"warn", o.Warn}, {"crit", o.Crit}} {
+			if f.val == "" {
+				continue
+			}
+			if _, err := health.ParseValue(k.Unit, f.val); err != nil {
+				v.add(kp+"."+f.field, err.Error())
+				bad = true
+			}
+		}
+		if bad {
+			continue
+		}
+		th := health.Defaults()
+		if err := th.Override(name, o.Warn, o.Crit); err != nil {
+			v.add(kp, err.Error())
+		}
 	}
 }
 

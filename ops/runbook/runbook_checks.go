@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -66,6 +67,23 @@ func argFloat(args map[string]string, key string, def float64) float64 {
 		}
 	}
 	return def
+}
+
+// limit is a check's threshold: the step's arg when it gives one (the value
+// must be exceeded, as written), else the health table's warn value, so a
+// check fails where the console starts to warn.
+func limit(in CheckInput, key string, pick func(health.Thresholds) health.Bound) (float64, func(float64) bool) {
+	th := health.Defaults()
+	if in.Env.Thresholds != nil {
+		th = *in.Env.Thresholds
+	}
+	if v, ok := in.Args[key]; ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f, func(x float64) bool { return x > f }
+		}
+	}
+	b := pick(th)
+	return b.Warn, func(x float64) bool { return b.Judge(x) >= health.Warn }
 }
 
 func argString(args map[string]string, key, def string) string {
@@ -196,9 +214,10 @@ func checkPoolBudgetNow(_ context.Context, in CheckInput) CheckOutput {
 	return verdict(bad, good, "the running instances' pools fit every store's limit", "the running instances' pools exceed a store's limit")
 }
 
-// checkPoolUtilization fails when a pool is above max (default 0.8) or waited.
+// checkPoolUtilization fails when a pool is above max (default: the
+// pool-utilization warn threshold).
 func checkPoolUtilization(_ context.Context, in CheckInput) CheckOutput {
-	max := argFloat(in.Args, "max", 0.8)
+	max, over := limit(in, "max", func(t health.Thresholds) health.Bound { return t.PoolUtilization })
 	store := argString(in.Args, "store", "")
 	var bad, good []string
 	n := 0
@@ -209,7 +228,7 @@ func checkPoolUtilization(_ context.Context, in CheckInput) CheckOutput {
 			}
 			n++
 			line := fmt.Sprintf("%s %s: %.0f/%.0f in use (%.0f%%), waits %.0f", ip.Pod, p.Store, p.InUse, p.Size, p.Utilization()*100, p.Waits)
-			if p.Utilization() > max {
+			if over(p.Utilization()) {
 				bad = append(bad, line)
 			} else {
 				good = append(good, line)
@@ -423,12 +442,13 @@ func checkMembershipStable(ctx context.Context, in CheckInput) CheckOutput {
 	return CheckOutput{Status: StepPass, Summary: fmt.Sprintf("membership stable over %s", window), Evidence: evidence}
 }
 
-// checkReplicationLag: every replica of every store under max seconds (default 30).
+// checkReplicationLag: every replica of every store under max seconds
+// (default: the replication-lag warn threshold).
 func checkReplicationLag(_ context.Context, in CheckInput) CheckOutput {
-	max := argFloat(in.Args, "max_seconds", 30)
+	max, over := limit(in, "max_seconds", func(t health.Thresholds) health.Bound { return t.ReplicationLag })
 	var bad, good []string
 	add := func(line string, lag float64) {
-		if lag > max {
+		if over(lag) {
 			bad = append(bad, line)
 		} else {
 			good = append(good, line)
@@ -516,7 +536,7 @@ func checkLBBackends(ctx context.Context, in CheckInput) CheckOutput {
 }
 
 func checkLatency(_ context.Context, in CheckInput) CheckOutput {
-	maxP99 := argFloat(in.Args, "max_p99_seconds", 0.25)
+	maxP99, over := limit(in, "max_p99_seconds", func(t health.Thresholds) health.Bound { return t.LatencyP99 })
 	dep := argString(in.Args, "deployment", "wotr-api")
 	var bad, good []string
 	for _, i := range apiInstances(in.Snapshot, dep) {
@@ -524,7 +544,7 @@ func checkLatency(_ context.Context, in CheckInput) CheckOutput {
 			continue
 		}
 		line := fmt.Sprintf("%s: p50 %.1fms p99 %.1fms at %.1f req/s", i.Pod, i.P50*1000, i.P99*1000, i.RPS)
-		if i.P99 > maxP99 {
+		if over(i.P99) {
 			bad = append(bad, line)
 		} else {
 			good = append(good, line)
@@ -537,11 +557,11 @@ func checkLatency(_ context.Context, in CheckInput) CheckOutput {
 }
 
 func checkErrorRate(_ context.Context, in CheckInput) CheckOutput {
-	max := argFloat(in.Args, "max", 0.01)
+	max, over := limit(in, "max", func(t health.Thresholds) health.Bound { return t.ErrorRate })
 	var bad, good []string
 	for _, i := range apiInstances(in.Snapshot, argString(in.Args, "deployment", "wotr-api")) {
 		line := fmt.Sprintf("%s: %.2f%% errors", i.Pod, i.ErrorRate*100)
-		if i.ErrorRate > max {
+		if over(i.ErrorRate) {
 			bad = append(bad, line)
 		} else {
 			good = append(good, line)
@@ -585,14 +605,14 @@ func checkBackupFresh(_ context.Context, in CheckInput) CheckOutput {
 }
 
 func checkStandbyReady(_ context.Context, in CheckInput) CheckOutput {
-	max := argFloat(in.Args, "max_seconds", 10)
+	_, over := limit(in, "max_seconds", func(t health.Thresholds) health.Bound { return t.ReplicationLag })
 	if len(in.Snapshot.Replication.Postgres) == 0 {
 		return CheckOutput{Status: StepFail, Summary: "no PostgreSQL standby streaming"}
 	}
 	var bad, good []string
 	for _, p := range in.Snapshot.Replication.Postgres {
 		line := fmt.Sprintf("%s: %s, replay lag %.1fs, paused=%v", p.Name, p.State, p.ReplayLagSeconds, p.ReplayPaused)
-		if p.State != "streaming" || p.ReplayLagSeconds > max || p.ReplayPaused {
+		if p.State != "streaming" || over(p.ReplayLagSeconds) || p.ReplayPaused {
 			bad = append(bad, line)
 		} else {
 			good = append(good, line)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -62,6 +63,9 @@ type Env struct {
 	Progress func(StepResult)
 	// Now is injectable for tests.
 	Now func() time.Time
+	// Thresholds are the context's health table (config.ContextConfig.Health);
+	// nil means the defaults. A step's explicit args still win.
+	Thresholds *health.Thresholds
 }
 
 // StepStatus, ordered by Severity.

@@ -8,6 +8,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/health"
 )
 
 // Context is shared by pointer between the root and every view.
@@ -20,6 +21,9 @@ type Context struct {
 	ContextName   string
 	// Runner runs runbooks step by step; nil when no engine is configured.
 	Runner RunbookRunner
+	// Health is the context's thresholds table (ops/health), which judges
+	// every coloured figure and is listed in the help.
+	Health health.Thresholds
 	// Now is the clock of the last tick; data ages are computed against it so
 	// golden screens stay fixed.
 	Now time.Time
@@ -27,7 +31,7 @@ type Context struct {
 
 // NewContext builds a context with the default keys and the given theme.
 func NewContext(theme Theme) *Context {
-	return &Context{Theme: theme, Styles: NewStyles(theme), Keys: DefaultKeys()}
+	return &Context{Theme: theme, Styles: NewStyles(theme), Keys: DefaultKeys(), Health: health.Defaults()}
 }
 
 // Component is the contract of every part of the screen.

@@ -3,6 +3,7 @@ package common
 import (
 	"time"
 
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -74,7 +75,7 @@ func SourceStatus(snap state.Snapshot, prefixes []string, now time.Time) (Level,
 			}
 			if l > lvl {
 				lvl = l
-				msg = m.Source + " stale " + Age(m.Age(now))
+				msg = m.Source + " stale " + present.Age(m.Age(now))
 				if m.FetchedAt.IsZero() {
 					msg = m.Source + " unavailable"
 				}

@@ -1,10 +1,8 @@
 package common
 
 import (
-	"fmt"
 	"math"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/charmbracelet/x/ansi"
@@ -65,81 +63,6 @@ func Clip(s string, w int) string {
 		return ansi.Truncate(s, w, "…")
 	}
 	return s
-}
-
-// Age formats a duration the way k9s does: 5s, 3m, 2h, 4d.
-func Age(d time.Duration) string {
-	switch {
-	case d < 0:
-		return "0s"
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
-}
-
-// Seconds formats a lag in seconds compactly; negative means unknown.
-func Seconds(s float64) string {
-	switch {
-	case s < 0 || math.IsNaN(s):
-		return "-"
-	case s < 10:
-		return fmt.Sprintf("%.1fs", s)
-	case s < 3600:
-		return fmt.Sprintf("%.0fs", s)
-	}
-	return Age(time.Duration(s * float64(time.Second)))
-}
-
-// Millis formats seconds as milliseconds.
-func Millis(s float64) string {
-	if s < 0.0995 {
-		return fmt.Sprintf("%.1fms", s*1000)
-	}
-	return fmt.Sprintf("%.0fms", s*1000)
-}
-
-// Percent formats a fraction.
-func Percent(f float64) string {
-	if f < 0.1 {
-		return fmt.Sprintf("%.1f%%", f*100)
-	}
-	return fmt.Sprintf("%.0f%%", f*100)
-}
-
-// Bytes formats a size in binary units.
-func Bytes(b float64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%.0fB", b)
-	}
-	exp, div := 0, float64(unit)
-	for n := b / unit; n >= unit && exp < 4; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f%ci", b/div, "KMGTP"[exp])
-}
-
-// Count formats a large integer compactly: 950, 12.3k, 4.1M.
-func Count(n float64) string {
-	a := math.Abs(n)
-	switch {
-	case a < 1000:
-		if n == math.Trunc(n) {
-			return fmt.Sprintf("%.0f", n)
-		}
-		return fmt.Sprintf("%.1f", n)
-	case a < 1e6:
-		return fmt.Sprintf("%.1fk", n/1e3)
-	case a < 1e9:
-		return fmt.Sprintf("%.1fM", n/1e6)
-	}
-	return fmt.Sprintf("%.1fG", n/1e9)
 }
 
 var sparkRunes = []rune("▁▂▃▄▅▆▇█")

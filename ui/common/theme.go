@@ -1,6 +1,6 @@
 // Package common holds what every part of the console shares: the program
 // context (size, theme, keys, clock), the Component and View contracts, and
-// small pure formatting helpers.
+// terminal-layout helpers (figures are formatted by ops/present).
 package common
 
 import (
@@ -65,48 +65,4 @@ func NewStyles(t Theme) Styles {
 		ColumnHeader: base.Foreground(t.Muted).Bold(true),
 		Key:          base.Foreground(t.Accent).Bold(true),
 	}
-}
-
-// Level is the health of a row, a panel or an area.
-type Level int
-
-const (
-	LevelNone Level = iota // not a health value (plain row)
-	LevelOK
-	LevelWarn
-	LevelCrit
-)
-
-// String is the badge text of a level.
-func (l Level) String() string {
-	switch l {
-	case LevelOK:
-		return "OK"
-	case LevelWarn:
-		return "WARN"
-	case LevelCrit:
-		return "CRIT"
-	}
-	return "-"
-}
-
-// Worst of two levels.
-func Worst(a, b Level) Level {
-	if b > a {
-		return b
-	}
-	return a
-}
-
-// LevelStyle picks the role style of a level.
-func (s Styles) LevelStyle(l Level) lipgloss.Style {
-	switch l {
-	case LevelOK:
-		return s.OK
-	case LevelWarn:
-		return s.Warn
-	case LevelCrit:
-		return s.Crit
-	}
-	return s.Text
 }

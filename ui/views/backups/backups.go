@@ -8,6 +8,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 
+	"github.com/wotr/wotr-tui/ops/health"
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
 	"github.com/wotr/wotr-tui/ui/views/base"
@@ -39,7 +41,7 @@ func New(ctx *common.Context) *base.TableView {
 				age := d.Snap.TakenAt.Sub(b.StartedAt)
 				took, tookN := "-", math.NaN()
 				if !b.Finished.IsZero() {
-					took, tookN = common.Age(b.Finished.Sub(b.StartedAt)), b.Finished.Sub(b.StartedAt).Seconds()
+					took, tookN = present.Duration(b.Finished.Sub(b.StartedAt)), b.Finished.Sub(b.StartedAt).Seconds()
 				}
 				state := b.State
 				if b.Error != "" {
@@ -47,9 +49,9 @@ func New(ctx *common.Context) *base.TableView {
 				}
 				out = append(out, table.Row{
 					Key:   b.Store + "/" + b.ID,
-					Cells: []string{b.Store, common.Sanitize(b.ID), state, common.Age(age), took, common.Bytes(float64(b.SizeBytes)), b.WALPosition, common.Sanitize(b.Location)},
+					Cells: []string{b.Store, common.Sanitize(b.ID), state, present.Age(age), took, present.Bytes(float64(b.SizeBytes)), b.WALPosition, common.Sanitize(b.Location)},
 					Nums:  []float64{math.NaN(), math.NaN(), math.NaN(), age.Seconds(), tookN, float64(b.SizeBytes), math.NaN(), math.NaN()},
-					Level: common.BackupLevel(b),
+					Level: health.Backup(b),
 				})
 			}
 			return out
@@ -73,14 +75,14 @@ func New(ctx *common.Context) *base.TableView {
 					lines := []string{
 						base.KV(ctx, "store", b.Store), base.KV(ctx, "id", b.ID), base.KV(ctx, "state", b.State),
 						base.KV(ctx, "started", b.StartedAt.UTC().Format(time.RFC3339)),
-						base.KV(ctx, "size", common.Bytes(float64(b.SizeBytes))),
+						base.KV(ctx, "size", present.Bytes(float64(b.SizeBytes))),
 						base.KV(ctx, "location", b.Location),
 					}
 					if b.WALPosition != "" {
 						lines = append(lines, base.KV(ctx, "WAL position", b.WALPosition))
 					}
 					for t, off := range b.KafkaOffsets {
-						lines = append(lines, base.KV(ctx, "kafka offset", t+" "+common.Count(float64(off))))
+						lines = append(lines, base.KV(ctx, "kafka offset", t+" "+present.Count(float64(off))))
 					}
 					if b.Error != "" {
 						lines = append(lines, ctx.Styles.Crit.Render("error: ")+common.Sanitize(b.Error))

@@ -13,6 +13,8 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/wotr/wotr-tui/ops/health"
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
@@ -80,15 +82,15 @@ func (v *View) SetData(d *common.Data) {
 		hist := d.History
 		eta := "-"
 		if g.ETASeconds >= 0 && g.TotalLag > 0 {
-			eta = common.Seconds(g.ETASeconds)
+			eta = present.Seconds(g.ETASeconds)
 		} else if g.TotalLag == 0 {
 			eta = "0s"
 		}
 		rows = append(rows, table.Row{
 			Key:   name,
-			Cells: []string{common.Sanitize(name), g.State, fmt.Sprint(len(g.Members)), common.Count(float64(g.TotalLag)), common.Seconds(g.LagSeconds), eta, string(g.Status), ""},
+			Cells: []string{common.Sanitize(name), g.State, fmt.Sprint(len(g.Members)), present.Count(float64(g.TotalLag)), present.Seconds(g.LagSeconds), eta, string(g.Status), ""},
 			Nums:  []float64{math.NaN(), math.NaN(), float64(len(g.Members)), float64(g.TotalLag), g.LagSeconds, g.ETASeconds, float64(g.Status.Severity()), math.NaN()},
-			Level: common.StatusLevel(g.Status),
+			Level: health.Status(g.Status),
 			Cell: func(col, w int) string {
 				if col == 7 {
 					return common.Sparkline(hist[common.SeriesGroupLag(name)], w)
@@ -102,7 +104,7 @@ func (v *View) SetData(d *common.Data) {
 	for _, t := range d.Snap.Kafka.Topics {
 		trows = append(trows, table.Row{
 			Key:   t.Name,
-			Cells: []string{common.Sanitize(t.Name), fmt.Sprint(t.Partitions), fmt.Sprint(t.Replicas), common.Count(t.ProduceRate)},
+			Cells: []string{common.Sanitize(t.Name), fmt.Sprint(t.Partitions), fmt.Sprint(t.Replicas), present.Rate(t.ProduceRate)},
 			Nums:  []float64{math.NaN(), float64(t.Partitions), float64(t.Replicas), t.ProduceRate},
 		})
 	}
@@ -299,15 +301,15 @@ func (g *groupDrill) SetData(d *common.Data) {
 	grp, _ := findGroup(d, g.group)
 	rows := make([]table.Row, 0, len(grp.Partitions))
 	for _, p := range grp.Partitions {
-		committed := common.Count(float64(p.Committed))
+		committed := present.Count(float64(p.Committed))
 		if p.Committed < 0 {
 			committed = "-"
 		}
 		rows = append(rows, table.Row{
 			Key:   p.Topic + "/" + strconv.Itoa(int(p.Partition)),
-			Cells: []string{p.Topic, strconv.Itoa(int(p.Partition)), committed, common.Count(float64(p.End)), common.Count(float64(p.Lag)), common.Seconds(p.LagSeconds), common.Sanitize(p.Member), string(p.Status)},
+			Cells: []string{p.Topic, strconv.Itoa(int(p.Partition)), committed, present.Count(float64(p.End)), present.Count(float64(p.Lag)), present.Seconds(p.LagSeconds), common.Sanitize(p.Member), string(p.Status)},
 			Nums:  []float64{math.NaN(), float64(p.Partition), float64(p.Committed), float64(p.End), float64(p.Lag), p.LagSeconds, math.NaN(), float64(p.Status.Severity())},
-			Level: common.StatusLevel(p.Status),
+			Level: health.Status(p.Status),
 		})
 	}
 	g.parts.SetRows(rows)
@@ -344,7 +346,7 @@ func memberRows(grp state.Group) []table.Row {
 		}
 		rows = append(rows, table.Row{
 			Key:   m.ID,
-			Cells: []string{common.Sanitize(m.ID), common.Sanitize(m.ClientID), common.Sanitize(m.Host), strconv.Itoa(len(owned)), common.Count(float64(lag)), common.Sanitize(compactAssigned(list, len(topics) == 1))},
+			Cells: []string{common.Sanitize(m.ID), common.Sanitize(m.ClientID), common.Sanitize(m.Host), strconv.Itoa(len(owned)), present.Count(float64(lag)), common.Sanitize(compactAssigned(list, len(topics) == 1))},
 			Nums:  []float64{math.NaN(), math.NaN(), math.NaN(), float64(len(owned)), float64(lag), math.NaN()},
 		})
 	}
@@ -451,10 +453,10 @@ func (g *groupDrill) View() string {
 	}
 	eta := "not catching up"
 	if grp.ETASeconds >= 0 {
-		eta = common.Seconds(grp.ETASeconds)
+		eta = present.Seconds(grp.ETASeconds)
 	}
-	sum := st.LevelStyle(common.StatusLevel(grp.Status)).Render(string(grp.Status)) +
-		fmt.Sprintf(" lag %s (%s) · catch-up %s · ", common.Count(float64(grp.TotalLag)), common.Seconds(grp.LagSeconds), eta) +
+	sum := st.LevelStyle(health.Status(grp.Status)).Render(string(grp.Status)) +
+		fmt.Sprintf(" lag %s (%s) · catch-up %s · ", present.Count(float64(grp.TotalLag)), present.Seconds(grp.LagSeconds), eta) +
 		st.Muted.Render(grp.Protocol)
 	lines = append(lines, common.Fit(sum, g.w))
 	if ch := g.chartHeight(); ch > 0 {
@@ -468,7 +470,7 @@ func (g *groupDrill) View() string {
 			l := ""
 			switch i {
 			case 0:
-				l = common.Count(peak)
+				l = present.Count(peak)
 			case ch - 1:
 				l = "0"
 			}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 
+	"github.com/wotr/wotr-tui/ops/health"
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
@@ -59,14 +61,14 @@ func New(ctx *common.Context) *base.TableView {
 		},
 		SortCol: colRPS, Desc: true,
 		Empty:   "no instances",
-		Rows:    rows,
+		Rows:    func(d *common.Data) []table.Row { return rows(ctx, d) },
 		Summary: summary,
 		Open:    open,
 		Actions: actions,
 	})
 }
 
-func rows(d *common.Data) []table.Row {
+func rows(ctx *common.Context, d *common.Data) []table.Row {
 	out := make([]table.Row, 0, len(d.Snap.Instances))
 	for _, in := range d.Snap.Instances {
 		rdy := "yes"
@@ -79,15 +81,15 @@ func rows(d *common.Data) []table.Row {
 			Key: pod,
 			Cells: []string{
 				common.Sanitize(pod), in.Deployment, in.Node, rdy,
-				common.Count(in.RPS), "", common.Millis(in.P99), "", common.Percent(in.ErrorRate), "",
-				common.Percent(in.LoadShare), cpu(in), common.Bytes(in.Memory),
+				present.Rate(in.RPS), "", present.Millis(in.P99), "", present.Percent(in.ErrorRate), "",
+				present.Percent(in.LoadShare), cpu(in), present.Bytes(in.Memory),
 			},
 			Nums: []float64{
 				math.NaN(), math.NaN(), math.NaN(), b2f(in.Ready),
 				in.RPS, math.NaN(), in.P99, math.NaN(), in.ErrorRate, math.NaN(),
 				in.LoadShare, in.CPU, in.Memory,
 			},
-			Level: common.InstanceLevel(in),
+			Level: ctx.Health.Instance(in),
 			Cell: func(col, w int) string {
 				switch col {
 				case colRPSSpark:
@@ -134,7 +136,7 @@ func summary(ctx *common.Context, d *common.Data, w int) []string {
 func deploymentLine(ctx *common.Context, dep state.Deployment) string {
 	st := ctx.Styles
 	s := st.Accent.Render(common.Sanitize(dep.Name)) + " " +
-		st.LevelStyle(common.DeploymentLevel(dep)).Render(fmt.Sprintf("%d/%d ready", dep.Ready, dep.Desired))
+		st.LevelStyle(health.Deployment(dep)).Render(fmt.Sprintf("%d/%d ready", dep.Ready, dep.Desired))
 	if h := dep.HPA; h != nil {
 		parts := []string{fmt.Sprintf("hpa %d..%d", h.Min, h.Max)}
 		for _, m := range h.Metrics {
@@ -186,24 +188,24 @@ func open(ctx *common.Context, d *common.Data, pod string) base.Drill {
 		}
 		sw := max(w-16, 8)
 		kv := func(k, v string) string { return base.KV(ctx, k, v) }
-		mem := common.Bytes(in.Memory)
+		mem := present.Bytes(in.Memory)
 		if in.MemLimit > 0 {
-			mem += fmt.Sprintf(" of %s limit (%s)", common.Bytes(in.MemLimit), common.Percent(in.Memory/in.MemLimit))
+			mem += fmt.Sprintf(" of %s limit (%s)", present.Bytes(in.MemLimit), present.Percent(in.Memory/in.MemLimit))
 		}
 		return []string{
 			kv("deployment", in.Deployment),
 			kv("node / zone", in.Node+" / "+in.Zone),
 			kv("address", in.Address),
 			kv("ready", fmt.Sprint(in.Ready)),
-			kv("requests/s", common.Count(in.RPS)+"  ("+common.Percent(in.LoadShare)+" of load)"),
+			kv("requests/s", present.Rate(in.RPS)+"  ("+present.Percent(in.LoadShare)+" of load)"),
 			kv("", ctx.Styles.Accent.Render(common.Sparkline(d.History[common.SeriesRPS(pod)], sw))),
-			kv("latency", "p50 "+common.Millis(in.P50)+"  p99 "+common.Millis(in.P99)),
+			kv("latency", "p50 "+present.Millis(in.P50)+"  p99 "+present.Millis(in.P99)),
 			kv("", ctx.Styles.Accent.Render(common.Sparkline(d.History[common.SeriesLatency(pod)], sw))),
-			kv("errors", common.Percent(in.ErrorRate)),
+			kv("errors", present.Percent(in.ErrorRate)),
 			kv("", ctx.Styles.Accent.Render(common.Sparkline(d.History[common.SeriesErrors(pod)], sw))),
 			kv("cpu", fmt.Sprintf("%.2f cores (request %.2f, limit %.2f)", in.CPU, in.CPURequest, in.CPULimit)),
 			kv("memory", mem),
-			kv("source", in.Source+" · "+common.Age(in.Age(ctx.Now))+" old"),
+			kv("source", in.Source+" · "+present.Age(in.Age(ctx.Now))+" old"),
 		}
 	}, func(d *common.Data) []common.ActionBinding { return actions(ctx, d, pod) })
 }

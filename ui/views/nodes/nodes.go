@@ -8,6 +8,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 
+	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
 	"github.com/wotr/wotr-tui/ui/views/base"
@@ -53,7 +54,7 @@ func New(ctx *common.Context) *base.TableView {
 					Key:   n.Name,
 					Cells: []string{common.Sanitize(n.Name), status, sched, fmt.Sprintf("%d/%d", n.Pods, n.PodsAlloc), cpu, n.Zone, n.Region, ""},
 					Nums:  []float64{math.NaN(), math.NaN(), math.NaN(), float64(n.Pods), n.CPUReq, math.NaN(), math.NaN(), math.NaN()},
-					Level: common.NodeLevel(n),
+					Level: health.Node(n),
 				})
 			}
 			return out

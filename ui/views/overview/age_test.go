@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -37,7 +38,7 @@ func TestDataAgeWildcardAndScrapedLoad(t *testing.T) {
 	if got := dataAge(snap, []string{"*"}, tick); got != 5*time.Second {
 		t.Errorf("every source: age %v, want 5s", got)
 	}
-	if got := dataAge(snap, instances(snap).Sources, tick); got != 2*time.Second {
+	if got := dataAge(snap, instances(snap, health.Defaults()).Sources, tick); got != 2*time.Second {
 		t.Errorf("API load from scraping: age %v, want 2s", got)
 	}
 }

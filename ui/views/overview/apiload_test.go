@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -18,16 +19,16 @@ func TestAPILoadCountsOnlyAPIInstances(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		s.Instances = append(s.Instances, state.Instance{Pod: fmt.Sprintf("wotr-consumer-%d", i), Deployment: "wotr-consumer", Ready: true, RPS: 100, ErrorRate: 0.5})
 	}
-	a := instances(s)
+	a := instances(s, health.Defaults())
 	if a.Name != "API load" {
 		t.Errorf("row name %q, want API load", a.Name)
 	}
-	if !strings.HasPrefix(a.Summary, "2/3 ready · 30 req/s · worst errors 0") {
+	if !strings.HasPrefix(a.Summary, "2/3 ready · 30.0 req/s · worst errors 0") {
 		t.Errorf("summary %q, want 2/3 ready, 30 req/s and no errors from the API pods", a.Summary)
 	}
 
 	onlyConsumers := state.Snapshot{Instances: s.Instances[3:]}
-	if a := instances(onlyConsumers); !strings.Contains(a.Summary, "no wotr-api instances") {
+	if a := instances(onlyConsumers, health.Defaults()); !strings.Contains(a.Summary, "no wotr-api instances") {
 		t.Errorf("consumers only: summary %q, want no wotr-api instances", a.Summary)
 	}
 }

@@ -11,11 +11,12 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/wotr/wotr-tui/ops/health"
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
 	"github.com/wotr/wotr-tui/ui/views/base"
-	"github.com/wotr/wotr-tui/ui/views/regions"
 )
 
 // View wraps a table view; Enter switches to the area's view.
@@ -49,11 +50,11 @@ func New(ctx *common.Context) *View {
 		Empty: "waiting for the first snapshot",
 		Rows: func(d *common.Data) []table.Row {
 			out := []table.Row{}
-			for i, a := range Areas(d.Snap) {
+			for i, a := range Areas(d.Snap, ctx.Health) {
 				age := dataAge(d.Snap, a.Sources, v.ctx.Now)
 				ageS, ageN := "-", math.NaN()
 				if age >= 0 {
-					ageS, ageN = common.Age(age), age.Seconds()
+					ageS, ageN = present.Age(age), age.Seconds()
 				}
 				out = append(out, table.Row{
 					Key:   a.View,
@@ -75,7 +76,7 @@ func New(ctx *common.Context) *View {
 					stale++
 				}
 			}
-			s := fmt.Sprintf(" context %s · snapshot %s old · %d sources", common.Sanitize(d.Snap.Context), common.Age(ctx.Now.Sub(d.Snap.TakenAt)), len(d.Snap.Sources))
+			s := fmt.Sprintf(" context %s · snapshot %s old · %d sources", common.Sanitize(d.Snap.Context), present.Age(ctx.Now.Sub(d.Snap.TakenAt)), len(d.Snap.Sources))
 			if stale > 0 {
 				s += ctx.Styles.Warn.Render(fmt.Sprintf(", %d stale", stale))
 			}
@@ -118,14 +119,14 @@ func dataAge(s state.Snapshot, prefixes []string, now time.Time) time.Duration {
 }
 
 // Areas computes the health of every area of a snapshot.
-func Areas(s state.Snapshot) []Area {
-	return []Area{instances(s), deployments(s), consumers(s), replication(s), pools(s), nodes(s), regionsArea(s), backups(s), sourcesArea(s)}
+func Areas(s state.Snapshot, th health.Thresholds) []Area {
+	return []Area{instances(s, th), deployments(s), consumers(s), replication(s, th), pools(s, th), nodes(s), regionsArea(s), backups(s), sourcesArea(s)}
 }
 
 // APIDeployment is the app label of the API pods the API load row counts.
 const APIDeployment = "wotr-api"
 
-func instances(s state.Snapshot) Area {
+func instances(s state.Snapshot, th health.Thresholds) Area {
 	// Load comes from Prometheus, or from scraping the instances without it.
 	a := Area{Name: "API load", View: "instances", Sources: []string{"prom", "metrics-scrape"}}
 	// Consumer pods are instances too, but not API capacity.
@@ -139,23 +140,16 @@ func instances(s state.Snapshot) Area {
 		a.Level, a.Summary = common.LevelWarn, "no "+APIDeployment+" instances reporting"
 		return a
 	}
-	ready, crit, rps, worstErr := 0, 0, 0.0, 0.0
+	ready, rps, worstErr := 0, 0.0, 0.0
 	for _, in := range api {
 		if in.Ready {
 			ready++
 		}
-		l := common.InstanceLevel(in)
-		a.Level = common.Worst(a.Level, l)
-		if l == common.LevelCrit {
-			crit++
-		}
 		rps += in.RPS
 		worstErr = math.Max(worstErr, in.ErrorRate)
 	}
-	if a.Level == common.LevelCrit && crit*2 < len(api) {
-		a.Level = common.LevelWarn // a minority down is degraded, not an outage
-	}
-	a.Summary = fmt.Sprintf("%d/%d ready · %s req/s · worst errors %s", ready, len(api), common.Count(rps), common.Percent(worstErr))
+	a.Level = th.Instances(api)
+	a.Summary = fmt.Sprintf("%d/%d ready · %s req/s · worst errors %s", ready, len(api), present.Rate(rps), present.Percent(worstErr))
 	return a
 }
 
@@ -167,7 +161,7 @@ func deployments(s state.Snapshot) Area {
 	}
 	sum := ""
 	for i, d := range s.Deployments {
-		a.Level = common.Worst(a.Level, common.DeploymentLevel(d))
+		a.Level = common.Worst(a.Level, health.Deployment(d))
 		if i > 0 {
 			sum += " · "
 		}
@@ -188,55 +182,39 @@ func consumers(s state.Snapshot) Area {
 		if g.Status.Severity() > worst.Status.Severity() || g.Status.Severity() == worst.Status.Severity() && g.TotalLag > worst.TotalLag {
 			worst = g
 		}
-		a.Level = common.Worst(a.Level, common.StatusLevel(g.Status))
+		a.Level = common.Worst(a.Level, health.Status(g.Status))
 	}
-	a.Summary = fmt.Sprintf("%s %s lag %s (%s)", worst.Name, worst.Status, common.Count(float64(worst.TotalLag)), common.Seconds(worst.LagSeconds))
+	a.Summary = fmt.Sprintf("%s %s lag %s (%s)", worst.Name, worst.Status, present.Count(float64(worst.TotalLag)), present.Seconds(worst.LagSeconds))
 	return a
 }
 
-func replication(s state.Snapshot) Area {
+func replication(s state.Snapshot, th health.Thresholds) Area {
 	a := Area{Name: "Replication", View: "replication", Level: common.LevelOK, Sources: []string{"postgres", "clickhouse", "redis"}}
 	r := s.Replication
 	pg, ch, rd := -1.0, -1.0, -1.0
+	a.Level = th.ReplicationAll(r)
 	for _, x := range r.Postgres {
-		a.Level = common.Worst(a.Level, common.PGLevel(x))
 		pg = math.Max(pg, x.ReplayLagSeconds)
 	}
 	for _, x := range r.ClickHouse {
-		a.Level = common.Worst(a.Level, common.CHLevel(x))
 		ch = math.Max(ch, x.AbsoluteDelay)
 	}
 	for _, x := range r.Redis {
-		a.Level = common.Worst(a.Level, common.RedisLevel(x))
 		rd = math.Max(rd, x.LagSeconds)
 	}
 	if pg < 0 && ch < 0 && rd < 0 {
 		a.Level, a.Summary = common.LevelWarn, "no replicas reporting"
 		return a
 	}
-	a.Summary = fmt.Sprintf("postgres %s · clickhouse %s · redis %s", common.Seconds(pg), common.Seconds(ch), common.Seconds(rd))
+	a.Summary = fmt.Sprintf("postgres %s · clickhouse %s · redis %s", present.Seconds(pg), present.Seconds(ch), present.Seconds(rd))
 	return a
 }
 
-func pools(s state.Snapshot) Area {
+func pools(s state.Snapshot, th health.Thresholds) Area {
 	a := Area{Name: "Pools", View: "pools", Level: common.LevelOK, Sources: []string{"prom", "metrics-scrape", "postgres", "redis", "clickhouse"}}
-	worst, worstStore := 0.0, ""
-	for _, ip := range s.Pools.Instances {
-		for _, p := range ip.Pools {
-			if u := p.Utilization(); u > worst {
-				worst, worstStore = u, p.Store
-			}
-		}
-	}
-	for _, st := range s.Pools.Stores {
-		if st.Limit > 0 {
-			if u := float64(st.Connections) / float64(st.Limit); u > worst {
-				worst, worstStore = u, st.Store+" server"
-			}
-		}
-	}
-	a.Level = common.UtilLevel(worst)
-	a.Summary = fmt.Sprintf("max utilisation %s", common.Percent(worst))
+	worst, worstStore := health.WorstPool(s.Pools)
+	a.Level = th.Pool(worst)
+	a.Summary = fmt.Sprintf("max utilisation %s", present.Percent(worst))
 	if worstStore != "" {
 		a.Summary += " (" + worstStore + ")"
 	}
@@ -264,7 +242,7 @@ func nodes(s state.Snapshot) Area {
 			cordoned++
 		}
 		pods += n.Pods
-		a.Level = common.Worst(a.Level, common.NodeLevel(n))
+		a.Level = common.Worst(a.Level, health.Node(n))
 	}
 	a.Summary = fmt.Sprintf("%d/%d ready · %d cordoned · %d pods", ready, len(s.Nodes), cordoned, pods)
 	return a
@@ -278,7 +256,7 @@ func regionsArea(s state.Snapshot) Area {
 	}
 	sum := ""
 	for i, r := range s.Regions {
-		a.Level = common.Worst(a.Level, regions.Level(r))
+		a.Level = common.Worst(a.Level, health.Region(r))
 		if i > 0 {
 			sum += " · "
 		}
@@ -310,11 +288,11 @@ func backups(s state.Snapshot) Area {
 		if !ok {
 			continue
 		}
-		a.Level = common.Worst(a.Level, common.BackupLevel(b))
+		a.Level = common.Worst(a.Level, health.Backup(b))
 		if sum != "" {
 			sum += " · "
 		}
-		sum += fmt.Sprintf("%s %s %s ago", st, b.State, common.Age(s.TakenAt.Sub(b.StartedAt)))
+		sum += fmt.Sprintf("%s %s %s ago", st, b.State, present.Age(s.TakenAt.Sub(b.StartedAt)))
 	}
 	a.Summary = sum
 	return a

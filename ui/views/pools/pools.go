@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
 	"github.com/wotr/wotr-tui/ui/views/base"
@@ -34,9 +35,9 @@ func New(ctx *common.Context) *base.TableView {
 					u := p.Utilization()
 					out = append(out, table.Row{
 						Key:   ip.Pod + "/" + p.Store,
-						Cells: []string{common.Sanitize(ip.Pod), p.Store, common.Count(p.InUse), common.Count(p.Size), common.Percent(u), common.Bar(u, 10), common.Count(p.Waits)},
+						Cells: []string{common.Sanitize(ip.Pod), p.Store, present.Count(p.InUse), present.Count(p.Size), present.Percent(u), common.Bar(u, 10), present.Count(p.Waits)},
 						Nums:  []float64{math.NaN(), math.NaN(), p.InUse, p.Size, u, math.NaN(), p.Waits},
-						Level: common.UtilLevel(u),
+						Level: ctx.Health.Pool(u),
 					})
 				}
 			}
@@ -55,7 +56,7 @@ func summary(ctx *common.Context, d *common.Data, w int) []string {
 			u = float64(s.Connections) / float64(s.Limit)
 		}
 		line := " " + common.Fit(s.Store, 11) + fmt.Sprintf("%5d/%-5d ", s.Connections, s.Limit) +
-			st.LevelStyle(common.UtilLevel(u)).Render(common.Bar(u, 12)+" "+common.FitRight(common.Percent(u), 4)) + st.Muted.Render(" server connections")
+			st.LevelStyle(ctx.Health.Pool(u)).Render(common.Bar(u, 12)+" "+common.FitRight(present.Percent(u), 4)) + st.Muted.Render(" server connections")
 		if s.Stale {
 			line += st.Warn.Render(" ⚠ stale")
 		}

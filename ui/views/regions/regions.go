@@ -9,7 +9,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 
-	"github.com/wotr/wotr-tui/ops/state"
+	"github.com/wotr/wotr-tui/ops/health"
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
 	"github.com/wotr/wotr-tui/ui/views/base"
@@ -17,17 +18,6 @@ import (
 
 // PromoteKey promotes the selected (secondary) region.
 var PromoteKey = key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "promote region"))
-
-// Level of a region's DR readiness.
-func Level(r state.Region) common.Level {
-	switch {
-	case r.Role == "secondary" && !r.Ready:
-		return common.LevelCrit
-	case !r.Ready:
-		return common.LevelWarn
-	}
-	return common.LevelOK
-}
 
 // New builds the view.
 func New(ctx *common.Context) *base.TableView {
@@ -54,17 +44,17 @@ func New(ctx *common.Context) *base.TableView {
 				}
 				lag := "-"
 				if r.Role == "secondary" {
-					lag = common.Seconds(r.StandbyLagSec)
+					lag = present.Seconds(r.StandbyLagSec)
 				}
 				bak := "never"
 				if r.LastBackupAge >= 0 {
-					bak = common.Seconds(r.LastBackupAge)
+					bak = present.AgeSeconds(r.LastBackupAge)
 				}
 				out = append(out, table.Row{
 					Key:   r.Name,
 					Cells: []string{r.Name, r.Role, ready, lag, bak, fmt.Sprint(r.Nodes), common.Sanitize(strings.Join(r.Notes, "; "))},
 					Nums:  []float64{math.NaN(), math.NaN(), math.NaN(), r.StandbyLagSec, r.LastBackupAge, float64(r.Nodes), math.NaN()},
-					Level: Level(r),
+					Level: health.Region(r),
 				})
 			}
 			return out
@@ -78,8 +68,8 @@ func New(ctx *common.Context) *base.TableView {
 					lines := []string{
 						base.KV(ctx, "role", r.Role),
 						base.KV(ctx, "DR ready", fmt.Sprint(r.Ready)),
-						base.KV(ctx, "standby lag", common.Seconds(r.StandbyLagSec)),
-						base.KV(ctx, "backup age", common.Seconds(r.LastBackupAge)),
+						base.KV(ctx, "standby lag", present.Seconds(r.StandbyLagSec)),
+						base.KV(ctx, "backup age", present.AgeSeconds(r.LastBackupAge)),
 						base.KV(ctx, "nodes", fmt.Sprint(r.Nodes)),
 					}
 					for _, n := range r.Notes {
@@ -91,7 +81,7 @@ func New(ctx *common.Context) *base.TableView {
 							if m.Stale || m.Error != "" {
 								state = "stale: " + m.Error
 							}
-							lines = append(lines, base.KV(ctx, "source", m.Source+" "+common.Age(m.Age(ctx.Now))+" "+state))
+							lines = append(lines, base.KV(ctx, "source", m.Source+" "+present.Age(m.Age(ctx.Now))+" "+state))
 						}
 					}
 					return lines

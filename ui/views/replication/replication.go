@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/views/base"
 )
@@ -61,7 +62,7 @@ func (v *View) SetData(d *common.Data) {
 			state += ",paused"
 		}
 		v.rows = append(v.rows, replica{"PostgreSQL", s.Name, state, s.ReplayLagSeconds,
-			fmt.Sprintf("replay %s behind", common.Bytes(float64(s.ReplayLagBytes))), common.PGLevel(s)})
+			fmt.Sprintf("replay %s behind", present.Bytes(s.ReplayLagBytes)), v.ctx.Health.PG(s)})
 	}
 	for _, c := range r.ClickHouse {
 		state := "follower"
@@ -74,11 +75,11 @@ func (v *View) SetData(d *common.Data) {
 			state = "leader"
 		}
 		v.rows = append(v.rows, replica{"ClickHouse", c.Replica, state, c.AbsoluteDelay,
-			fmt.Sprintf("%s.%s queue %d", c.Database, c.Table, c.QueueSize), common.CHLevel(c)})
+			fmt.Sprintf("%s.%s queue %s", c.Database, c.Table, present.Count(c.QueueSize)), v.ctx.Health.CH(c)})
 	}
 	for _, x := range r.Redis {
 		v.rows = append(v.rows, replica{"Redis", x.Name, "link " + x.LinkStatus, x.LagSeconds,
-			fmt.Sprintf("offset %s behind", common.Bytes(float64(x.OffsetLag))), common.RedisLevel(x)})
+			fmt.Sprintf("offset %s behind", present.Bytes(x.OffsetLag)), v.ctx.Health.Redis(x)})
 	}
 }
 
@@ -119,7 +120,7 @@ func (v *View) View() string {
 			stateW := min(12, max(pw-lagW-12, 4))
 			nameW := max(pw-lagW-stateW-3, 4)
 			line := " " + common.Fit(common.Sanitize(r.name), nameW) + " " + common.Fit(r.state, stateW) + " " +
-				st.LevelStyle(r.level).Render(common.FitRight(common.Seconds(r.lag), lagW))
+				st.LevelStyle(r.level).Render(common.FitRight(present.Seconds(r.lag), lagW))
 			p = append(p, common.Fit(line, pw))
 			if v.w >= 120 {
 				p = append(p, st.Muted.Render(common.Fit("   "+r.detail, pw)))
@@ -152,7 +153,7 @@ func (v *View) View() string {
 		for _, r := range v.visible(s.title) {
 			label := common.Fit(s.source+"/"+common.Sanitize(r.name), 22)
 			barW := max(v.w-22-10, 4)
-			lines = append(lines, " "+label+" "+st.LevelStyle(r.level).Render(common.Bar(r.lag/maxLag, barW))+" "+common.FitRight(common.Seconds(r.lag), 6))
+			lines = append(lines, " "+label+" "+st.LevelStyle(r.level).Render(common.Bar(r.lag/maxLag, barW))+" "+common.FitRight(present.Seconds(r.lag), 6))
 		}
 	}
 	return base.Pad(lines, v.h)

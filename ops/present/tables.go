@@ -1,6 +1,8 @@
-// Package render turns a snapshot into rows: pure functions shared by the
-// CLI's tables and the TUI's views, so both show the same figures the same way.
-package render
+// Package present is how figures look, with no styling: one formatter per
+// quantity and the rows of the CLI's tables. The console formats every
+// number through the same functions, so `get`, `status` and the screens print
+// the same value the same way.
+package present
 
 import (
 	"fmt"
@@ -10,8 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
+	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -37,65 +39,6 @@ func Write(w io.Writer, t Table) error {
 	return tw.Flush()
 }
 
-// Seconds formats a duration in seconds: "-" when unknown (<0), else "850ms",
-// "12s", "3m05s", "2h10m".
-func Seconds(s float64) string {
-	switch {
-	case s < 0 || math.IsNaN(s) || math.IsInf(s, 0):
-		return "-"
-	case s == 0:
-		return "0s"
-	case s < 1:
-		return strconv.Itoa(int(math.Round(s*1000))) + "ms"
-	case s < 60:
-		return strconv.FormatFloat(s, 'f', 0, 64) + "s"
-	case s < 3600:
-		return fmt.Sprintf("%dm%02ds", int(s)/60, int(s)%60)
-	case s < 86400*2:
-		return fmt.Sprintf("%dh%02dm", int(s)/3600, (int(s)%3600)/60)
-	}
-	return fmt.Sprintf("%dd", int(s)/86400)
-}
-
-// Bytes formats a byte count with binary units.
-func Bytes(b float64) string {
-	if b < 0 {
-		return "-"
-	}
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	for b >= 1024 && i < len(units)-1 {
-		b /= 1024
-		i++
-	}
-	if i == 0 {
-		return strconv.FormatFloat(b, 'f', 0, 64) + units[0]
-	}
-	return strconv.FormatFloat(b, 'f', 1, 64) + units[i]
-}
-
-// Percent formats a fraction.
-func Percent(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" }
-
-// Rate formats a per-second figure.
-func Rate(f float64) string {
-	if f >= 100 {
-		return strconv.FormatFloat(f, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(f, 'f', 1, 64)
-}
-
-// Count formats an integer with k/M suffixes past 10,000.
-func Count(n int64) string {
-	switch {
-	case n >= 10_000_000:
-		return strconv.FormatInt(n/1_000_000, 10) + "M"
-	case n >= 10_000:
-		return strconv.FormatInt(n/1000, 10) + "k"
-	}
-	return strconv.FormatInt(n, 10)
-}
-
 func yesno(b bool, y, n string) string {
 	if b {
 		return y
@@ -103,31 +46,19 @@ func yesno(b bool, y, n string) string {
 	return n
 }
 
-// Age of a value for display; "stale" marks a value kept after a failed poll.
-func Age(m state.Meta, now time.Time) string {
-	if m.FetchedAt.IsZero() {
-		return "never"
-	}
-	a := Seconds(math.Floor(m.Age(now).Seconds()))
-	if m.Stale {
-		return a + " (stale)"
-	}
-	return a
-}
-
 // Instances: one row per pod.
 func Instances(s state.Snapshot, wide bool) Table {
-	t := Table{Headers: []string{"POD", "READY", "NODE", "ZONE", "RPS", "SHARE", "P50", "P99", "ERR%", "CPU", "MEM"}}
+	t := Table{Headers: []string{"POD", "READY", "NODE", "ZONE", "RPS", "SHARE", "P50", "P99", "ERRORS", "CPU", "MEM"}}
 	if wide {
 		t.Headers = append(t.Headers, "CPU REQ/LIM", "MEM REQ/LIM", "ADDRESS", "AGE")
 	}
 	for _, in := range s.Instances {
 		r := []string{in.Pod, yesno(in.Ready, "yes", "no"), in.Node, in.Zone, Rate(in.RPS), Percent(in.LoadShare),
-			Seconds(in.P50), Seconds(in.P99), strconv.FormatFloat(in.ErrorRate*100, 'f', 1, 64),
+			Millis(in.P50), Millis(in.P99), Percent(in.ErrorRate),
 			cpuOf(in.CPU, in.CPULimit), memOf(in.Memory, in.MemLimit)}
 		if wide {
 			r = append(r, fmt.Sprintf("%gm/%gm", in.CPURequest*1000, in.CPULimit*1000),
-				Bytes(in.MemRequest)+"/"+Bytes(in.MemLimit), in.Address, Age(in.Meta, s.TakenAt))
+				Bytes(in.MemRequest)+"/"+Bytes(in.MemLimit), in.Address, SourceAge(in.Meta, s.TakenAt))
 		}
 		t.Rows = append(t.Rows, r)
 	}
@@ -167,7 +98,7 @@ func Deployments(s state.Snapshot, wide bool) Table {
 			}
 			targets = strings.Join(ts, ", ")
 			if !h.LastScaleTime.IsZero() {
-				last = Seconds(s.TakenAt.Sub(h.LastScaleTime).Seconds()) + " ago"
+				last = Age(s.TakenAt.Sub(h.LastScaleTime)) + " ago"
 			}
 		}
 		t.Rows = append(t.Rows, []string{d.Name, itoa(d.Desired), itoa(d.Current), itoa(d.Ready), hpa, targets, last})
@@ -231,7 +162,7 @@ func Replication(s state.Snapshot, wide bool) Table {
 	}
 	add := func(m state.Meta, r ...string) {
 		if wide {
-			r = append(r, m.Source, Age(m, s.TakenAt))
+			r = append(r, m.Source, SourceAge(m, s.TakenAt))
 		}
 		t.Rows = append(t.Rows, r)
 	}
@@ -239,12 +170,12 @@ func Replication(s state.Snapshot, wide bool) Table {
 		// A primary reports its standbys; a standby reports itself.
 		detail := fmt.Sprintf("seen by %s: write %s flush %s", p.Region, Seconds(p.WriteLagSeconds), Seconds(p.FlushLagSeconds))
 		if p.Self {
-			detail = "own report: last replay " + Seconds(s.TakenAt.Sub(p.LastReplay).Seconds()) + " ago"
+			detail = "own report: last replay " + Age(s.TakenAt.Sub(p.LastReplay)) + " ago"
 		}
 		if p.ReplayPaused {
 			detail += ", replay PAUSED"
 		}
-		add(p.Meta, "postgres", p.Name, p.State, Seconds(p.ReplayLagSeconds), Bytes(float64(p.ReplayLagBytes)), detail)
+		add(p.Meta, "postgres", p.Name, p.State, Seconds(p.ReplayLagSeconds), Bytes(p.ReplayLagBytes), detail)
 	}
 	for _, r := range s.Replication.ClickHouse {
 		state := "ok"
@@ -255,14 +186,14 @@ func Replication(s state.Snapshot, wide bool) Table {
 			state = "readonly"
 		}
 		add(r.Meta, "clickhouse", r.Replica+" "+r.Database+"."+r.Table, state, Seconds(r.AbsoluteDelay),
-			"queue "+itoa(r.QueueSize), fmt.Sprintf("inserts in queue %d%s", r.InsertsInQueue, yesno(r.IsLeader, ", leader", "")))
+			"queue "+Count(r.QueueSize), fmt.Sprintf("inserts in queue %d%s", r.InsertsInQueue, yesno(r.IsLeader, ", leader", "")))
 	}
 	for _, r := range s.Replication.Redis {
 		detail := "seen by " + r.Region + ": seconds since last ack"
 		if r.Self {
 			detail = "own report: seconds since last I/O with primary"
 		}
-		add(r.Meta, "redis", r.Name, "link "+r.LinkStatus, Seconds(r.LagSeconds), Bytes(float64(r.OffsetLag)), detail)
+		add(r.Meta, "redis", r.Name, "link "+r.LinkStatus, Seconds(r.LagSeconds), Bytes(r.OffsetLag), detail)
 	}
 	return t
 }
@@ -303,7 +234,7 @@ func Pools(s state.Snapshot, wide bool) Table {
 			a.size += p.Size
 			a.waits += p.Waits
 			if wide {
-				t.Rows = append(t.Rows, []string{p.Store, ip.Pod, Rate(p.InUse), Rate(p.Size), Percent(p.Utilization()), Rate(p.Waits), ""})
+				t.Rows = append(t.Rows, []string{p.Store, ip.Pod, Count(p.InUse), Count(p.Size), Percent(p.Utilization()), Count(p.Waits), ""})
 			}
 		}
 	}
@@ -314,7 +245,7 @@ func Pools(s state.Snapshot, wide bool) Table {
 		if a.size > 0 {
 			util = Percent(a.inUse / a.size)
 		}
-		t.Rows = append(t.Rows, []string{st, "all instances", Rate(a.inUse), Rate(a.size), util, Rate(a.waits), ""})
+		t.Rows = append(t.Rows, []string{st, "all instances", Count(a.inUse), Count(a.size), util, Count(a.waits), ""})
 	}
 	return t
 }
@@ -349,7 +280,7 @@ func Regions(s state.Snapshot, wide bool) Table {
 		}
 		backup := "none"
 		if r.LastBackupAge >= 0 {
-			backup = Seconds(r.LastBackupAge) + " ago"
+			backup = AgeSeconds(r.LastBackupAge) + " ago"
 		}
 		notes := strings.Join(r.Notes, "; ")
 		if !wide && len(notes) > 60 {
@@ -372,7 +303,7 @@ func Backups(s state.Snapshot, wide bool) Table {
 			continue
 		}
 		seen[b.Store] = true
-		r := []string{b.Store, b.ID, b.State, Seconds(s.TakenAt.Sub(b.StartedAt).Seconds()), Bytes(float64(b.SizeBytes)), b.Location}
+		r := []string{b.Store, b.ID, b.State, Age(s.TakenAt.Sub(b.StartedAt)), Bytes(b.SizeBytes), b.Location}
 		if wide {
 			r = append(r, b.WALPosition, b.Error)
 		}
@@ -395,7 +326,7 @@ func Sources(s state.Snapshot) Table {
 		if m.Error != "" && !m.Stale {
 			st = "FAILED"
 		}
-		t.Rows = append(t.Rows, []string{m.Source, st, Age(m, s.TakenAt), strconv.FormatFloat(m.Duration, 'f', 0, 64) + "ms", m.Error})
+		t.Rows = append(t.Rows, []string{m.Source, st, SourceAge(m, s.TakenAt), Millis(m.Duration / 1000), m.Error})
 	}
 	return t
 }
@@ -411,19 +342,22 @@ func Failed(s state.Snapshot) []state.Meta {
 	return out
 }
 
-// Overview is the status screen: one line per area.
-func Overview(s state.Snapshot) Table {
+// Overview is the status screen: one line per area, judged by th (the
+// console's thresholds).
+func Overview(s state.Snapshot, th health.Thresholds) Table {
 	t := Table{Headers: []string{"AREA", "STATUS", "SUMMARY"}}
-	ready, rps := 0, 0.0
+	ready, rps, worstErr := 0, 0.0, 0.0
 	for _, in := range s.Instances {
 		if in.Ready {
 			ready++
 		}
 		rps += in.RPS
+		worstErr = math.Max(worstErr, in.ErrorRate)
 	}
-	t.Rows = append(t.Rows, []string{"instances", yesno(ready == len(s.Instances), "OK", "WARN"),
-		fmt.Sprintf("%d/%d ready, %s req/s", ready, len(s.Instances), Rate(rps))})
+	t.Rows = append(t.Rows, []string{"instances", th.Instances(s.Instances).String(),
+		fmt.Sprintf("%d/%d ready, %s req/s, worst errors %s", ready, len(s.Instances), Rate(rps), Percent(worstErr))})
 	cordoned, notReady := 0, 0
+	nodes := health.OK
 	for _, n := range s.Nodes {
 		if n.Cordoned {
 			cordoned++
@@ -431,14 +365,15 @@ func Overview(s state.Snapshot) Table {
 		if !n.Ready {
 			notReady++
 		}
+		nodes = health.Worst(nodes, health.Node(n))
 	}
-	t.Rows = append(t.Rows, []string{"nodes", yesno(notReady == 0, "OK", "WARN"),
+	t.Rows = append(t.Rows, []string{"nodes", nodes.String(),
 		fmt.Sprintf("%d nodes, %d not ready, %d cordoned", len(s.Nodes), notReady, cordoned)})
 	for _, g := range s.Kafka.Groups {
 		t.Rows = append(t.Rows, []string{"lag " + g.Name, string(g.Status),
 			fmt.Sprintf("%s records, %s behind, catch-up %s", Count(g.TotalLag), Seconds(g.LagSeconds), eta(g))})
 	}
-	worst := 0.0
+	worst := -1.0
 	for _, p := range s.Replication.Postgres {
 		worst = math.Max(worst, p.ReplayLagSeconds)
 	}
@@ -449,14 +384,17 @@ func Overview(s state.Snapshot) Table {
 		worst = math.Max(worst, r.LagSeconds)
 	}
 	n := len(s.Replication.Postgres) + len(s.Replication.ClickHouse) + len(s.Replication.Redis)
-	t.Rows = append(t.Rows, []string{"replication", yesno(worst < 30, "OK", "WARN"),
+	t.Rows = append(t.Rows, []string{"replication", th.ReplicationAll(s.Replication).String(),
 		fmt.Sprintf("%d replicas, worst lag %s", n, Seconds(worst))})
+	if u, where := health.WorstPool(s.Pools); where != "" {
+		t.Rows = append(t.Rows, []string{"pools", th.Pool(u).String(), fmt.Sprintf("max utilisation %s (%s)", Percent(u), where)})
+	}
 	for _, b := range s.Pools.Budget {
 		t.Rows = append(t.Rows, []string{"budget " + b.Store, yesno(b.OK, "OK", "WARN"),
 			fmt.Sprintf("%d of %d connections at HPA max", b.Total, b.Limit)})
 	}
 	for _, r := range s.Regions {
-		t.Rows = append(t.Rows, []string{"region " + r.Name, yesno(r.Ready, "OK", "WARN"), r.Role})
+		t.Rows = append(t.Rows, []string{"region " + r.Name, health.Region(r).String(), r.Role})
 	}
 	failed := Failed(s)
 	var names []string
@@ -465,5 +403,20 @@ func Overview(s state.Snapshot) Table {
 	}
 	t.Rows = append(t.Rows, []string{"sources", yesno(len(failed) == 0, "OK", "ERR"),
 		fmt.Sprintf("%d polled, %d failed %s", len(s.Sources), len(failed), strings.Join(names, " "))})
+	return t
+}
+
+// Thresholds lists the table in force, for `status -o wide` and the
+// console's help.
+func Thresholds(th health.Thresholds) Table {
+	t := Table{Headers: []string{"THRESHOLD", "WARN", "CRIT", "JUDGES"}}
+	for _, k := range health.Keys {
+		b := th.Get(k)
+		f := Percent
+		if k.Unit == health.Seconds {
+			f = Seconds
+		}
+		t.Rows = append(t.Rows, []string{k.Name, f(b.Warn), f(b.Crit), k.Help})
+	}
 	return t
 }

@@ -1,10 +1,11 @@
-package render
+package present
 
 import (
 	"fmt"
 	"sort"
 	"time"
 
+	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -66,12 +67,12 @@ func nonNil[T any](xs []T) []T {
 }
 
 // Tables renders kind for -o table (wide=false) or -o wide.
-func Tables(kind string, s state.Snapshot, wide bool) ([]Table, error) {
+func Tables(kind string, s state.Snapshot, wide bool, th health.Thresholds) ([]Table, error) {
 	switch kind {
 	case "status":
-		ts := []Table{Overview(s)}
+		ts := []Table{Overview(s, th)}
 		if wide {
-			ts = append(ts, Sources(s))
+			ts = append(ts, Sources(s), Thresholds(th))
 		}
 		return ts, nil
 	case "instances":

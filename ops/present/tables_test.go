@@ -1,4 +1,4 @@
-package render
+package present
 
 import (
 	"bytes"
@@ -7,17 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ops/state"
 )
-
-func TestSeconds(t *testing.T) {
-	cases := map[float64]string{-1: "-", 0: "0s", 0.25: "250ms", 12: "12s", 185: "3m05s", 7800: "2h10m", 3 * 86400: "3d"}
-	for in, want := range cases {
-		if got := Seconds(in); got != want {
-			t.Errorf("Seconds(%v) = %q, want %q", in, got, want)
-		}
-	}
-}
 
 func snapshot() state.Snapshot {
 	now := time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
@@ -30,7 +22,7 @@ func snapshot() state.Snapshot {
 func TestLagRows(t *testing.T) {
 	s := snapshot()
 	tb := Lag(s, false)
-	if len(tb.Rows) != 1 || strings.Join(tb.Rows[0], "|") != "g|Stable|0|1|12k|1m05s|not catching up|WARN" {
+	if len(tb.Rows) != 1 || strings.Join(tb.Rows[0], "|") != "g|Stable|0|1|12.3k|1m05s|not catching up|WARN" {
 		t.Fatalf("rows %q", tb.Rows)
 	}
 	wide := Lag(s, true)
@@ -73,5 +65,35 @@ func TestDocumentShape(t *testing.T) {
 	d, _ = NewDocument("nodes", state.Snapshot{})
 	if b, _ := json.Marshal(d.Data); string(b) != "[]" {
 		t.Errorf("empty nodes = %s, want []", b)
+	}
+}
+
+// status judges with the console's table: 12 s of lag and 2 % errors warn.
+func TestOverviewJudgesWithThresholds(t *testing.T) {
+	s := state.Snapshot{
+		Instances:   []state.Instance{{Pod: "a", Ready: true, ErrorRate: 0.02}},
+		Replication: state.Replication{Postgres: []state.PGStandby{{Name: "s", State: "streaming", ReplayLagSeconds: 12}}},
+	}
+	rows := map[string][]string{}
+	for _, r := range Overview(s, health.Defaults()).Rows {
+		rows[r[0]] = r
+	}
+	if r := rows["replication"]; r[1] != "WARN" || r[2] != "1 replicas, worst lag 12s" {
+		t.Errorf("replication row %q", r)
+	}
+	if r := rows["instances"]; r[1] != "WARN" || !strings.Contains(r[2], "worst errors 2.0%") {
+		t.Errorf("instances row %q", r)
+	}
+	loose := health.Defaults()
+	loose.ReplicationLag = health.Bound{Warn: 30, Crit: 60}
+	loose.ErrorRate = health.Bound{Warn: 0.05, Crit: 0.1}
+	for _, r := range Overview(s, loose).Rows {
+		if (r[0] == "replication" || r[0] == "instances") && r[1] != "OK" {
+			t.Errorf("with looser thresholds %q", r)
+		}
+	}
+	th := Thresholds(loose)
+	if got := strings.Join(th.Rows[0][:3], "|"); got != "replication-lag|30s|1m00s" {
+		t.Errorf("thresholds row %q", got)
 	}
 }
