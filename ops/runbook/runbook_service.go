@@ -120,7 +120,12 @@ func (s *Service) steps(ctx context.Context, run *OpenRun, op Operator,
 	if st != nil {
 		run.State = st
 	}
-	return errors.Join(err, s.report(run))
+	// The report follows the run even when the run stopped on an error.
+	rerr := s.report(run)
+	if err != nil {
+		return err
+	}
+	return rerr
 }
 
 // Record appends the result of the next step when it ran outside the engine.
