@@ -76,11 +76,9 @@ func TestRunbookRunsStepByStep(t *testing.T) {
 		Pools:     state.Pools{Budget: []state.Budget{{Store: "postgres", PerInstance: 10, Instances: 3, Total: 30, Limit: 100, OK: true}}},
 	}
 	collects := 0
-	env := func(context.Context) (runbook.Env, error) {
-		return runbook.Env{Collect: func(context.Context) (state.Snapshot, error) { collects++; return snap, nil }}, nil
-	}
+	env := runbook.Env{Context: "demo", Collect: func(context.Context) (state.Snapshot, error) { collects++; return snap, nil }}
 	stateDir := t.TempDir()
-	m := newModel(t, 120, 30, Options{Runbooks: RunbooksFromOps(load), Runner: RunbookRunnerFromOps("demo", stateDir, load, env)})
+	m := newModel(t, 120, 30, Options{Runbooks: RunbooksFromOps(load), Runner: RunbookRunnerFromOps(runbook.NewService(env, stateDir), load)})
 	settle(t, m, m.loadRunbooks())
 	if !m.switchTo("runbooks") {
 		t.Fatal("no runbooks view")
@@ -142,7 +140,7 @@ func TestRunbookActionStepGoesThroughTheDialog(t *testing.T) {
 		t.Fatal(err)
 	}
 	load := func() ([]*runbook.Runbook, error) { return []*runbook.Runbook{rb}, nil }
-	runner := RunbookRunnerFromOps("demo", t.TempDir(), load, func(context.Context) (runbook.Env, error) { return runbook.Env{}, nil })
+	runner := RunbookRunnerFromOps(runbook.NewService(runbook.Env{Context: "demo"}, t.TempDir()), load)
 	m := newModel(t, 100, 24, Options{Runbooks: RunbooksFromOps(load), Runner: runner, Actor: &fixture.Actor{}})
 	settle(t, m, m.loadRunbooks())
 	m.switchTo("runbooks")

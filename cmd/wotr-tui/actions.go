@@ -15,55 +15,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
-	"github.com/wotr/wotr-tui/backends/clickhouse"
-	"github.com/wotr/wotr-tui/backends/kafka"
-	"github.com/wotr/wotr-tui/backends/kube"
-	"github.com/wotr/wotr-tui/backends/postgres"
-	"github.com/wotr/wotr-tui/backends/prom"
-	"github.com/wotr/wotr-tui/backends/redis"
 	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/audit"
 	"github.com/wotr/wotr-tui/ops/backup"
-	"github.com/wotr/wotr-tui/ops/config"
 )
-
-// actionBackends wires ops' capability lookups to the backend packages.
-func actionBackends() action.Backends {
-	return action.Backends{
-		Kube:  func(r config.RegionConfig) (any, error) { return kube.New(*r.Kube) },
-		Kafka: func(r config.RegionConfig) (any, error) { return kafka.New(*r.Kafka) },
-		Postgres: func(r config.RegionConfig) (any, error) {
-			return postgres.New(context.Background(), *r.Postgres, r.Name)
-		},
-		Redis:      func(r config.RegionConfig) (any, error) { return redis.New(*r.Redis, r.Name) },
-		ClickHouse: func(r config.RegionConfig) (any, error) { return clickhouse.New(*r.ClickHouse) },
-		Prom:       func(r config.RegionConfig) (any, error) { return prom.New(*r.Prometheus) },
-	}
-}
-
-// newActionService is the action service of a context, shared by the verbs
-// and the console. Close it when done.
-func newActionService(cc config.ContextConfig) *action.Service {
-	return action.NewService(cc, actionBackends())
-}
-
-// loadContextConfig resolves --config and --context. Tests replace it.
-var loadContextConfig = func(g *globalFlags) (*config.ContextConfig, error) {
-	cfg, err := config.Load(g.configPath)
-	if err != nil {
-		return nil, err
-	}
-	return cfg.Context(g.context)
-}
-
-// stdinIsTerminal decides whether a confirmation can be prompted for.
-var stdinIsTerminal = func(in io.Reader) bool {
-	f, ok := in.(*os.File)
-	return ok && term.IsTerminal(f.Fd())
-}
 
 // actionFlags are common to every action verb.
 type actionFlags struct {
@@ -109,7 +66,7 @@ type actionOutput struct {
 
 // runAction is the verbs' shared flow: plan -> show -> confirm -> execute with
 // progress -> show the verified result. The audit record is written by Execute.
-func runAction(cmd *cobra.Command, g *globalFlags, f *actionFlags, req action.Request, out, errOut io.Writer) error {
+func runAction(cmd *cobra.Command, d *deps, f *actionFlags, req action.Request) error {
 	if f.output != "table" && f.output != "json" {
 		return withCode(ExitUsage, fmt.Errorf("-o %q: output is table or json", f.output))
 	}
@@ -123,15 +80,15 @@ func runAction(cmd *cobra.Command, g *globalFlags, f *actionFlags, req action.Re
 		req.Params["region"] = f.region
 	}
 	req.DryRun, req.Force, req.Reason = f.dryRun, f.force, f.reason
-	cc, err := loadContextConfig(g)
+	cc, err := d.contextConfig()
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
 	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
 	defer stop()
-	svc := newActionService(*cc)
-	defer svc.Close()
-	return driveAction(ctx, svc, cmd.InOrStdin(), f, req, out, errOut)
+	platform := d.open(ctx, *cc)
+	defer platform.Close()
+	return driveAction(ctx, platform.Actions(), d, f, req)
 }
 
 func cmdContext(cmd *cobra.Command) context.Context {
@@ -141,7 +98,8 @@ func cmdContext(cmd *cobra.Command) context.Context {
 	return context.Background()
 }
 
-func driveAction(ctx context.Context, actor action.Actor, in io.Reader, f *actionFlags, req action.Request, out, errOut io.Writer) error {
+func driveAction(ctx context.Context, actor action.Actor, d *deps, f *actionFlags, req action.Request) error {
+	in, out, errOut := d.in, d.out, d.errOut
 	jsonOut := f.output == "json"
 	emit := func(plan *action.Plan, res *action.Result, err error) error {
 		code := exitCodeFor(err)
@@ -179,7 +137,7 @@ func driveAction(ctx context.Context, actor action.Actor, in io.Reader, f *actio
 		confirmation = f.confirm
 	case f.yes:
 		confirmation = plan.ConfirmPhrase
-	case stdinIsTerminal(in):
+	case d.isTerminal(in):
 		fmt.Fprintf(errOut, "Type %q to proceed: ", plan.ConfirmPhrase)
 		line, _ := bufio.NewReader(in).ReadString('\n')
 		confirmation = strings.TrimSpace(line)
@@ -253,29 +211,13 @@ func printResult(w io.Writer, r *action.Result) {
 	}
 }
 
-func init() {
-	register(newScaleCmd)
-	register(newPartitionsCmd)
-	register(newDrainCmd)
-	register(func(g *globalFlags, out, errOut io.Writer) *cobra.Command {
-		return newCordonCmd(g, out, errOut, action.KindCordon, "Mark a node unschedulable")
-	})
-	register(func(g *globalFlags, out, errOut io.Writer) *cobra.Command {
-		return newCordonCmd(g, out, errOut, action.KindUncordon, "Mark a node schedulable again")
-	})
-	register(newPromoteCmd)
-	register(newBackupCmd)
-	register(newBackupsCmd)
-	register(newAuditCmd)
-}
-
 func intParam(cmd *cobra.Command, params map[string]string, name string, v int) {
 	if cmd.Flags().Changed(name) {
 		params[name] = strconv.Itoa(v)
 	}
 }
 
-func newScaleCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
+func newScaleCmd(d *deps) *cobra.Command {
 	f := &actionFlags{}
 	var replicas, min, max int
 	cmd := &cobra.Command{
@@ -287,7 +229,7 @@ func newScaleCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 			intParam(cmd, params, "replicas", replicas)
 			intParam(cmd, params, "min", min)
 			intParam(cmd, params, "max", max)
-			return runAction(cmd, g, f, action.Request{Kind: action.KindScale, Target: args[0], Params: params}, out, errOut)
+			return runAction(cmd, d, f, action.Request{Kind: action.KindScale, Target: args[0], Params: params})
 		},
 	}
 	cmd.Flags().IntVar(&replicas, "replicas", 0, "desired replicas (with an HPA: its new minimum)")
@@ -297,7 +239,7 @@ func newScaleCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 	return cmd
 }
 
-func newPartitionsCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
+func newPartitionsCmd(d *deps) *cobra.Command {
 	f := &actionFlags{}
 	var count int
 	cmd := &cobra.Command{
@@ -307,7 +249,7 @@ func newPartitionsCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			params := map[string]string{}
 			intParam(cmd, params, "count", count)
-			return runAction(cmd, g, f, action.Request{Kind: action.KindPartitions, Target: args[0], Params: params}, out, errOut)
+			return runAction(cmd, d, f, action.Request{Kind: action.KindPartitions, Target: args[0], Params: params})
 		},
 	}
 	cmd.Flags().IntVar(&count, "count", 0, "new total partition count")
@@ -315,7 +257,7 @@ func newPartitionsCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 	return cmd
 }
 
-func newDrainCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
+func newDrainCmd(d *deps) *cobra.Command {
 	f := &actionFlags{}
 	var grace int
 	var timeout, pdbWait time.Duration
@@ -337,7 +279,7 @@ func newDrainCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 			params["delete-emptydir-data"] = strconv.FormatBool(emptyDir)
 			params["force-unmanaged"] = strconv.FormatBool(unmanaged)
 			params["disable-eviction"] = strconv.FormatBool(noEviction)
-			return runAction(cmd, g, f, action.Request{Kind: action.KindDrain, Target: args[0], Params: params}, out, errOut)
+			return runAction(cmd, d, f, action.Request{Kind: action.KindDrain, Target: args[0], Params: params})
 		},
 	}
 	cmd.Flags().IntVar(&grace, "grace-period", -1, "seconds each pod gets to terminate (-1: the pod's own)")
@@ -351,21 +293,21 @@ func newDrainCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 	return cmd
 }
 
-func newCordonCmd(g *globalFlags, out, errOut io.Writer, kind action.Kind, short string) *cobra.Command {
+func newCordonCmd(d *deps, kind action.Kind, short string) *cobra.Command {
 	f := &actionFlags{}
 	cmd := &cobra.Command{
 		Use:   string(kind) + " NODE",
 		Short: short,
 		Args:  exactArgs(1, string(kind)+" takes one NODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAction(cmd, g, f, action.Request{Kind: kind, Target: args[0]}, out, errOut)
+			return runAction(cmd, d, f, action.Request{Kind: kind, Target: args[0]})
 		},
 	}
 	f.bind(cmd)
 	return cmd
 }
 
-func newPromoteCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
+func newPromoteCmd(d *deps) *cobra.Command {
 	f := &actionFlags{}
 	var rebuildOld bool
 	cmd := &cobra.Command{
@@ -377,7 +319,7 @@ func newPromoteCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 			if rebuildOld {
 				req.Params = map[string]string{action.ParamRebuildOld: "true"}
 			}
-			return runAction(cmd, g, f, req, out, errOut)
+			return runAction(cmd, d, f, req)
 		},
 	}
 	cmd.Flags().BoolVar(&rebuildOld, "rebuild-old-primary", false, "afterwards rebuild the old primary as a streaming standby of the new one (local installations)")
@@ -385,28 +327,28 @@ func newPromoteCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 	return cmd
 }
 
-func newBackupCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
+func newBackupCmd(d *deps) *cobra.Command {
 	f := &actionFlags{}
 	cmd := &cobra.Command{
 		Use:   "backup postgres|clickhouse|redis|all",
 		Short: "Back up a store (one backup at a time per store); Kafka offsets are recorded with each set",
 		Args:  exactArgs(1, "backup takes one store: postgres, clickhouse, redis or all"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAction(cmd, g, f, action.Request{Kind: action.KindBackup, Target: args[0]}, out, errOut)
+			return runAction(cmd, d, f, action.Request{Kind: action.KindBackup, Target: args[0]})
 		},
 	}
 	f.bind(cmd)
 	return cmd
 }
 
-func newBackupsCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
+func newBackupsCmd(d *deps) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "backups",
 		Short: "List the backup catalog with age and size",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cc, err := loadContextConfig(g)
+			cc, err := d.contextConfig()
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
@@ -415,16 +357,16 @@ func newBackupsCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 				return withCode(ExitFailed, err)
 			}
 			if output == "json" {
-				enc := json.NewEncoder(out)
+				enc := json.NewEncoder(d.out)
 				enc.SetIndent("", "  ")
 				if entries == nil {
 					entries = []backup.Entry{}
 				}
 				return withCode(ExitFailed, enc.Encode(entries))
 			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(d.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "STORE\tSET\tSTATE\tAGE\tSIZE\tMETHOD\tWAL\tLOCATION")
-			now := time.Now()
+			now := d.now()
 			for _, e := range entries {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Store, e.ID, e.State,
 					now.Sub(e.StartedAt).Round(time.Second), e.SizeBytes, e.Method, e.WALPosition, e.Location)
@@ -436,7 +378,7 @@ func newBackupsCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 	return cmd
 }
 
-func newAuditCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
+func newAuditCmd(d *deps) *cobra.Command {
 	var output string
 	var limit int
 	cmd := &cobra.Command{
@@ -444,7 +386,7 @@ func newAuditCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 		Short: "List the audit log of actions, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cc, err := loadContextConfig(g)
+			cc, err := d.contextConfig()
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
@@ -453,14 +395,14 @@ func newAuditCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 				return withCode(ExitFailed, err)
 			}
 			if output == "json" {
-				enc := json.NewEncoder(out)
+				enc := json.NewEncoder(d.out)
 				enc.SetIndent("", "  ")
 				if recs == nil {
 					recs = []audit.Record{}
 				}
 				return withCode(ExitFailed, enc.Encode(recs))
 			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(d.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TIME\tWHO\tCONTEXT\tACTION\tTARGET\tOUTCOME\tSUMMARY")
 			for _, r := range recs {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format(time.RFC3339), r.Who, r.Context, r.Action, r.Target, r.Outcome, r.Detail())

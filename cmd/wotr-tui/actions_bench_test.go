@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/kubectl/pkg/drain"
 
+	"github.com/wotr/wotr-tui/backends/wire"
 	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/platform/local"
@@ -71,8 +72,9 @@ func BenchmarkDrain30Pods(b *testing.B) {
 	cc := config.ContextConfig{Name: "bench", AuditLog: filepath.Join(b.TempDir(), "audit.jsonl"),
 		Regions: []config.RegionConfig{{Name: "primary", Role: "primary",
 			Kube: &config.KubeEndpoint{Kubeconfig: p.Kube.Kubeconfig, Context: p.Kube.Context, Namespace: p.Kube.Namespace}}}}
-	svc := newActionService(cc)
-	defer svc.Close()
+	platform := wire.Open(ctx, cc)
+	defer platform.Close()
+	svc := platform.Actions()
 	uncordon := func() {
 		n, err := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 		if err != nil {
@@ -202,7 +204,8 @@ func BenchmarkPromote(b *testing.B) {
 				{Name: "primary", Role: "primary", Postgres: &config.PostgresEndpoint{DSN: p.Postgres.Primary.DSN}},
 				{Name: "secondary", Role: "secondary", Postgres: &config.PostgresEndpoint{DSN: dsnB}},
 			}}
-		svc := newActionService(cc)
+		platform := wire.Open(ctx, cc)
+		svc := platform.Actions()
 		plan, err := svc.Plan(ctx, action.Request{Kind: action.KindPromote, Target: "secondary"})
 		if err != nil || plan.Blocked {
 			b.Fatalf("plan: %v %+v", err, plan)
@@ -212,7 +215,7 @@ func BenchmarkPromote(b *testing.B) {
 			b.Fatalf("promote: %v %+v", err, res)
 		}
 		ours += time.Duration(res.Measurements["confirm_to_writes_seconds"] * float64(time.Second))
-		svc.Close()
+		platform.Close()
 		unfence(b, p)
 		stopB()
 	}

@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/wotr/wotr-tui/backends/wire"
 	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/audit"
 	"github.com/wotr/wotr-tui/ops/backup"
@@ -64,12 +65,32 @@ func contextFor(t *testing.T, p *local.Platform) config.ContextConfig {
 		Regions: []config.RegionConfig{primary, secondary}}
 }
 
-// useContext makes the verbs run against cc for the rest of the test.
-func useContext(t *testing.T, cc config.ContextConfig) {
+// testCLI runs the CLI in-process with the test's own dependencies: stdin
+// empty and not a terminal, runbook state in a temp dir.
+type testCLI struct {
+	d deps
+}
+
+func newCLI(t *testing.T) *testCLI {
 	t.Helper()
-	prev := loadContextConfig
-	loadContextConfig = func(*globalFlags) (*config.ContextConfig, error) { c := cc; return &c, nil }
-	t.Cleanup(func() { loadContextConfig = prev })
+	d := defaultDeps(strings.NewReader(""), nil, nil)
+	stateDir := filepath.Join(t.TempDir(), "state", "wotr")
+	d.stateDir = func() string { return stateDir }
+	return &testCLI{d: *d}
+}
+
+// withContext makes the verbs run against cc, whatever --config and --context say.
+func (c *testCLI) withContext(cc config.ContextConfig) *testCLI {
+	c.d.loadContext = func(string, string) (*config.ContextConfig, error) { cc := cc; return &cc, nil }
+	return c
+}
+
+func (c *testCLI) run(args ...string) cliRun {
+	var out, errOut bytes.Buffer
+	d := c.d
+	d.out, d.errOut = &out, &errOut
+	code := run(args, &d)
+	return cliRun{code: code, out: out.String(), err: errOut.String()}
 }
 
 type cliRun struct {
@@ -84,12 +105,6 @@ func (r cliRun) doc(t *testing.T) actionOutput {
 		t.Fatalf("stdout is not the JSON document: %v\n%s\nstderr: %s", err, r.out, r.err)
 	}
 	return d
-}
-
-func cli(args ...string) cliRun {
-	var out, errOut bytes.Buffer
-	code := run(args, &out, &errOut)
-	return cliRun{code: code, out: out.String(), err: errOut.String()}
 }
 
 func mustCode(t *testing.T, r cliRun, want int) {
@@ -170,23 +185,23 @@ func waitReady(t *testing.T, cs kubernetes.Interface, ns, name string, n int32) 
 }
 
 func TestActionsRefuseBadInputWithoutAPlatform(t *testing.T) {
-	useContext(t, config.ContextConfig{Name: "empty", AuditLog: filepath.Join(t.TempDir(), "audit.jsonl"),
+	app := newCLI(t).withContext(config.ContextConfig{Name: "empty", AuditLog: filepath.Join(t.TempDir(), "audit.jsonl"),
 		Regions: []config.RegionConfig{{Name: "primary", Role: "primary"}}})
-	mustCode(t, cli("scale", "api"), ExitUsage)                         // no --replicas
-	mustCode(t, cli("scale", "web", "--replicas", "2"), ExitUsage)      // unknown target
-	mustCode(t, cli("partitions", "t", "--count", "0"), ExitUsage)      // count rule
-	mustCode(t, cli("drain", "Bad_Node!"), ExitUsage)                   // name rule
-	mustCode(t, cli("backup", "mysql"), ExitUsage)                      // unknown store
-	mustCode(t, cli("promote", "nowhere"), ExitUsage)                   // unknown region
-	mustCode(t, cli("scale", "api", "--replicas", "x"), ExitUsage)      // flag parse
-	mustCode(t, cli("scale", "api", "--replicas", "2", "--force"), 2)   // force without reason
-	mustCode(t, cli("scale", "api", "--replicas", "2", "-o", "xml"), 2) // output format
+	mustCode(t, app.run("scale", "api"), ExitUsage)                         // no --replicas
+	mustCode(t, app.run("scale", "web", "--replicas", "2"), ExitUsage)      // unknown target
+	mustCode(t, app.run("partitions", "t", "--count", "0"), ExitUsage)      // count rule
+	mustCode(t, app.run("drain", "Bad_Node!"), ExitUsage)                   // name rule
+	mustCode(t, app.run("backup", "mysql"), ExitUsage)                      // unknown store
+	mustCode(t, app.run("promote", "nowhere"), ExitUsage)                   // unknown region
+	mustCode(t, app.run("scale", "api", "--replicas", "x"), ExitUsage)      // flag parse
+	mustCode(t, app.run("scale", "api", "--replicas", "2", "--force"), 2)   // force without reason
+	mustCode(t, app.run("scale", "api", "--replicas", "2", "-o", "xml"), 2) // output format
 }
 
 func TestReadOnlyContextRefusesEveryAction(t *testing.T) {
 	cc := config.ContextConfig{Name: "ro", ReadOnly: true, AuditLog: filepath.Join(t.TempDir(), "audit.jsonl"),
 		Regions: []config.RegionConfig{{Name: "primary", Role: "primary"}, {Name: "secondary", Role: "secondary"}}}
-	useContext(t, cc)
+	app := newCLI(t).withContext(cc)
 	for _, args := range [][]string{
 		{"scale", "api", "--replicas", "3", "--yes"},
 		{"partitions", "ingest-events", "--count", "20", "--yes"},
@@ -196,7 +211,7 @@ func TestReadOnlyContextRefusesEveryAction(t *testing.T) {
 		{"promote", "secondary", "--yes"},
 		{"backup", "all", "--yes"},
 	} {
-		r := cli(append(args, "-o", "json")...)
+		r := app.run(append(args, "-o", "json")...)
 		mustCode(t, r, ExitRefused)
 		d := r.doc(t)
 		if d.Plan == nil || !d.Plan.Blocked || checkByName(d.Plan.Checks, "read-only context") == nil {
@@ -220,22 +235,22 @@ func TestReadOnlyContextRefusesEveryAction(t *testing.T) {
 func TestScale(t *testing.T) {
 	p := localtest.Platform(t, local.Kube, local.Kafka, local.Postgres, local.Redis)
 	cc := contextFor(t, p)
-	useContext(t, cc)
+	app := newCLI(t).withContext(cc)
 	cs := p.Kube.Clientset
 	ns := p.Kube.Namespace
 	createDeployment(t, cs, deployment("wotr-api", ns, 2, nil, map[string]string{"POSTGRES_POOL_MAX": "10"}))
 	createDeployment(t, cs, deployment("wotr-consumer", ns, 2, nil, nil))
 
 	t.Run("bad replica counts", func(t *testing.T) {
-		r := cli("scale", "api", "--replicas", "-1", "--yes")
+		r := app.run("scale", "api", "--replicas", "-1", "--yes")
 		mustCode(t, r, ExitUsage)
 		if !strings.Contains(r.err, "-1") || !strings.Contains(r.err, "negative") {
 			t.Errorf("error does not name the value and the rule: %s", r.err)
 		}
-		mustCode(t, cli("scale", "api", "--replicas", "100000", "--yes"), ExitUsage)
+		mustCode(t, app.run("scale", "api", "--replicas", "100000", "--yes"), ExitUsage)
 	})
 	t.Run("consumers above partitions refused", func(t *testing.T) {
-		r := cli("scale", "consumer", "--replicas", "11", "--yes", "-o", "json")
+		r := app.run("scale", "consumer", "--replicas", "11", "--yes", "-o", "json")
 		mustCode(t, r, ExitRefused)
 		c := checkByName(r.doc(t).Plan.Checks, "consumers vs partitions")
 		if c == nil || c.Status != action.CheckFail || !strings.Contains(c.Detail, "idle") {
@@ -244,7 +259,7 @@ func TestScale(t *testing.T) {
 	})
 	t.Run("connection budget refused", func(t *testing.T) {
 		// 10 per instance x (12 + surge 3) = 150 against max_connections 100.
-		r := cli("scale", "api", "--replicas", "12", "--yes", "-o", "json")
+		r := app.run("scale", "api", "--replicas", "12", "--yes", "-o", "json")
 		mustCode(t, r, ExitRefused)
 		c := checkByName(r.doc(t).Plan.Checks, "postgres connection budget")
 		if c == nil || c.Status != action.CheckFail {
@@ -252,21 +267,21 @@ func TestScale(t *testing.T) {
 		}
 	})
 	t.Run("not confirmed in a script", func(t *testing.T) {
-		r := cli("scale", "api", "--replicas", "3")
+		r := app.run("scale", "api", "--replicas", "3")
 		mustCode(t, r, ExitRefused)
 		if !strings.Contains(r.err, "--yes") {
 			t.Errorf("refusal does not say how to confirm: %s", r.err)
 		}
 	})
 	t.Run("server-side dry run", func(t *testing.T) {
-		mustCode(t, cli("scale", "api", "--replicas", "5", "--dry-run"), ExitOK)
+		mustCode(t, app.run("scale", "api", "--replicas", "5", "--dry-run"), ExitOK)
 		d, _ := cs.AppsV1().Deployments(ns).Get(context.Background(), "wotr-api", metav1.GetOptions{})
 		if *d.Spec.Replicas != 2 {
 			t.Fatalf("dry run changed replicas to %d", *d.Spec.Replicas)
 		}
 	})
 	t.Run("scale up and verify", func(t *testing.T) {
-		r := cli("scale", "api", "--replicas", "4", "--yes", "-o", "json")
+		r := app.run("scale", "api", "--replicas", "4", "--yes", "-o", "json")
 		mustCode(t, r, ExitOK)
 		d := r.doc(t)
 		if c := checkByName(d.Result.Verified, "replicas ready"); c == nil || c.Status != action.CheckPass {
@@ -290,8 +305,8 @@ func TestScale(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Delete(context.Background(), hpa.Name, metav1.DeleteOptions{}) //nolint:errcheck
-		mustCode(t, cli("scale", "consumer", "--min", "4", "--max", "3", "--yes"), ExitUsage)
-		r := cli("scale", "consumer", "--replicas", "3", "--yes", "-o", "json")
+		mustCode(t, app.run("scale", "consumer", "--min", "4", "--max", "3", "--yes"), ExitUsage)
+		r := app.run("scale", "consumer", "--replicas", "3", "--yes", "-o", "json")
 		mustCode(t, r, ExitOK)
 		if !strings.Contains(r.doc(t).Plan.Summary, "HPA wotr-consumer-hpa owns") {
 			t.Errorf("plan does not say the HPA is changed instead: %s", r.doc(t).Plan.Summary)
@@ -307,20 +322,20 @@ func TestPartitions(t *testing.T) {
 	p := localtest.Platform(t, local.Kafka)
 	cc := contextFor(t, p)
 	cc.Regions[0].Kube = nil
-	useContext(t, cc)
+	app := newCLI(t).withContext(cc)
 	topic := local.TopicDLQEvents
 	start := p.Kafka.Topics[topic]
 
-	r := cli("partitions", topic, "--count", fmt.Sprint(start-1), "--yes", "-o", "json")
+	r := app.run("partitions", topic, "--count", fmt.Sprint(start-1), "--yes", "-o", "json")
 	mustCode(t, r, ExitRefused)
 	c := checkByName(r.doc(t).Plan.Checks, "increase only")
 	if c == nil || c.Status != action.CheckFail || !strings.Contains(c.Detail, "cannot remove partitions") {
 		t.Fatalf("decrease refusal: %+v", c)
 	}
-	mustCode(t, cli("partitions", "no-such-topic", "--count", "5", "--yes"), ExitUsage)
-	mustCode(t, cli("partitions", topic, "--count", fmt.Sprint(start+2), "--dry-run"), ExitOK)
+	mustCode(t, app.run("partitions", "no-such-topic", "--count", "5", "--yes"), ExitUsage)
+	mustCode(t, app.run("partitions", topic, "--count", fmt.Sprint(start+2), "--dry-run"), ExitOK)
 
-	r = cli("partitions", topic, "--count", fmt.Sprint(start+2), "--yes", "-o", "json")
+	r = app.run("partitions", topic, "--count", fmt.Sprint(start+2), "--yes", "-o", "json")
 	mustCode(t, r, ExitOK)
 	d := r.doc(t)
 	if len(d.Plan.Warnings) < 2 || !strings.Contains(strings.Join(d.Plan.Warnings, " "), "key-to-partition mapping changes") {
@@ -335,12 +350,12 @@ func TestPartitions(t *testing.T) {
 func TestDrain(t *testing.T) {
 	p := localtest.Platform(t, local.Kube)
 	cc := contextFor(t, p)
-	useContext(t, cc)
+	app := newCLI(t).withContext(cc)
 	cs := p.Kube.Clientset
 	ns := p.Kube.Namespace
 	ctx := context.Background()
 
-	mustCode(t, cli("drain", "no-such-node", "--yes"), ExitUsage)
+	mustCode(t, app.run("drain", "no-such-node", "--yes"), ExitUsage)
 
 	node, err := p.Kube.AddNode(ctx, "drain-test-0", local.KubeZone{Region: "primary", Zone: "primary-a"})
 	if err != nil {
@@ -362,7 +377,7 @@ func TestDrain(t *testing.T) {
 			b, err := cs.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, pdb.Name, metav1.GetOptions{})
 			return err == nil && b.Status.ObservedGeneration >= b.Generation && b.Status.ExpectedPods == 3, fmt.Sprintf("%+v", b.Status)
 		})
-		r := cli("drain", node, "--yes", "-o", "json")
+		r := app.run("drain", node, "--yes", "-o", "json")
 		mustCode(t, r, ExitRefused)
 		d := r.doc(t)
 		if c := checkByName(d.Plan.Checks, "pod disruption budget"); c == nil || c.Status != action.CheckFail || !strings.Contains(c.Detail, "drain-pinned") {
@@ -373,15 +388,15 @@ func TestDrain(t *testing.T) {
 		}
 		// Forced past the preview, the running drain reports the block instead of hanging.
 		t0 := time.Now()
-		r = cli("drain", node, "--yes", "--force", "--reason", "test: PDB block reporting", "--pdb-wait", "1s", "-o", "json")
+		r = app.run("drain", node, "--yes", "--force", "--reason", "test: PDB block reporting", "--pdb-wait", "1s", "-o", "json")
 		mustCode(t, r, ExitRefused)
 		if !strings.Contains(r.doc(t).Error, "blocked") || time.Since(t0) > 20*time.Second {
 			t.Fatalf("forced drain: error %q after %s", r.doc(t).Error, time.Since(t0))
 		}
-		mustCode(t, cli("uncordon", node, "--yes"), ExitOK)
+		mustCode(t, app.run("uncordon", node, "--yes"), ExitOK)
 	})
 	t.Run("drain moves every pod", func(t *testing.T) {
-		r := cli("drain", node, "--yes", "-o", "json")
+		r := app.run("drain", node, "--yes", "-o", "json")
 		mustCode(t, r, ExitOK)
 		d := r.doc(t)
 		for _, name := range []string{"cordoned", "node empty"} {
@@ -397,7 +412,7 @@ func TestDrain(t *testing.T) {
 		if !n.Spec.Unschedulable {
 			t.Fatal("node not cordoned after drain")
 		}
-		mustCode(t, cli("uncordon", node, "--yes"), ExitOK)
+		mustCode(t, app.run("uncordon", node, "--yes"), ExitOK)
 		n, _ = cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 		if n.Spec.Unschedulable {
 			t.Fatal("node still cordoned after uncordon")
@@ -409,7 +424,7 @@ func TestBackup(t *testing.T) {
 	p := localtest.Platform(t, local.Kafka, local.Postgres, local.Redis, local.ClickHouse)
 	cc := contextFor(t, p)
 	cc.Regions[0].Kube = nil
-	useContext(t, cc)
+	app := newCLI(t).withContext(cc)
 	dir := cc.BackupDir
 	// Something to freeze. 18.16 over clickhouse-go needs a batch INSERT naming its columns.
 	conn, err := p.ClickHouse.Conn(0)
@@ -427,7 +442,7 @@ func TestBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := cli("backup", "all", "--yes", "-o", "json")
+	r := app.run("backup", "all", "--yes", "-o", "json")
 	mustCode(t, r, ExitOK)
 	entries, err := backup.ListEntries(dir)
 	if err != nil {
@@ -456,7 +471,7 @@ func TestBackup(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer l.Release() //nolint:errcheck
-		r := cli("backup", "redis", "--yes")
+		r := app.run("backup", "redis", "--yes")
 		mustCode(t, r, ExitRefused)
 		if !strings.Contains(r.out+r.err, "already running") {
 			t.Errorf("refusal does not say why: %s %s", r.out, r.err)
@@ -465,8 +480,9 @@ func TestBackup(t *testing.T) {
 	t.Run("concurrent requests: one runs, one is refused", func(t *testing.T) {
 		var wg sync.WaitGroup
 		codes := make([]int, 2)
-		svc := newActionService(cc)
-		defer svc.Close()
+		platform := wire.Open(context.Background(), cc)
+		defer platform.Close()
+		svc := platform.Actions()
 		for i := range codes {
 			wg.Add(1)
 			go func(i int) {
@@ -485,7 +501,7 @@ func TestBackup(t *testing.T) {
 			t.Fatalf("exit codes %v, want one 0 and one 3", codes)
 		}
 	})
-	r = cli("backups", "-o", "json")
+	r = app.run("backups", "-o", "json")
 	mustCode(t, r, ExitOK)
 	if !strings.Contains(r.out, `"walPosition"`) {
 		t.Errorf("backups listing: %s", r.out)
@@ -498,7 +514,7 @@ func TestPromote(t *testing.T) {
 	// shared one a primary with a streaming standby for the other tests.
 	p := localtest.Private(t, local.Options{Only: []string{local.Kube, local.Postgres, local.Redis, local.ClickHouse}})
 	cc := contextFor(t, p)
-	useContext(t, cc)
+	app := newCLI(t).withContext(cc)
 	ctx := context.Background()
 	createDeployment(t, p.Kube.Clientset, deployment("wotr-api", p.Kube.Namespace, 1, nil,
 		map[string]string{"POSTGRES_HOST": p.Postgres.Primary.Host, "POSTGRES_PORT": fmt.Sprint(p.Postgres.Primary.Port)}))
@@ -521,7 +537,7 @@ func TestPromote(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := cli("promote", "secondary", "--yes", "-o", "json")
+		r := app.run("promote", "secondary", "--yes", "-o", "json")
 		mustCode(t, r, ExitRefused)
 		if c := checkByName(r.doc(t).Plan.Checks, "replay running"); c == nil || c.Status != action.CheckFail {
 			t.Fatalf("replay check: %+v", r.doc(t).Plan.Checks)
@@ -530,13 +546,13 @@ func TestPromote(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	mustCode(t, cli("promote", "secondary", "--confirm", "primary"), ExitRefused)
+	mustCode(t, app.run("promote", "secondary", "--confirm", "primary"), ExitRefused)
 	var inRecovery bool
 	if err := standby.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || !inRecovery {
 		t.Fatalf("a refused promote changed the standby: in recovery %v, %v", inRecovery, err)
 	}
 
-	r := cli("promote", "secondary", "--confirm", "secondary", "-o", "json")
+	r := app.run("promote", "secondary", "--confirm", "secondary", "-o", "json")
 	mustCode(t, r, ExitOK)
 	d := r.doc(t)
 	if d.Plan.ConfirmPhrase != "secondary" {

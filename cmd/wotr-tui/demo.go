@@ -16,11 +16,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/wotr/wotr-tui/platform/demo"
-	"github.com/wotr/wotr-tui/platform/local"
 )
 
 // demoFlags of `wotr-tui demo`.
@@ -67,43 +65,36 @@ regions primary and secondary. Ctrl-C (or q in the console, or q + Enter with
 
 ` + demo.ControlHelp
 
-func init() {
-	register(func(g *globalFlags, out, errOut io.Writer) *cobra.Command {
-		f := &demoFlags{}
-		cmd := &cobra.Command{
-			Use:   "demo",
-			Short: "Run the whole platform locally under load and open the console on it",
-			Long:  demoLong,
-			Example: `  wotr-tui demo                       # start, then open the console
+func newDemoCmd(d *deps) *cobra.Command {
+	f := &demoFlags{}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole platform locally under load and open the console on it",
+		Long:  demoLong,
+		Example: `  wotr-tui demo                       # start, then open the console
   wotr-tui demo --no-tui -o json      # headless; endpoints as JSON for scripts
   wotr-tui demo --no-tui -o json > demo.json &   # keeps running; endpoints in demo.json
   curl -X POST "$(jq -r .control_url demo.json)/load?rate=2000"`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return runDemo(cmd.Context(), g, f, os.Stdin, out, errOut)
-			},
-		}
-		fl := cmd.Flags()
-		fl.BoolVar(&f.noTUI, "no-tui", false, "run headless until interrupted; print the context and every endpoint")
-		fl.StringVarP(&f.output, "output", "o", "table", "endpoint format with --no-tui: table or json")
-		fl.StringVar(&f.binDir, "bin-dir", "", "directory of wotr-api and wotr-consumer (default: next to wotr-tui, then ./bin)")
-		fl.StringVar(&f.controlAddr, "control-addr", "127.0.0.1:0", "listen address of the load control endpoint")
-		fl.BoolVar(&f.noLoad, "no-load", false, "start no load generator")
-		fl.Float64Var(&f.rate, "rate", demo.DefaultLoadSettings().Rate, "events per second at start (peak in daily mode)")
-		fl.StringVar(&f.mode, "mode", demo.ModeSteady, "load mode: steady or daily")
-		fl.Float64Var(&f.skew, "skew", 0, "load skew over sources and partitions, 0 (even) to 1 (one hot key)")
-		fl.BoolVar(&f.keepDir, "keep-dir", false, "keep the platform's temp dir (logs, data) after stopping")
-		return cmd
-	})
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDemo(cmd.Context(), d, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.noTUI, "no-tui", false, "run headless until interrupted; print the context and every endpoint")
+	fl.StringVarP(&f.output, "output", "o", "table", "endpoint format with --no-tui: table or json")
+	fl.StringVar(&f.binDir, "bin-dir", "", "directory of wotr-api and wotr-consumer (default: next to wotr-tui, then ./bin)")
+	fl.StringVar(&f.controlAddr, "control-addr", "127.0.0.1:0", "listen address of the load control endpoint")
+	fl.BoolVar(&f.noLoad, "no-load", false, "start no load generator")
+	fl.Float64Var(&f.rate, "rate", demo.DefaultLoadSettings().Rate, "events per second at start (peak in daily mode)")
+	fl.StringVar(&f.mode, "mode", demo.ModeSteady, "load mode: steady or daily")
+	fl.Float64Var(&f.skew, "skew", 0, "load skew over sources and partitions, 0 (even) to 1 (one hot key)")
+	fl.BoolVar(&f.keepDir, "keep-dir", false, "keep the platform's temp dir (logs, data) after stopping")
+	return cmd
 }
 
-// startDemo and missingDeps are demo.Start and local.Missing; tests replace them.
-var (
-	startDemo   = demo.Start
-	missingDeps = local.Missing
-)
-
-func runDemo(ctx context.Context, g *globalFlags, f *demoFlags, in io.Reader, out, errOut io.Writer) error {
+func runDemo(ctx context.Context, d *deps, f *demoFlags) error {
+	in, out, errOut := d.in, d.out, d.errOut
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -111,13 +102,13 @@ func runDemo(ctx context.Context, g *globalFlags, f *demoFlags, in io.Reader, ou
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
-	interactive := term.IsTerminal(os.Stdin.Fd()) && term.IsTerminal(os.Stdout.Fd())
+	interactive := d.isTerminal(in) && d.isTerminal(out)
 	if !f.noTUI && !interactive {
 		return withCode(ExitUsage, errors.New("the console needs a terminal on stdin and stdout: use --no-tui in scripts"))
 	}
-	opts := demo.Options{BinDir: f.binDir, ConfigPath: g.configPath, ControlAddr: f.controlAddr, NoLoad: f.noLoad, Load: &settings}
+	opts := demo.Options{BinDir: f.binDir, ConfigPath: d.flags.configPath, ControlAddr: f.controlAddr, NoLoad: f.noLoad, Load: &settings}
 	opts.Local.KeepDir = f.keepDir
-	if missing := missingDeps(opts.Local); len(missing) > 0 {
+	if missing := d.missingDeps(opts.Local); len(missing) > 0 {
 		var lines []string
 		for _, m := range missing {
 			lines = append(lines, "  "+m.String())
@@ -141,7 +132,7 @@ func runDemo(ctx context.Context, g *globalFlags, f *demoFlags, in io.Reader, ou
 			fmt.Fprintf(errOut, "  ✓ %s\n", step)
 		}
 	}
-	d, err := startDemo(ctx, opts)
+	dm, err := d.startDemo(ctx, opts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return withCode(ExitFailed, fmt.Errorf("demo interrupted while starting: %w", err))
@@ -151,8 +142,8 @@ func runDemo(ctx context.Context, g *globalFlags, f *demoFlags, in io.Reader, ou
 	defer func() {
 		t1 := time.Now()
 		fmt.Fprintln(errOut, "stopping the demo ...")
-		pids := d.PIDs()
-		if err := d.Stop(); err != nil {
+		pids := dm.PIDs()
+		if err := dm.Stop(); err != nil {
 			fmt.Fprintf(errOut, "stop: %v\n", err)
 		}
 		if left := alivePIDs(pids); len(left) > 0 {
@@ -164,20 +155,21 @@ func runDemo(ctx context.Context, g *globalFlags, f *demoFlags, in io.Reader, ou
 	fmt.Fprintf(errOut, "demo ready in %.1fs\n", time.Since(t0).Seconds())
 
 	if f.noTUI {
-		if err := printEndpoints(out, f.output, d.Endpoints); err != nil {
+		if err := printEndpoints(out, f.output, dm.Endpoints); err != nil {
 			return withCode(ExitFailed, err)
 		}
 		// Reading q needs only a terminal on stdin: stdout may go to a file or tee.
-		readQuit := term.IsTerminal(os.Stdin.Fd())
+		readQuit := d.isTerminal(in)
 		if readQuit {
 			fmt.Fprintln(errOut, "press q and Enter, or Ctrl-C, to stop")
 		}
 		waitForQuit(ctx, in, readQuit)
 		return nil
 	}
-	cfgPath := d.Endpoints.ConfigPath
-	tg := &globalFlags{configPath: cfgPath, context: demo.ContextName}
-	return runTUI(ctx, tg, &tuiFlags{}, out)
+	// The console opens the demo's own context.
+	td := *d
+	td.flags = globalFlags{configPath: dm.Endpoints.ConfigPath, context: demo.ContextName}
+	return runTUI(ctx, &td, &tuiFlags{})
 }
 
 // alivePIDs are the pids that still exist in /proc.

@@ -27,13 +27,10 @@ func sampleEndpoints() demo.Endpoints {
 	}
 }
 
-// stubDemo replaces demo.Start with one that returns fixed endpoints.
-func stubDemo(t *testing.T, started *demo.Options) {
-	t.Helper()
-	oldStart, oldMissing := startDemo, missingDeps
-	t.Cleanup(func() { startDemo, missingDeps = oldStart, oldMissing })
-	missingDeps = func(local.Options) []local.MissingDep { return nil }
-	startDemo = func(ctx context.Context, o demo.Options) (*demo.Demo, error) {
+// stubDemo makes d's demo.Start one that returns fixed endpoints.
+func stubDemo(d *deps, started *demo.Options) {
+	d.missingDeps = func(local.Options) []local.MissingDep { return nil }
+	d.startDemo = func(ctx context.Context, o demo.Options) (*demo.Demo, error) {
 		*started = o
 		o.Progress("local platform", time.Second)
 		return &demo.Demo{Endpoints: sampleEndpoints()}, nil
@@ -42,7 +39,7 @@ func stubDemo(t *testing.T, started *demo.Options) {
 
 func TestDemoHelpDocumentsControl(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if code := run([]string{"demo", "--help"}, &out, &errOut); code != ExitOK {
+	if code := run([]string{"demo", "--help"}, defaultDeps(strings.NewReader(""), &out, &errOut)); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	for _, want := range []string{"--no-tui", "POST /load?rate=", "consumer_slowdown", "skew", "mode=daily"} {
@@ -61,7 +58,7 @@ func TestDemoBadFlags(t *testing.T) {
 		{"demo", "-o", "json"}, // json is for headless runs
 	} {
 		var out, errOut bytes.Buffer
-		if code := run(args, &out, &errOut); code != ExitUsage {
+		if code := run(args, defaultDeps(strings.NewReader(""), &out, &errOut)); code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d (%s)", args, code, ExitUsage, errOut.String())
 		}
 		if errOut.Len() == 0 {
@@ -72,13 +69,15 @@ func TestDemoBadFlags(t *testing.T) {
 
 func TestDemoNoTUIPrintsEndpointsAsJSON(t *testing.T) {
 	var started demo.Options
-	stubDemo(t, &started)
+	var out, errOut bytes.Buffer
+	d := defaultDeps(strings.NewReader(""), &out, &errOut)
+	d.flags.configPath = "/tmp/cfg.yaml"
+	stubDemo(d, &started)
 	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the demo log goes there
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // interrupted right away: prints, then stops
-	var out, errOut bytes.Buffer
 	f := &demoFlags{noTUI: true, output: "json", rate: 300, mode: demo.ModeDaily, skew: 0.25, controlAddr: "127.0.0.1:0"}
-	if err := runDemo(ctx, &globalFlags{configPath: "/tmp/cfg.yaml"}, f, strings.NewReader(""), &out, &errOut); err != nil {
+	if err := runDemo(ctx, d, f); err != nil {
 		t.Fatal(err)
 	}
 	var got demo.Endpoints

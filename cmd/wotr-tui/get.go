@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 
 	"fmt"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/wotr/wotr-tui/backends/wire"
 	"github.com/wotr/wotr-tui/ops/collect"
-	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ops/state"
@@ -88,55 +86,48 @@ func needsRates(kind string) bool {
 	return false
 }
 
-// newCollectorFor builds the collector of a context for a kind. Tests replace it.
-var newCollectorFor = func(ctx context.Context, cc config.ContextConfig, opts collect.Options, kind string) (*collect.Collector, func(), error) {
-	return wire.NewCollector(ctx, cc, opts, capsFor(kind)...)
-}
-
-func init() {
-	register(func(g *globalFlags, out, errOut io.Writer) *cobra.Command {
-		f := &readFlags{}
-		cmd := &cobra.Command{
-			Use:   "get " + strings.Join(present.Kinds, "|"),
-			Short: "Show one part of the platform's state",
-			Long: "get polls the sources a kind needs and prints them. A source that cannot be reached is named\n" +
-				"on stderr and the exit code is 1; everything else is still printed.\n" +
-				"JSON and YAML documents are described in ops/present/JSON.md.",
-			Args: func(cmd *cobra.Command, args []string) error {
-				if len(args) != 1 {
-					return withCode(ExitUsage, fmt.Errorf("get needs one kind: %s", strings.Join(present.Kinds, ", ")))
+func newGetCmd(d *deps) *cobra.Command {
+	f := &readFlags{}
+	cmd := &cobra.Command{
+		Use:   "get " + strings.Join(present.Kinds, "|"),
+		Short: "Show one part of the platform's state",
+		Long: "get polls the sources a kind needs and prints them. A source that cannot be reached is named\n" +
+			"on stderr and the exit code is 1; everything else is still printed.\n" +
+			"JSON and YAML documents are described in ops/present/JSON.md.",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return withCode(ExitUsage, fmt.Errorf("get needs one kind: %s", strings.Join(present.Kinds, ", ")))
+			}
+			for _, k := range present.Kinds {
+				if k == args[0] {
+					return nil
 				}
-				for _, k := range present.Kinds {
-					if k == args[0] {
-						return nil
-					}
-				}
-				return withCode(ExitUsage, fmt.Errorf("unknown kind %q: must be one of %s", args[0], strings.Join(present.Kinds, ", ")))
-			},
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return runRead(cmd, g, f, args[0], out, errOut)
-			},
-		}
-		f.bind(cmd)
-		return cmd
-	})
+			}
+			return withCode(ExitUsage, fmt.Errorf("unknown kind %q: must be one of %s", args[0], strings.Join(present.Kinds, ", ")))
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRead(cmd, d, f, args[0])
+		},
+	}
+	f.bind(cmd)
+	return cmd
 }
 
 // runRead is get's and status' flow: poll, print, and name failed sources.
-func runRead(cmd *cobra.Command, g *globalFlags, f *readFlags, kind string, out, errOut io.Writer) error {
+func runRead(cmd *cobra.Command, d *deps, f *readFlags, kind string) error {
+	out := d.out
 	if err := f.validate(); err != nil {
 		return withCode(ExitUsage, err)
 	}
-	cc, err := loadContextConfig(g)
+	cc, err := d.contextConfig()
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
 	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
 	defer stop()
-	c, closeAll, err := newCollectorFor(ctx, *cc, collect.Options{Context: cc.Name, Timeout: f.timeout}, kind)
-	if closeAll != nil {
-		defer closeAll()
-	}
+	platform := d.open(ctx, *cc)
+	defer platform.Close()
+	c, err := platform.Collector(collect.Options{Context: cc.Name, Timeout: f.timeout}, capsFor(kind)...)
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}

@@ -18,6 +18,7 @@ import (
 )
 
 func TestGetUsageErrors(t *testing.T) {
+	app := newCLI(t)
 	cases := []struct {
 		args []string
 		want string
@@ -29,7 +30,7 @@ func TestGetUsageErrors(t *testing.T) {
 		{[]string{"status", "extra"}, "unknown command"},
 	}
 	for _, c := range cases {
-		r := cli(c.args...)
+		r := app.run(c.args...)
 		mustCode(t, r, ExitUsage)
 		if !strings.Contains(r.err, c.want) {
 			t.Errorf("%v: stderr %q, want %q", c.args, r.err, c.want)
@@ -42,8 +43,8 @@ func TestGetReplicationJSONWithAnUnreachableSource(t *testing.T) {
 	p := localtest.Platform(t, local.Postgres, local.Redis)
 	cc := contextFor(t, p)
 	cc.Regions = append(cc.Regions, config.RegionConfig{Name: "dead", Role: "secondary", Redis: &config.RedisEndpoint{Addr: "127.0.0.1:1"}})
-	useContext(t, cc)
-	r := cli("get", "replication", "-o", "json", "--timeout", "2s")
+	app := newCLI(t).withContext(cc)
+	r := app.run("get", "replication", "-o", "json", "--timeout", "2s")
 	mustCode(t, r, ExitFailed)
 	if !strings.Contains(r.err, "redis/replication@dead") || !strings.Contains(r.err, "1 source(s) unreachable") {
 		t.Errorf("stderr does not name the unreachable source: %q", r.err)
@@ -102,10 +103,10 @@ func TestGetLagTableAndYAML(t *testing.T) {
 	if _, err := kadm.NewClient(cl).CommitOffsets(ctx, group, offs); err != nil {
 		t.Fatal(err)
 	}
-	useContext(t, config.ContextConfig{Name: "lag-test", Regions: []config.RegionConfig{{Name: "primary", Role: "primary",
+	app := newCLI(t).withContext(config.ContextConfig{Name: "lag-test", Regions: []config.RegionConfig{{Name: "primary", Role: "primary",
 		Kafka: &config.KafkaEndpoint{Brokers: p.Kafka.Brokers}}}})
 
-	r := cli("get", "lag", "--rate-window", "0")
+	r := app.run("get", "lag", "--rate-window", "0")
 	mustCode(t, r, ExitOK)
 	var row string
 	for _, l := range strings.Split(r.out, "\n") {
@@ -116,14 +117,14 @@ func TestGetLagTableAndYAML(t *testing.T) {
 	if f := strings.Fields(row); len(f) < 5 || f[4] != "5" {
 		t.Fatalf("row for %s = %q, want lag 5 in column 5\n%s", group, row, r.out)
 	}
-	r = cli("get", "lag", "-o", "yaml", "--rate-window", "0")
+	r = app.run("get", "lag", "-o", "yaml", "--rate-window", "0")
 	mustCode(t, r, ExitOK)
 	for _, want := range []string{"apiVersion: wotr.io/v1", "kind: lag", "name: " + group, "lag: 5"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("yaml lacks %q", want)
 		}
 	}
-	r = cli("get", "lag", "-o", "json", "--watch", "--interval", "100ms", "--watch-count", "2")
+	r = app.run("get", "lag", "-o", "json", "--watch", "--interval", "100ms", "--watch-count", "2")
 	mustCode(t, r, ExitOK)
 	if lines := strings.Split(strings.TrimSpace(r.out), "\n"); len(lines) != 2 {
 		t.Errorf("--watch -o json printed %d lines, want one document per poll (2)", len(lines))
@@ -132,8 +133,8 @@ func TestGetLagTableAndYAML(t *testing.T) {
 
 func TestStatusOverAllSources(t *testing.T) {
 	p := localtest.Platform(t, local.Kafka, local.Kube, local.Postgres, local.Redis, local.ClickHouse)
-	useContext(t, contextFor(t, p))
-	r := cli("status", "-o", "wide", "--rate-window", "0")
+	app := newCLI(t).withContext(contextFor(t, p))
+	r := app.run("status", "-o", "wide", "--rate-window", "0")
 	mustCode(t, r, ExitOK)
 	for _, want := range []string{"AREA", "replication", "region primary", "kafka@primary", "postgres/replication@secondary", "clickhouse/replicas@primary"} {
 		if !strings.Contains(r.out, want) {

@@ -3,15 +3,25 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"time"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
+
+	"github.com/wotr/wotr-tui/backends/wire"
+	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/runbook"
+	"github.com/wotr/wotr-tui/platform/demo"
+	"github.com/wotr/wotr-tui/platform/local"
 )
 
-// Exit codes scripts can branch on (DESIGN.md).
+// Exit codes scripts can branch on (README.md, "Using it").
 const (
 	ExitOK      = 0
 	ExitFailed  = 1
@@ -42,15 +52,60 @@ type globalFlags struct {
 	context    string
 }
 
-// commandFactories are registered by each verb's file in init().
-var commandFactories []func(g *globalFlags, out, errOut io.Writer) *cobra.Command
+// deps is what the commands take from outside the process: streams, config,
+// the platform, the clock, where state goes. main passes the real ones; tests
+// pass their own.
+type deps struct {
+	in          io.Reader
+	out, errOut io.Writer
+	// isTerminal tells whether a stream is a terminal (prompts, the console).
+	isTerminal func(stream any) bool
+	// loadContext resolves --config and --context.
+	loadContext func(configPath, context string) (*config.ContextConfig, error)
+	// open is the composition root: every client of a context.
+	open func(ctx context.Context, cc config.ContextConfig) *wire.Platform
+	now  func() time.Time
+	// stateDir holds runbook runs and reports.
+	stateDir    func() string
+	startDemo   func(ctx context.Context, o demo.Options) (*demo.Demo, error)
+	missingDeps func(local.Options) []local.MissingDep
 
-func register(f func(g *globalFlags, out, errOut io.Writer) *cobra.Command) {
-	commandFactories = append(commandFactories, f)
+	// flags holds --config and --context once the root command parsed them.
+	flags globalFlags
 }
 
-func newRootCmd(out, errOut io.Writer) *cobra.Command {
-	g := &globalFlags{}
+// defaultDeps are the process's own.
+func defaultDeps(in io.Reader, out, errOut io.Writer) *deps {
+	return &deps{
+		in: in, out: out, errOut: errOut,
+		isTerminal: func(stream any) bool {
+			f, ok := stream.(*os.File)
+			return ok && term.IsTerminal(f.Fd())
+		},
+		loadContext: func(configPath, context string) (*config.ContextConfig, error) {
+			cfg, err := config.Load(configPath)
+			if err != nil {
+				return nil, err
+			}
+			return cfg.Context(context)
+		},
+		open: func(ctx context.Context, cc config.ContextConfig) *wire.Platform {
+			return wire.Open(ctx, cc)
+		},
+		now:         time.Now,
+		stateDir:    runbook.StateDir,
+		startDemo:   demo.Start,
+		missingDeps: local.Missing,
+	}
+}
+
+// contextConfig is the context --config and --context name.
+func (d *deps) contextConfig() (*config.ContextConfig, error) {
+	return d.loadContext(d.flags.configPath, d.flags.context)
+}
+
+func newRootCmd(d *deps) *cobra.Command {
+	g := &d.flags
 	root := &cobra.Command{
 		Use:           "wotr-tui",
 		Short:         "Operations console for the WOTR event-ingest platform",
@@ -60,25 +115,39 @@ func newRootCmd(out, errOut io.Writer) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.configPath, "config", "", "config file (default $XDG_CONFIG_HOME/wotr/config.yaml)")
 	root.PersistentFlags().StringVar(&g.context, "context", "", "context to use (default: current-context of the config)")
-	root.SetOut(out)
-	root.SetErr(errOut)
+	root.SetIn(d.in)
+	root.SetOut(d.out)
+	root.SetErr(d.errOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return withCode(ExitUsage, err) })
-	for _, f := range commandFactories {
-		root.AddCommand(f(g, out, errOut))
-	}
+	root.AddCommand(
+		newStatusCmd(d),
+		newGetCmd(d),
+		newScaleCmd(d),
+		newPartitionsCmd(d),
+		newDrainCmd(d),
+		newCordonCmd(d, action.KindCordon, "Mark a node unschedulable"),
+		newCordonCmd(d, action.KindUncordon, "Mark a node schedulable again"),
+		newPromoteCmd(d),
+		newBackupCmd(d),
+		newBackupsCmd(d),
+		newAuditCmd(d),
+		newRunbookCmd(d),
+		newDemoCmd(d),
+		newTUICmd(d),
+	)
 	// no verb: open the interactive console (tui.go)
-	rootTUI(root, g, out)
+	rootTUI(root, d)
 	return root
 }
 
-func run(args []string, out, errOut io.Writer) int {
-	root := newRootCmd(out, errOut)
+func run(args []string, d *deps) int {
+	root := newRootCmd(d)
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintln(errOut, "error:", err)
+	fmt.Fprintln(d.errOut, "error:", err)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
@@ -87,4 +156,4 @@ func run(args []string, out, errOut io.Writer) int {
 	return ExitUsage
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { os.Exit(run(os.Args[1:], defaultDeps(os.Stdin, os.Stdout, os.Stderr))) }

@@ -101,7 +101,7 @@ func mustVerified(t *testing.T, d actionOutput, names ...string) {
 }
 
 // typed runs the CLI as an operator at a terminal who types answer at the prompt.
-func typed(t *testing.T, answer string, args ...string) cliRun {
+func typed(t *testing.T, app *testCLI, answer string, args ...string) cliRun {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -111,10 +111,10 @@ func typed(t *testing.T, answer string, args ...string) cliRun {
 		t.Fatal(err)
 	}
 	w.Close()
-	prevIn, prevTerm := os.Stdin, stdinIsTerminal
-	os.Stdin, stdinIsTerminal = r, func(io.Reader) bool { return true }
-	defer func() { os.Stdin, stdinIsTerminal = prevIn, prevTerm; r.Close() }()
-	return cli(args...)
+	defer r.Close()
+	at := *app
+	at.d.in, at.d.isTerminal = r, func(any) bool { return true }
+	return at.run(args...)
 }
 
 // TestPromoteDrill promotes the secondary region and back on platform/local,
@@ -124,13 +124,14 @@ func typed(t *testing.T, answer string, args ...string) cliRun {
 func TestPromoteDrill(t *testing.T) {
 	p := localtest.Platform(t, local.Kube, local.Postgres, local.Redis)
 	ctx := context.Background()
-	cfgPath, _ := runbookHome(t)
+	app := newCLI(t)
+	cfgPath, _ := runbookHome(t, app)
 	cc := contextFor(t, p)
 	if err := config.SaveContext(cfgPath, cc); err != nil {
 		t.Fatal(err)
 	}
 	run := func(args ...string) cliRun {
-		return cli(append([]string{"--config", cfgPath, "--context", cc.Name}, args...)...)
+		return app.run(append([]string{"--config", cfgPath, "--context", cc.Name}, args...)...)
 	}
 	pg := p.Postgres
 	createDeployment(t, p.Kube.Clientset, deployment("wotr-api", p.Kube.Namespace, 1, nil,
@@ -163,7 +164,7 @@ func TestPromoteDrill(t *testing.T) {
 	}
 
 	t.Run("wrong confirmation refused", func(t *testing.T) {
-		r := typed(t, "primary", "--config", cfgPath, "promote", "secondary")
+		r := typed(t, app, "primary", "--config", cfgPath, "promote", "secondary")
 		mustCode(t, r, ExitRefused)
 		if !strings.Contains(r.err, `Type "secondary"`) {
 			t.Errorf("no prompt for the region name: %s", r.err)
@@ -174,7 +175,7 @@ func TestPromoteDrill(t *testing.T) {
 	})
 
 	t.Run("promote secondary", func(t *testing.T) {
-		r := typed(t, "secondary", "--config", cfgPath, "promote", "secondary", "-o", "json")
+		r := typed(t, app, "secondary", "--config", cfgPath, "promote", "secondary", "-o", "json")
 		mustCode(t, r, ExitOK)
 		d := r.doc(t)
 		mustVerified(t, d, "old primary fenced", "no data loss", "new primary accepts writes", "repoint primary", "redis primary", "config roles")

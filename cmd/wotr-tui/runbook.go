@@ -17,35 +17,20 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wotr/wotr-tui/backends/clickhouse"
-	"github.com/wotr/wotr-tui/backends/haproxy"
-	"github.com/wotr/wotr-tui/backends/kube"
-	"github.com/wotr/wotr-tui/backends/postgres"
-	"github.com/wotr/wotr-tui/backends/prom"
-	"github.com/wotr/wotr-tui/backends/wire"
 	"github.com/wotr/wotr-tui/ops/action"
-	"github.com/wotr/wotr-tui/ops/collect"
 	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/ops/runbook"
-	"github.com/wotr/wotr-tui/ops/state"
-	"github.com/wotr/wotr-tui/ui"
-	"github.com/wotr/wotr-tui/ui/common"
 )
-
-func init() { register(newRunbookCmd) }
 
 // runbookDir is where runbooks override and extend the shipped ones: the
 // runbooks/ directory next to the config file.
-func runbookDir(g *globalFlags) string {
-	path := g.configPath
+func runbookDir(d *deps) string {
+	path := d.flags.configPath
 	if path == "" {
 		path = config.DefaultPath()
 	}
 	return filepath.Join(filepath.Dir(path), "runbooks")
 }
-
-// runbookStateDir is where runs and reports go; tests replace it.
-var runbookStateDir = runbook.StateDir
 
 type runbookFlags struct {
 	output  string
@@ -61,7 +46,8 @@ func (f *runbookFlags) validOutput() error {
 	return nil
 }
 
-func newRunbookCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
+func newRunbookCmd(d *deps) *cobra.Command {
+	out := d.out
 	f := &runbookFlags{}
 	cmd := &cobra.Command{
 		Use:   "runbook",
@@ -80,7 +66,7 @@ func newRunbookCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 			if err := f.validOutput(); err != nil {
 				return err
 			}
-			rbs, err := runbook.LoadAll(runbookDir(g))
+			rbs, err := runbook.LoadAll(runbookDir(d))
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
@@ -116,7 +102,7 @@ func newRunbookCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 			if err := f.validOutput(); err != nil {
 				return err
 			}
-			rb, err := findRunbook(g, args[0])
+			rb, err := findRunbook(d, args[0])
 			if err != nil {
 				return err
 			}
@@ -141,22 +127,23 @@ func newRunbookCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 			if err := f.validOutput(); err != nil {
 				return err
 			}
-			rb, err := findRunbook(g, args[0])
+			rb, err := findRunbook(d, args[0])
 			if err != nil {
 				return err
 			}
-			cc, err := loadContextConfig(g)
+			cc, err := d.contextConfig()
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
 			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
 			defer stop()
-			env, closeEnv, err := newRunbookEnv(ctx, *cc)
+			platform := d.open(ctx, *cc)
+			defer platform.Close()
+			env, err := platform.RunbookEnv()
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
-			defer closeEnv()
-			return runRunbook(ctx, env, rb, f, cmd.InOrStdin(), out, errOut)
+			return runRunbook(ctx, runbook.NewService(env, d.stateDir()), env.Context, rb, f, d)
 		},
 	}
 	runCmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "confirm actions and acknowledge manual steps without prompting (scripts)")
@@ -167,8 +154,8 @@ func newRunbookCmd(g *globalFlags, out, errOut io.Writer) *cobra.Command {
 	return cmd
 }
 
-func findRunbook(g *globalFlags, name string) (*runbook.Runbook, error) {
-	rbs, err := runbook.LoadAll(runbookDir(g))
+func findRunbook(d *deps, name string) (*runbook.Runbook, error) {
+	rbs, err := runbook.LoadAll(runbookDir(d))
 	if err != nil {
 		return nil, withCode(ExitUsage, err)
 	}
@@ -262,39 +249,36 @@ type runbookOutput struct {
 	Exit    int               `json:"exitCode"`
 }
 
-// runRunbook runs rb in env with the CLI's prompts, progress lines, state
-// and report.
-func runRunbook(ctx context.Context, env runbook.Env, rb *runbook.Runbook, f *runbookFlags, in io.Reader, out, errOut io.Writer) error {
+// runRunbook runs rb with the CLI's prompts and progress lines; the service
+// saves the state after every step and writes the report.
+func runRunbook(ctx context.Context, svc *runbook.Service, contextName string, rb *runbook.Runbook, f *runbookFlags, d *deps) error {
+	in, out, errOut := d.in, d.out, d.errOut
 	jsonOut := f.output == "json"
 	progressOut := out
 	if jsonOut {
 		progressOut = errOut // stdout carries only the JSON document
 	}
-	stateDir := runbookStateDir()
-	statePath := runbook.RunStatePath(stateDir, env.Context, rb.Name)
-	var resume *runbook.RunState
+	open := svc.Open
 	if f.restart {
-		if err := os.Remove(statePath); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return withCode(ExitFailed, err)
-		}
-	} else {
-		st, err := runbook.LoadRunState(statePath, rb)
-		if err != nil {
-			return withCode(ExitFailed, err)
-		}
-		resume = st
+		open = svc.Restart
 	}
+	run, openErr := open(rb)
+	if openErr != nil {
+		return withCode(ExitFailed, openErr)
+	}
+	run.Report = f.report
+	resume := run.State
 	if resume != nil {
 		fmt.Fprintf(progressOut, "resuming %s started %s: %d of %d steps done (--restart to start over)\n",
 			rb.Name, resume.Started.Local().Format(time.DateTime), len(resume.Steps), len(rb.Steps))
 	} else {
-		fmt.Fprintf(progressOut, "running %s on context %s: %d steps\n", rb.Name, env.Context, len(rb.Steps))
+		fmt.Fprintf(progressOut, "running %s on context %s: %d steps\n", rb.Name, contextName, len(rb.Steps))
 	}
 
-	env.AssumeYes = f.yes
-	if !f.yes && stdinIsTerminal(in) {
+	op := runbook.Operator{AssumeYes: f.yes}
+	if !f.yes && d.isTerminal(in) {
 		reader := bufio.NewReader(in)
-		env.Confirm = func(plan *action.Plan) (string, error) {
+		op.Confirm = func(plan *action.Plan) (string, error) {
 			printPlan(progressOut, plan)
 			fmt.Fprintf(errOut, "Type %q to proceed: ", plan.ConfirmPhrase)
 			line, err := reader.ReadString('\n')
@@ -303,7 +287,7 @@ func runRunbook(ctx context.Context, env runbook.Env, rb *runbook.Runbook, f *ru
 			}
 			return strings.TrimSpace(line), nil
 		}
-		env.Ack = func(s runbook.Step) (bool, error) {
+		op.Ack = func(s runbook.Step) (bool, error) {
 			fmt.Fprintf(progressOut, "\n  %s\n  %s\n", s.Title, s.Manual)
 			fmt.Fprint(errOut, "  Done? [y/N] ")
 			line, err := reader.ReadString('\n')
@@ -318,7 +302,7 @@ func runRunbook(ctx context.Context, env runbook.Env, rb *runbook.Runbook, f *ru
 	if resume != nil {
 		done = len(resume.Steps)
 	}
-	env.Progress = func(r runbook.StepResult) {
+	op.Progress = func(r runbook.StepResult) {
 		done++
 		fmt.Fprintf(progressOut, "[%d/%d] %-7s %s: %s (%s)\n", done, len(rb.Steps), strings.ToUpper(string(r.Status)), r.Title, r.Summary,
 			r.Finished.Sub(r.Started).Round(time.Millisecond))
@@ -329,14 +313,12 @@ func runRunbook(ctx context.Context, env runbook.Env, rb *runbook.Runbook, f *ru
 		}
 	}
 
-	st, runErr := runbook.Run(ctx, env, rb, resume, statePath)
-	reportPath := f.report
-	if reportPath == "" {
-		reportPath = runbook.ReportPath(stateDir, rb.Name, st.Started)
+	runErr := svc.RunAll(ctx, run, op)
+	var reportErr *runbook.ReportError
+	if errors.As(runErr, &reportErr) {
+		return withCode(ExitFailed, reportErr)
 	}
-	if err := runbook.WriteReport(reportPath, rb, st); err != nil {
-		return withCode(ExitFailed, err)
-	}
+	st, reportPath := run.State, svc.ReportPath(run)
 
 	code := st.Worst.ExitCode()
 	var err error
@@ -354,7 +336,7 @@ func runRunbook(ctx context.Context, env runbook.Env, rb *runbook.Runbook, f *ru
 		err = fmt.Errorf("%s: %s", rb.Name, st.Worst)
 	}
 	if jsonOut {
-		doc := runbookOutput{Runbook: rb.Name, Kind: rb.Kind, Resumed: resume != nil, Run: st, Report: reportPath, Exit: code}
+		doc := runbookOutput{Runbook: rb.Name, Kind: rb.Kind, Resumed: run.Resumed, Run: st, Report: reportPath, Exit: code}
 		if err != nil {
 			doc.Error = err.Error()
 		}
@@ -368,172 +350,12 @@ func runRunbook(ctx context.Context, env runbook.Env, rb *runbook.Runbook, f *ru
 				fmt.Fprint(out, " - no cause found")
 			} else {
 				fmt.Fprint(out, "\nlikely causes:")
-				for _, d := range st.Diagnosis {
-					fmt.Fprintf(out, "\n  - %s", d)
+				for _, cause := range st.Diagnosis {
+					fmt.Fprintf(out, "\n  - %s", cause)
 				}
 			}
 		}
 		fmt.Fprintf(out, "\nreport: %s\n", reportPath)
 	}
 	return withCode(code, err)
-}
-
-// newRunbookEnv opens what runbook steps read for a context: the collector
-// (one fresh snapshot per Collect) and, from the primary region, Prometheus,
-// PostgreSQL, ClickHouse, Kubernetes and HAProxy; actions go through the
-// action service. Missing endpoints leave their steps erroring with "not configured".
-func newRunbookEnv(ctx context.Context, cc config.ContextConfig) (runbook.Env, func(), error) {
-	env := runbook.Env{Context: cc.Name, SQL: map[string]runbook.SQLQuerier{}}
-	var closers []func()
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
-	fail := func(err error) (runbook.Env, func(), error) {
-		closeAll()
-		return runbook.Env{}, func() {}, err
-	}
-	col, closeSources, err := wire.NewCollector(ctx, cc, collect.Options{})
-	if err != nil {
-		return fail(err)
-	}
-	closers = append(closers, closeSources)
-	env.Collect = collectFunc(col)
-
-	// Every region's stores by name; "postgres" follows the writable one.
-	var pgs []*postgres.Client
-	for _, r := range regionsPrimaryFirst(cc) {
-		if r.Postgres != nil {
-			p, err := postgres.New(ctx, *r.Postgres, r.Name)
-			if err != nil {
-				return fail(err)
-			}
-			closers = append(closers, p.Close)
-			env.SQL["postgres@"+r.Name] = p
-			pgs = append(pgs, p)
-		}
-		if r.ClickHouse != nil {
-			c, err := clickhouse.New(*r.ClickHouse)
-			if err != nil {
-				return fail(err)
-			}
-			closers = append(closers, c.Close)
-			env.SQL["clickhouse@"+r.Name] = c
-			if env.SQL["clickhouse"] == nil {
-				env.SQL["clickhouse"] = c
-			}
-		}
-	}
-	if len(pgs) > 0 {
-		env.SQL["postgres"] = writablePostgres(pgs)
-	}
-	primary := primaryRegion(cc)
-	if primary != nil {
-		if primary.Prometheus != nil {
-			p, err := prom.New(*primary.Prometheus)
-			if err != nil {
-				return fail(err)
-			}
-			env.Prom = p
-		}
-		if primary.Kube != nil {
-			k, err := kube.New(*primary.Kube)
-			if err != nil {
-				return fail(err)
-			}
-			env.Kube = k
-		}
-		if primary.HAProxy != nil {
-			h, err := haproxy.New(*primary.HAProxy)
-			if err != nil {
-				return fail(err)
-			}
-			env.LB = h
-		}
-	}
-	if !cc.ReadOnly {
-		svc := newActionService(cc)
-		closers = append(closers, svc.Close)
-		env.Actor = svc
-	}
-	return env, closeAll, nil
-}
-
-// collectFunc takes one fresh snapshot per call. Without Prometheus, rates
-// come from two scrapes of /metrics: the first call scrapes twice, a second apart.
-func collectFunc(col *collect.Collector) func(ctx context.Context) (state.Snapshot, error) {
-	scraping := false
-	for _, s := range col.Sources() {
-		if strings.HasPrefix(s, "metrics-scrape") {
-			scraping = true
-		}
-	}
-	primed := false
-	return func(ctx context.Context) (state.Snapshot, error) {
-		if scraping && !primed {
-			col.CollectOnce(ctx)
-			select {
-			case <-ctx.Done():
-				return state.Snapshot{}, ctx.Err()
-			case <-time.After(time.Second):
-			}
-			primed = true
-		}
-		snap := col.CollectOnce(ctx)
-		return snap, ctx.Err()
-	}
-}
-
-// writablePostgres runs a query on the first server (configured primary
-// first) that is not in recovery: after a promotion, the new primary.
-type writablePostgres []*postgres.Client
-
-func (w writablePostgres) QueryRows(ctx context.Context, query string) ([]string, [][]string, error) {
-	for _, c := range w {
-		if _, rows, err := c.QueryRows(ctx, "select pg_is_in_recovery()"); err == nil && len(rows) == 1 && rows[0][0] == "f" {
-			return c.QueryRows(ctx, query)
-		}
-	}
-	return w[0].QueryRows(ctx, query)
-}
-
-func regionsPrimaryFirst(cc config.ContextConfig) []config.RegionConfig {
-	out := append([]config.RegionConfig(nil), cc.Regions...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Role == "primary" && out[j].Role != "primary" })
-	return out
-}
-
-// primaryRegion is the region configured as primary, else the first one.
-func primaryRegion(cc config.ContextConfig) *config.RegionConfig {
-	for i := range cc.Regions {
-		if cc.Regions[i].Role == "primary" {
-			return &cc.Regions[i]
-		}
-	}
-	if len(cc.Regions) > 0 {
-		return &cc.Regions[0]
-	}
-	return nil
-}
-
-// consoleRunbookRunner runs runbooks step by step in the console, with the
-// same state and reports as `runbook run`; what steps read is opened on the
-// first step. The returned func closes it.
-func consoleRunbookRunner(ctx context.Context, g *globalFlags, cc config.ContextConfig, readOnly bool) (common.RunbookRunner, func()) {
-	var closeEnv func()
-	load := func() ([]*runbook.Runbook, error) { return runbook.LoadAll(runbookDir(g)) }
-	open := func(context.Context) (runbook.Env, error) {
-		if readOnly {
-			cc.ReadOnly = true // no actor: action steps report "not available"
-		}
-		env, c, err := newRunbookEnv(ctx, cc)
-		closeEnv = c
-		return env, err
-	}
-	return ui.RunbookRunnerFromOps(cc.Name, runbookStateDir(), load, open), func() {
-		if closeEnv != nil {
-			closeEnv()
-		}
-	}
 }

@@ -15,13 +15,11 @@ import (
 
 // runbookHome isolates config (overrides) and state (runs, reports) of one test;
 // it returns the --config path whose directory holds runbooks/.
-func runbookHome(t *testing.T) (configPath, stateDir string) {
+func runbookHome(t *testing.T, app *testCLI) (configPath, stateDir string) {
 	t.Helper()
 	dir := t.TempDir()
 	stateDir = filepath.Join(dir, "state", "wotr")
-	prev := runbookStateDir
-	runbookStateDir = func() string { return stateDir }
-	t.Cleanup(func() { runbookStateDir = prev })
+	app.d.stateDir = func() string { return stateDir }
 	configPath = filepath.Join(dir, "config", "wotr", "config.yaml")
 	if err := os.MkdirAll(filepath.Join(filepath.Dir(configPath), "runbooks"), 0o755); err != nil {
 		t.Fatal(err)
@@ -49,9 +47,10 @@ func runDoc(t *testing.T, r cliRun) runbookOutput {
 }
 
 func TestRunbookListAndShow(t *testing.T) {
-	cfg, _ := runbookHome(t)
+	app := newCLI(t)
+	cfg, _ := runbookHome(t, app)
 	writeOverride(t, cfg, "uneven-load", "name: uneven-load\ntitle: Local uneven load\nkind: diagnosis\nsteps:\n- id: s\n  check: load-spread\n")
-	r := cli("--config", cfg, "runbook", "list", "-o", "json")
+	r := app.run("--config", cfg, "runbook", "list", "-o", "json")
 	mustCode(t, r, ExitOK)
 	var items []struct {
 		Name, Title, Kind, Source string
@@ -73,23 +72,23 @@ func TestRunbookListAndShow(t *testing.T) {
 		t.Errorf("override not used: uneven-load from %s", names["uneven-load"])
 	}
 
-	r = cli("--config", cfg, "runbook", "show", "high-latency")
+	r = app.run("--config", cfg, "runbook", "show", "high-latency")
 	mustCode(t, r, ExitOK)
 	for _, want := range []string{"wotr_api_dependency_duration_seconds_bucket", "circuit_breaker_state", "cause: a dependency is slow"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("show lacks %q:\n%s", want, r.out)
 		}
 	}
-	r = cli("--config", cfg, "runbook", "show", "no-such")
+	r = app.run("--config", cfg, "runbook", "show", "no-such")
 	mustCode(t, r, ExitUsage)
 	if !strings.Contains(r.err, `"no-such"`) || !strings.Contains(r.err, "before-scaling") {
 		t.Errorf("unknown runbook error does not name it and the known ones: %s", r.err)
 	}
-	mustCode(t, cli("--config", cfg, "runbook", "list", "-o", "yaml"), ExitUsage)
-	mustCode(t, cli("--config", cfg, "runbook", "run"), ExitUsage)
+	mustCode(t, app.run("--config", cfg, "runbook", "list", "-o", "yaml"), ExitUsage)
+	mustCode(t, app.run("--config", cfg, "runbook", "run"), ExitUsage)
 
 	writeOverride(t, cfg, "broken", "name: broken\nsteps:\n- id: s\n  check: no-such-check\n")
-	r = cli("--config", cfg, "runbook", "list")
+	r = app.run("--config", cfg, "runbook", "list")
 	mustCode(t, r, ExitUsage)
 	if !strings.Contains(r.err, "no-such-check") || !strings.Contains(r.err, "broken.yaml") {
 		t.Errorf("a bad override must be named with its file and rule: %s", r.err)
@@ -99,11 +98,12 @@ func TestRunbookListAndShow(t *testing.T) {
 // Manual steps: pending without a terminal or --yes (exit 1, state saved),
 // acknowledged with --yes on resume (exit 0), and a report with evidence.
 func TestRunbookRunManualStepsResume(t *testing.T) {
-	cfg, stateDir := runbookHome(t)
-	useContext(t, config.ContextConfig{Name: "offline", Regions: []config.RegionConfig{{Name: "primary", Role: "primary"}}})
+	app := newCLI(t)
+	cfg, stateDir := runbookHome(t, app)
+	app.withContext(config.ContextConfig{Name: "offline", Regions: []config.RegionConfig{{Name: "primary", Role: "primary"}}})
 	writeOverride(t, cfg, "handover", "name: handover\ntitle: Handover\nsteps:\n- id: one\n  manual: Read the incident log.\n- id: two\n  manual: Page the next on-call.\n")
 
-	r := cli("--config", cfg, "runbook", "run", "handover", "-o", "json")
+	r := app.run("--config", cfg, "runbook", "run", "handover", "-o", "json")
 	mustCode(t, r, ExitFailed)
 	d := runDoc(t, r)
 	if d.Run.Worst != runbook.StepPending || len(d.Run.Steps) != 1 || d.Resumed {
@@ -113,7 +113,7 @@ func TestRunbookRunManualStepsResume(t *testing.T) {
 		t.Fatalf("run state not saved: %v", err)
 	}
 
-	r = cli("--config", cfg, "runbook", "run", "handover", "-o", "json", "--yes")
+	r = app.run("--config", cfg, "runbook", "run", "handover", "-o", "json", "--yes")
 	mustCode(t, r, ExitOK)
 	d = runDoc(t, r)
 	if !d.Resumed || d.Run.Worst != runbook.StepPass || len(d.Run.Steps) != 2 || d.Run.Finished.IsZero() {
@@ -134,7 +134,7 @@ func TestRunbookRunManualStepsResume(t *testing.T) {
 
 	// A finished run starts over; --report puts the report where asked.
 	custom := filepath.Join(t.TempDir(), "incident.md")
-	r = cli("--config", cfg, "runbook", "run", "handover", "--yes", "--report", custom)
+	r = app.run("--config", cfg, "runbook", "run", "handover", "--yes", "--report", custom)
 	mustCode(t, r, ExitOK)
 	if !strings.Contains(r.out, "[2/2] PASS") || !strings.Contains(r.out, "report: "+custom) {
 		t.Errorf("progress lines or report path missing:\n%s", r.out)
@@ -148,9 +148,10 @@ func TestRunbookRunManualStepsResume(t *testing.T) {
 // and resumed with --yes; a preflight refusal is exit 3 even with --yes.
 func TestRunbookRunActionSteps(t *testing.T) {
 	p := localtest.Platform(t, local.Kube, local.Kafka, local.Postgres, local.Redis)
-	cfg, _ := runbookHome(t)
+	app := newCLI(t)
+	cfg, _ := runbookHome(t, app)
 	cc := contextFor(t, p)
-	useContext(t, cc)
+	app.withContext(cc)
 	cs, ns := p.Kube.Clientset, p.Kube.Namespace
 	createDeployment(t, cs, deployment("wotr-api", ns, 2, nil, map[string]string{"POSTGRES_POOL_MAX": "10"}))
 	createDeployment(t, cs, deployment("wotr-consumer", ns, 2, nil, nil))
@@ -169,14 +170,14 @@ steps:
   kube: {resource: deployments, name: wotr-api, path: spec.replicas}
   expect: "== 3"
 `)
-	r := cli("--config", cfg, "runbook", "run", "grow", "-o", "json")
+	r := app.run("--config", cfg, "runbook", "run", "grow", "-o", "json")
 	mustCode(t, r, ExitRefused)
 	d := runDoc(t, r)
 	if len(d.Run.Steps) != 2 || d.Run.Steps[0].Status != runbook.StepPass || d.Run.Steps[1].Status != runbook.StepRefused {
 		t.Fatalf("want the kube step passed and the action refused: %+v", d.Run.Steps)
 	}
 
-	r = cli("--config", cfg, "runbook", "run", "grow", "-o", "json", "--yes")
+	r = app.run("--config", cfg, "runbook", "run", "grow", "-o", "json", "--yes")
 	mustCode(t, r, ExitOK)
 	d = runDoc(t, r)
 	if !d.Resumed || len(d.Run.Steps) != 3 || d.Run.Steps[1].Status != runbook.StepPass || d.Run.Steps[2].Status != runbook.StepPass {
@@ -184,7 +185,7 @@ steps:
 	}
 
 	writeOverride(t, cfg, "overgrow", "name: overgrow\nsteps:\n- id: scale\n  action: {kind: scale, target: consumer, params: {replicas: \"11\"}}\n")
-	r = cli("--config", cfg, "runbook", "run", "overgrow", "-o", "json", "--yes")
+	r = app.run("--config", cfg, "runbook", "run", "overgrow", "-o", "json", "--yes")
 	mustCode(t, r, ExitRefused)
 	d = runDoc(t, r)
 	ev := strings.Join(d.Run.Steps[0].Evidence, "\n")
@@ -197,8 +198,9 @@ steps:
 // goes to whichever server accepts writes.
 func TestRunbookSQLStoresPerRegion(t *testing.T) {
 	p := localtest.Platform(t, local.Postgres)
-	cfg, _ := runbookHome(t)
-	useContext(t, contextFor(t, p))
+	app := newCLI(t)
+	cfg, _ := runbookHome(t, app)
+	app.withContext(contextFor(t, p))
 	q := "select case when pg_is_in_recovery() then 0 else 1 end as accepts_writes"
 	writeOverride(t, cfg, "where", `name: where
 steps:
@@ -212,14 +214,14 @@ steps:
   sql: {store: postgres@secondary, query: "`+q+`"}
   expect: "== 0"
 `)
-	r := cli("--config", cfg, "runbook", "run", "where", "-o", "json")
+	r := app.run("--config", cfg, "runbook", "run", "where", "-o", "json")
 	mustCode(t, r, ExitOK)
 	if d := runDoc(t, r); len(d.Run.Steps) != 3 || d.Run.Worst != runbook.StepPass {
 		t.Fatalf("steps: %+v", d.Run.Steps)
 	}
 
 	writeOverride(t, cfg, "nowhere", "name: nowhere\nsteps:\n- id: s\n  sql: {store: postgres@moon, query: select 1}\n  expect: '== 1'\n")
-	r = cli("--config", cfg, "runbook", "run", "nowhere", "-o", "json")
+	r = app.run("--config", cfg, "runbook", "run", "nowhere", "-o", "json")
 	mustCode(t, r, ExitFailed)
 	if d := runDoc(t, r); d.Run.Steps[0].Status != runbook.StepError || !strings.Contains(d.Run.Steps[0].Summary, "postgres@moon: not configured") {
 		t.Fatalf("unknown region store: %+v", d.Run.Steps[0])

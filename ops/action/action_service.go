@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/wotr/wotr-tui/ops/audit"
@@ -58,18 +56,22 @@ const (
 // Kinds lists every action the service knows.
 var Kinds = []Kind{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup}
 
-// Backends opens one region's clients for the actions. cmd wires each field to
-// a backend package; the value returned is checked for the capability
-// interfaces an action needs (Scaler, Drainer, Promoter, ...), so an action is
-// offered only where the capability exists. A nil field means "not configured".
-type Backends struct {
-	Kube       func(config.RegionConfig) (any, error)
-	Kafka      func(config.RegionConfig) (any, error)
-	Postgres   func(config.RegionConfig) (any, error)
-	Redis      func(config.RegionConfig) (any, error)
-	ClickHouse func(config.RegionConfig) (any, error)
-	// Prom reads per-instance load (verifying a scale's load spread).
-	Prom func(config.RegionConfig) (any, error)
+// Backends hands the actions a region's client of one system: "kube",
+// "kafka", "postgres", "redis", "clickhouse" or "prom" (per-instance load, to
+// verify a scale's load spread). The composition root (backends/wire) opens
+// each client once per region, shares it with the collector and the runbooks,
+// and closes it; the service never does. The client is checked for the
+// capability interfaces an action needs (Scaler, Drainer, Promoter, ...), so an
+// action is offered only where the capability exists.
+type Backends interface {
+	Client(system string, region config.RegionConfig) (any, error)
+}
+
+// BackendsFunc adapts a function to Backends.
+type BackendsFunc func(system string, region config.RegionConfig) (any, error)
+
+func (f BackendsFunc) Client(system string, region config.RegionConfig) (any, error) {
+	return f(system, region)
 }
 
 // Options tunes waits; zero values take defaults.
@@ -121,9 +123,6 @@ type Service struct {
 	// Who is recorded in the audit log; default: the OS user.
 	Who string
 	Now func() time.Time
-
-	mu      sync.Mutex
-	clients map[string]any
 }
 
 var _ Actor = (*Service)(nil)
@@ -132,21 +131,6 @@ var _ Actor = (*Service)(nil)
 // the context (or $XDG_STATE_HOME/wotr/audit.jsonl).
 func NewService(cfg config.ContextConfig, b Backends) *Service {
 	return &Service{Config: cfg, Backends: b, Audit: audit.NewLog(audit.PathFor(cfg))}
-}
-
-// Close releases every client the service opened.
-func (a *Service) Close() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for k, c := range a.clients {
-		switch c := c.(type) {
-		case interface{ Close() }:
-			c.Close()
-		case interface{ Close() error }:
-			_ = c.Close()
-		}
-		delete(a.clients, k)
-	}
 }
 
 func (a *Service) now() time.Time {
@@ -168,42 +152,38 @@ func (a *Service) who() string {
 	return fmt.Sprintf("uid:%d", os.Getuid())
 }
 
-// client opens (once) the backend of one system for one region.
+// client is the backend of one system for one region.
 func (a *Service) client(system string, r config.RegionConfig) (any, error) {
-	var open func(config.RegionConfig) (any, error)
-	configured := false
-	switch system {
-	case "kube":
-		open, configured = a.Backends.Kube, r.Kube != nil
-	case "kafka":
-		open, configured = a.Backends.Kafka, r.Kafka != nil
-	case "postgres":
-		open, configured = a.Backends.Postgres, r.Postgres != nil
-	case "redis":
-		open, configured = a.Backends.Redis, r.Redis != nil
-	case "clickhouse":
-		open, configured = a.Backends.ClickHouse, r.ClickHouse != nil
-	case "prom":
-		open, configured = a.Backends.Prom, r.Prometheus != nil
-	}
-	if open == nil || !configured {
+	if a.Backends == nil || !configured(system, r) {
 		return nil, fmt.Errorf("%w: region %q has no %s endpoint", ErrUnsupported, r.Name, system)
 	}
-	key := system + "/" + r.Name
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if c, ok := a.clients[key]; ok {
-		return c, nil
-	}
-	c, err := open(r)
+	c, err := a.Backends.Client(system, r)
 	if err != nil {
 		return nil, fmt.Errorf("%s client for region %s: %w", system, r.Name, err)
 	}
-	if a.clients == nil {
-		a.clients = map[string]any{}
+	if c == nil {
+		return nil, fmt.Errorf("%w: region %q has no %s client", ErrUnsupported, r.Name, system)
 	}
-	a.clients[key] = c
 	return c, nil
+}
+
+// configured reports whether region r names an endpoint of system.
+func configured(system string, r config.RegionConfig) bool {
+	switch system {
+	case "kube":
+		return r.Kube != nil
+	case "kafka":
+		return r.Kafka != nil
+	case "postgres":
+		return r.Postgres != nil
+	case "redis":
+		return r.Redis != nil
+	case "clickhouse":
+		return r.ClickHouse != nil
+	case "prom":
+		return r.Prometheus != nil
+	}
+	return false
 }
 
 // capability opens the system's client in region r and asserts capability T.
@@ -258,25 +238,8 @@ func (a *Service) primaryWith(system string, want string) (config.RegionConfig, 
 	if want != "" {
 		return a.region(want)
 	}
-	regions := append([]config.RegionConfig(nil), a.Config.Regions...)
-	sort.SliceStable(regions, func(i, j int) bool { return regions[i].Role == "primary" && regions[j].Role != "primary" })
-	for _, r := range regions {
-		has := false
-		switch system {
-		case "kube":
-			has = r.Kube != nil
-		case "kafka":
-			has = r.Kafka != nil
-		case "postgres":
-			has = r.Postgres != nil
-		case "redis":
-			has = r.Redis != nil
-		case "clickhouse":
-			has = r.ClickHouse != nil
-		case "prom":
-			has = r.Prometheus != nil
-		}
-		if has {
+	for _, r := range a.Config.RegionsPrimaryFirst() {
+		if configured(system, r) {
 			return r, nil
 		}
 	}

@@ -138,6 +138,14 @@ func (c *ContextConfig) Primary() *RegionConfig {
 	return nil
 }
 
+// RegionsPrimaryFirst returns a copy of the regions with the primary first,
+// the others in their configured order.
+func (c *ContextConfig) RegionsPrimaryFirst() []RegionConfig {
+	out := append([]RegionConfig(nil), c.Regions...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Role == "primary" && out[j].Role != "primary" })
+	return out
+}
+
 type configValidator struct {
 	file  string
 	lines map[string]int // field path -> line

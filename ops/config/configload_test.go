@@ -154,3 +154,17 @@ func TestSaveContextUpsertsOneContext(t *testing.T) {
 		t.Error("SaveContext rewrote an invalid file")
 	}
 }
+
+func TestRegionsPrimaryFirst(t *testing.T) {
+	cc := ContextConfig{Regions: []RegionConfig{{Name: "b", Role: "secondary"}, {Name: "a", Role: "primary"}, {Name: "c", Role: "secondary"}}}
+	var got []string
+	for _, r := range cc.RegionsPrimaryFirst() {
+		got = append(got, r.Name)
+	}
+	if strings.Join(got, ",") != "a,b,c" {
+		t.Fatalf("order %v, want a,b,c", got)
+	}
+	if cc.Regions[0].Name != "b" {
+		t.Fatal("the context's own order changed")
+	}
+}

@@ -93,11 +93,12 @@ func TestCollectorScrapesWithoutPrometheus(t *testing.T) {
 	for i := range cc.Regions {
 		cc.Regions[i].Prometheus = nil
 	}
-	c, closeAll, err := wire.NewCollector(ctx, cc, collect.Options{Interval: time.Second, Timeout: 3 * time.Second}, wire.CapKube, wire.CapLoad)
+	platform := wire.Open(ctx, cc)
+	defer platform.Close()
+	c, err := platform.Collector(collect.Options{Interval: time.Second, Timeout: 3 * time.Second}, wire.CapKube, wire.CapLoad)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeAll()
 	srcs := strings.Join(c.Sources(), " ")
 	if !strings.Contains(srcs, "metrics-scrape@"+demo.RegionPrimary) || strings.Contains(srcs, "prometheus") {
 		t.Fatalf("sources %s: want metrics-scrape@%s and no prometheus", srcs, demo.RegionPrimary)
