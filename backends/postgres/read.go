@@ -87,7 +87,7 @@ SELECT pg_last_xact_replay_timestamp(),
 func (c *Client) ReadStorePool(ctx context.Context) (state.StorePool, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	p := state.StorePool{Store: "postgres", ByApplication: map[string]int{}}
+	p := state.StorePool{Store: state.SystemPostgres, ByApplication: map[string]int{}}
 	if err := c.Pool.QueryRow(ctx, `SELECT current_setting('max_connections')::int,
        current_setting('superuser_reserved_connections')::int`).Scan(&p.Limit, &p.Reserved); err != nil {
 		return p, fmt.Errorf("postgres %s: settings: %w", c.Name, err)

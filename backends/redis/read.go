@@ -77,7 +77,7 @@ func (c *Client) ReadRedisReplication(ctx context.Context) ([]state.RedisReplica
 func (c *Client) ReadStorePool(ctx context.Context) (state.StorePool, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	p := state.StorePool{Store: "redis", ByApplication: map[string]int{}}
+	p := state.StorePool{Store: state.SystemRedis, ByApplication: map[string]int{}}
 	cfg, err := c.Redis.ConfigGet(ctx, "maxclients").Result()
 	if err != nil {
 		return p, fmt.Errorf("redis %s: CONFIG GET maxclients: %w", c.Addr, err)

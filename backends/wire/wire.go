@@ -38,18 +38,9 @@ const (
 // AllCaps polls everything.
 var AllCaps = []string{CapKube, CapKafka, CapLoad, CapReplication, CapPools, CapBackups}
 
-// Systems, as action.Backends names them, plus the load balancer and the
-// /metrics scraper of a region without Prometheus.
-const (
-	systemKube       = "kube"
-	systemKafka      = "kafka"
-	systemPostgres   = "postgres"
-	systemRedis      = "redis"
-	systemClickHouse = "clickhouse"
-	systemProm       = "prom"
-	systemHAProxy    = "haproxy"
-	systemScraper    = "scraper"
-)
+// The /metrics scraper of a region without Prometheus is a client like the
+// systems' own.
+const systemScraper state.System = "scraper"
 
 // Platform holds one context's clients. Each is opened on first use, once per
 // region and system, and shared by everything Platform hands out: a console
@@ -102,13 +93,13 @@ func (p *Platform) Close() {
 
 // Client is region r's client of system, opened once; it implements
 // action.Backends. A system r does not configure has no client (nil, nil).
-func (p *Platform) Client(system string, r config.RegionConfig) (any, error) {
+func (p *Platform) Client(system state.System, r config.RegionConfig) (any, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return nil, errors.New("wire: platform is closed")
 	}
-	key := system + "/" + r.Name
+	key := string(system) + "/" + r.Name
 	if c, ok := p.clients[key]; ok {
 		return c, nil
 	}
@@ -117,7 +108,7 @@ func (p *Platform) Client(system string, r config.RegionConfig) (any, error) {
 		return nil, err
 	}
 	if p.onOpen != nil {
-		p.onOpen(system, r.Name)
+		p.onOpen(string(system), r.Name)
 	}
 	p.clients[key] = c
 	if closeFn != nil {
@@ -126,14 +117,14 @@ func (p *Platform) Client(system string, r config.RegionConfig) (any, error) {
 	return c, nil
 }
 
-func (p *Platform) open(system string, r config.RegionConfig) (any, func(), error) {
+func (p *Platform) open(system state.System, r config.RegionConfig) (any, func(), error) {
 	switch system {
-	case systemKube:
+	case state.SystemKube:
 		if r.Kube != nil {
 			c, err := kube.New(*r.Kube)
 			return nilIfErr(c, err), nil, err
 		}
-	case systemKafka:
+	case state.SystemKafka:
 		if r.Kafka != nil {
 			c, err := kafka.New(*r.Kafka)
 			if err != nil {
@@ -141,7 +132,7 @@ func (p *Platform) open(system string, r config.RegionConfig) (any, func(), erro
 			}
 			return c, c.Close, nil
 		}
-	case systemPostgres:
+	case state.SystemPostgres:
 		if r.Postgres != nil {
 			c, err := postgres.New(p.ctx, *r.Postgres, r.Name)
 			if err != nil {
@@ -149,7 +140,7 @@ func (p *Platform) open(system string, r config.RegionConfig) (any, func(), erro
 			}
 			return c, c.Close, nil
 		}
-	case systemRedis:
+	case state.SystemRedis:
 		if r.Redis != nil {
 			c, err := redis.New(*r.Redis, r.Name)
 			if err != nil {
@@ -157,7 +148,7 @@ func (p *Platform) open(system string, r config.RegionConfig) (any, func(), erro
 			}
 			return c, func() { _ = c.Close() }, nil
 		}
-	case systemClickHouse:
+	case state.SystemClickHouse:
 		if r.ClickHouse != nil {
 			c, err := clickhouse.New(*r.ClickHouse)
 			if err != nil {
@@ -165,12 +156,12 @@ func (p *Platform) open(system string, r config.RegionConfig) (any, func(), erro
 			}
 			return c, c.Close, nil
 		}
-	case systemProm:
+	case state.SystemPrometheus:
 		if r.Prometheus != nil {
 			c, err := prom.New(*r.Prometheus)
 			return nilIfErr(c, err), nil, err
 		}
-	case systemHAProxy:
+	case state.SystemHAProxy:
 		if r.HAProxy != nil {
 			c, err := haproxy.New(*r.HAProxy)
 			return nilIfErr(c, err), nil, err
@@ -192,7 +183,7 @@ func nilIfErr[T any](c *T, err error) any {
 }
 
 // client is Client typed; the zero value when r does not configure system.
-func client[T any](p *Platform, system string, r config.RegionConfig) (T, error) {
+func client[T any](p *Platform, system state.System, r config.RegionConfig) (T, error) {
 	var zero T
 	c, err := p.Client(system, r)
 	if err != nil || c == nil {
@@ -214,11 +205,11 @@ func (p *Platform) Sources(caps ...string) ([]collect.RegionSources, error) {
 	var rs []collect.RegionSources
 	for _, r := range p.cc.Regions {
 		s := collect.RegionSources{Region: r.Name, Role: r.Role}
-		fail := func(what string, e error) error { return fmt.Errorf("region %s: %s: %w", r.Name, what, e) }
+		fail := func(what state.System, e error) error { return fmt.Errorf("region %s: %s: %w", r.Name, what, e) }
 		if want[CapKube] || want[CapLoad] || want[CapPools] {
-			k, err := client[*kube.Client](p, systemKube, r)
+			k, err := client[*kube.Client](p, state.SystemKube, r)
 			if err != nil {
-				return nil, fail("kube", err)
+				return nil, fail(state.SystemKube, err)
 			}
 			if k != nil {
 				s.Instances = k
@@ -231,9 +222,9 @@ func (p *Platform) Sources(caps ...string) ([]collect.RegionSources, error) {
 			}
 		}
 		if want[CapKafka] {
-			k, err := client[*kafka.Client](p, systemKafka, r)
+			k, err := client[*kafka.Client](p, state.SystemKafka, r)
 			if err != nil {
-				return nil, fail("kafka", err)
+				return nil, fail(state.SystemKafka, err)
 			}
 			if k != nil {
 				s.Kafka = k
@@ -241,7 +232,7 @@ func (p *Platform) Sources(caps ...string) ([]collect.RegionSources, error) {
 		}
 		if want[CapLoad] || want[CapPools] {
 			if r.Prometheus != nil {
-				m, err := client[*prom.Client](p, systemProm, r)
+				m, err := client[*prom.Client](p, state.SystemPrometheus, r)
 				if err != nil {
 					return nil, fail("prometheus", err)
 				}
@@ -255,9 +246,9 @@ func (p *Platform) Sources(caps ...string) ([]collect.RegionSources, error) {
 			}
 		}
 		if want[CapReplication] || want[CapPools] {
-			pg, err := client[*postgres.Client](p, systemPostgres, r)
+			pg, err := client[*postgres.Client](p, state.SystemPostgres, r)
 			if err != nil {
-				return nil, fail("postgres", err)
+				return nil, fail(state.SystemPostgres, err)
 			}
 			if pg != nil {
 				if want[CapReplication] {
@@ -267,9 +258,9 @@ func (p *Platform) Sources(caps ...string) ([]collect.RegionSources, error) {
 					s.PGPool = pg
 				}
 			}
-			rd, err := client[*redis.Client](p, systemRedis, r)
+			rd, err := client[*redis.Client](p, state.SystemRedis, r)
 			if err != nil {
-				return nil, fail("redis", err)
+				return nil, fail(state.SystemRedis, err)
 			}
 			if rd != nil {
 				if want[CapReplication] {
@@ -282,16 +273,16 @@ func (p *Platform) Sources(caps ...string) ([]collect.RegionSources, error) {
 		}
 		var ch *clickhouse.Client
 		if want[CapReplication] || want[CapBackups] {
-			c, err := client[*clickhouse.Client](p, systemClickHouse, r)
+			c, err := client[*clickhouse.Client](p, state.SystemClickHouse, r)
 			if err != nil {
-				return nil, fail("clickhouse", err)
+				return nil, fail(state.SystemClickHouse, err)
 			}
 			ch = c
 			if c != nil && want[CapReplication] {
 				s.CHReplicas = c
 			}
 		}
-		if want[CapBackups] && (r.Role == "primary" || len(p.cc.Regions) == 1) {
+		if want[CapBackups] && (r.Role == state.RolePrimary || len(p.cc.Regions) == 1) {
 			s.Backups = backupLister(p.cc, ch)
 		}
 		rs = append(rs, s)
@@ -361,7 +352,7 @@ func (p *Platform) RunbookEnv() (runbook.Env, error) {
 	env.Collect = runbook.CollectFrom(col)
 	var pgs runbook.WritableSQL
 	for _, r := range p.cc.RegionsPrimaryFirst() {
-		pg, err := client[*postgres.Client](p, systemPostgres, r)
+		pg, err := client[*postgres.Client](p, state.SystemPostgres, r)
 		if err != nil {
 			return runbook.Env{}, err
 		}
@@ -369,19 +360,19 @@ func (p *Platform) RunbookEnv() (runbook.Env, error) {
 			env.SQL["postgres@"+r.Name] = pg
 			pgs = append(pgs, pg)
 		}
-		ch, err := client[*clickhouse.Client](p, systemClickHouse, r)
+		ch, err := client[*clickhouse.Client](p, state.SystemClickHouse, r)
 		if err != nil {
 			return runbook.Env{}, err
 		}
 		if ch != nil {
 			env.SQL["clickhouse@"+r.Name] = ch
-			if env.SQL["clickhouse"] == nil {
-				env.SQL["clickhouse"] = ch
+			if env.SQL[string(state.SystemClickHouse)] == nil {
+				env.SQL[string(state.SystemClickHouse)] = ch
 			}
 		}
 	}
 	if len(pgs) > 0 {
-		env.SQL["postgres"] = pgs
+		env.SQL[string(state.SystemPostgres)] = pgs
 	}
 	// A context without a primary role reads the first region.
 	primary := p.cc.Primary()
@@ -392,14 +383,14 @@ func (p *Platform) RunbookEnv() (runbook.Env, error) {
 		if env.Prom, err = promQuerier(p, *primary); err != nil {
 			return runbook.Env{}, err
 		}
-		k, err := client[*kube.Client](p, systemKube, *primary)
+		k, err := client[*kube.Client](p, state.SystemKube, *primary)
 		if err != nil {
 			return runbook.Env{}, err
 		}
 		if k != nil {
 			env.Kube = k
 		}
-		lb, err := client[*haproxy.Client](p, systemHAProxy, *primary)
+		lb, err := client[*haproxy.Client](p, state.SystemHAProxy, *primary)
 		if err != nil {
 			return runbook.Env{}, err
 		}
@@ -415,7 +406,7 @@ func (p *Platform) RunbookEnv() (runbook.Env, error) {
 
 // promQuerier keeps a region without Prometheus a nil interface.
 func promQuerier(p *Platform, r config.RegionConfig) (state.PromQuerier, error) {
-	c, err := client[*prom.Client](p, systemProm, r)
+	c, err := client[*prom.Client](p, state.SystemPrometheus, r)
 	if err != nil || c == nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wotr/wotr-tui/backends/postgres"
 	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 const kubeconfig = `apiVersion: v1
@@ -31,7 +32,7 @@ func twoRegions(t *testing.T) config.ContextConfig {
 	if err := os.WriteFile(kc, []byte(kubeconfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	region := func(name, role, port string) config.RegionConfig {
+	region := func(name string, role state.Role, port string) config.RegionConfig {
 		return config.RegionConfig{Name: name, Role: role,
 			Kube:       &config.KubeEndpoint{Kubeconfig: kc, Namespace: "wotr"},
 			Kafka:      &config.KafkaEndpoint{Brokers: []string{"127.0.0.1:" + port}},
@@ -43,7 +44,7 @@ func twoRegions(t *testing.T) config.ContextConfig {
 		}
 	}
 	return config.ContextConfig{Name: "wired", BackupDir: t.TempDir(),
-		Regions: []config.RegionConfig{region("secondary", "secondary", "2"), region("primary", "primary", "1")}}
+		Regions: []config.RegionConfig{region("secondary", state.RoleSecondary, "2"), region("primary", state.RolePrimary, "1")}}
 }
 
 // The console's collector, a `get`, the actions and a runbook environment
@@ -70,7 +71,7 @@ func TestClientsOpenOncePerRegion(t *testing.T) {
 	}
 	var actionPG []any
 	for _, r := range cc.Regions {
-		for _, system := range []string{"kube", "kafka", "postgres", "redis", "clickhouse", "prom"} {
+		for _, system := range []state.System{state.SystemKube, state.SystemKafka, state.SystemPostgres, state.SystemRedis, state.SystemClickHouse, state.SystemPrometheus} {
 			c, err := actions.Backends.Client(system, r)
 			if err != nil || c == nil {
 				t.Fatalf("%s@%s: %v %v", system, r.Name, c, err)

@@ -450,10 +450,10 @@ func TestBackup(t *testing.T) {
 	}
 	got := map[string]backup.Entry{}
 	for _, e := range entries {
-		got[e.Store] = e
+		got[string(e.Store)] = e
 	}
 	for _, s := range backup.Stores {
-		e, ok := got[s]
+		e, ok := got[string(s)]
 		if !ok || e.State != "done" || e.SizeBytes <= 0 {
 			t.Errorf("%s: catalog entry %+v", s, e)
 		}

@@ -83,7 +83,7 @@ func configRoles(t *testing.T, path string) map[string]string {
 	}
 	roles := map[string]string{}
 	for _, r := range cc.Regions {
-		roles[r.Name] = r.Role
+		roles[r.Name] = string(r.Role)
 	}
 	return roles
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // DrainOptions are kubectl drain's options.
@@ -94,7 +95,7 @@ func parseNode(a *Service, req Request) (string, config.RegionConfig, error) {
 	if len(node) > 253 || !nodeNameRE.MatchString(node) {
 		return "", config.RegionConfig{}, Invalidf("node name %q is not a valid Kubernetes name (lowercase letters, digits, '-', '.')", node)
 	}
-	r, err := a.primaryWith("kube", req.Params["region"])
+	r, err := a.primaryWith(state.SystemKube, req.Params["region"])
 	return node, r, err
 }
 
@@ -149,7 +150,7 @@ func (drainAction) plan(ctx context.Context, a *Service, req Request, p *Plan) e
 	if err != nil {
 		return err
 	}
-	d, err := capability[Drainer](a, "kube", r)
+	d, err := capability[Drainer](a, state.SystemKube, r)
 	if err != nil {
 		return err
 	}
@@ -217,7 +218,7 @@ func (drainAction) execute(ctx context.Context, a *Service, p *Plan, res *Result
 	if err != nil {
 		return err
 	}
-	d, err := capability[Drainer](a, "kube", r)
+	d, err := capability[Drainer](a, state.SystemKube, r)
 	if err != nil {
 		return err
 	}
@@ -286,7 +287,7 @@ func (c cordonAction) plan(ctx context.Context, a *Service, req Request, p *Plan
 	if err != nil {
 		return err
 	}
-	d, err := capability[Drainer](a, "kube", r)
+	d, err := capability[Drainer](a, state.SystemKube, r)
 	if err != nil {
 		return err
 	}
@@ -317,7 +318,7 @@ func (c cordonAction) execute(ctx context.Context, a *Service, p *Plan, res *Res
 	if err != nil {
 		return err
 	}
-	cd, err := capability[Cordoner](a, "kube", r)
+	cd, err := capability[Cordoner](a, state.SystemKube, r)
 	if err != nil {
 		return err
 	}
@@ -326,29 +327,29 @@ func (c cordonAction) execute(ctx context.Context, a *Service, p *Plan, res *Res
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", c.verb(), node, err)
 	}
-	state := "schedulable"
+	schedulable := "schedulable"
 	if c.cordon {
-		state = "unschedulable"
+		schedulable = "unschedulable"
 	}
 	switch {
 	case p.Request.DryRun:
-		res.Summary = fmt.Sprintf("dry run (server side): %s would be %s", node, state)
+		res.Summary = fmt.Sprintf("dry run (server side): %s would be %s", node, schedulable)
 		return nil
 	case changed:
-		res.Summary = fmt.Sprintf("%s is now %s", node, state)
+		res.Summary = fmt.Sprintf("%s is now %s", node, schedulable)
 	default:
-		res.Summary = fmt.Sprintf("%s was already %s", node, state)
+		res.Summary = fmt.Sprintf("%s was already %s", node, schedulable)
 	}
-	d, err := capability[Drainer](a, "kube", r)
+	d, err := capability[Drainer](a, state.SystemKube, r)
 	if err == nil {
 		pv, perr := d.PreviewDrain(ctx, node, DrainOptions{IgnoreDaemonSets: true, GracePeriodSeconds: -1})
 		switch {
 		case perr != nil:
-			res.Verified = append(res.Verified, Check{Name: state, Status: CheckFail, Detail: perr.Error()})
+			res.Verified = append(res.Verified, Check{Name: schedulable, Status: CheckFail, Detail: perr.Error()})
 		case pv.Cordoned == c.cordon:
-			res.Verified = append(res.Verified, Check{Name: state, Status: CheckPass, Detail: node + " is " + state})
+			res.Verified = append(res.Verified, Check{Name: schedulable, Status: CheckPass, Detail: node + " is " + schedulable})
 		default:
-			res.Verified = append(res.Verified, Check{Name: state, Status: CheckFail, Detail: node + " is not " + state})
+			res.Verified = append(res.Verified, Check{Name: schedulable, Status: CheckFail, Detail: node + " is not " + schedulable})
 		}
 	}
 	progress(Progress{Step: c.verb(), Detail: "done", Done: 1, Total: 1})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // PartitionAlterer reads and raises a topic's partition count.
@@ -46,7 +47,7 @@ func parsePartitions(a *Service, req Request) (string, int32, config.RegionConfi
 	if n < 1 || n > MaxPartitions {
 		return "", 0, config.RegionConfig{}, Invalidf("partitions parameter count %d is outside 1..%d", n, MaxPartitions)
 	}
-	r, err := a.primaryWith("kafka", req.Params["region"])
+	r, err := a.primaryWith(state.SystemKafka, req.Params["region"])
 	return topic, int32(n), r, err
 }
 
@@ -55,7 +56,7 @@ func (partitionsAction) plan(ctx context.Context, a *Service, req Request, p *Pl
 	if err != nil {
 		return err
 	}
-	pa, err := capability[PartitionAlterer](a, "kafka", r)
+	pa, err := capability[PartitionAlterer](a, state.SystemKafka, r)
 	if err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func (partitionsAction) plan(ctx context.Context, a *Service, req Request, p *Pl
 		fmt.Sprintf("the key-to-partition mapping changes for new records: a key that went to partition k of %d may now go elsewhere, so per-key ordering across the change is not guaranteed", cur),
 		"existing data does not move: records already written stay in partitions 0.."+fmt.Sprint(cur-1))
 	p.Effects = append(p.Effects, fmt.Sprintf("%s: %d new partitions (%d total)", topic, count-cur, count))
-	if gr, gerr := capability[GroupReader](a, "kafka", r); gerr == nil {
+	if gr, gerr := capability[GroupReader](a, state.SystemKafka, r); gerr == nil {
 		if gi, ierr := gr.GroupInfo(ctx, groupOf(r)); ierr == nil && gi.Members > 0 {
 			p.Effects = append(p.Effects, fmt.Sprintf("group %s (%d members) rebalances to take the new partitions", gi.Group, gi.Members))
 		}
@@ -100,7 +101,7 @@ func (partitionsAction) execute(ctx context.Context, a *Service, p *Plan, res *R
 	if err != nil {
 		return err
 	}
-	pa, err := capability[PartitionAlterer](a, "kafka", r)
+	pa, err := capability[PartitionAlterer](a, state.SystemKafka, r)
 	if err != nil {
 		return err
 	}
@@ -152,7 +153,7 @@ func (partitionsAction) execute(ctx context.Context, a *Service, p *Plan, res *R
 		st, detail = CheckFail, err.Error()
 	}
 	res.Verified = append(res.Verified, Check{Name: "broker metadata", Status: st, Detail: detail})
-	if gr, gerr := capability[GroupReader](a, "kafka", r); gerr == nil {
+	if gr, gerr := capability[GroupReader](a, state.SystemKafka, r); gerr == nil {
 		res.Verified = append(res.Verified, verifyAssigned(ctx, a, gr, groupOf(r), topic, count))
 	}
 	progress(Progress{Step: "verify", Detail: "done", Done: 2, Total: 2})

@@ -174,7 +174,7 @@ func rebuildMethod(ctx context.Context, a *Service, r config.RegionConfig) (stri
 	if r.Postgres.DataDir == "" {
 		return "", fmt.Errorf("the context has no data-dir for %s's PostgreSQL: only a local installation can be rebuilt by promote", r.Name)
 	}
-	rb, err := capability[StandbyRebuilder](a, "postgres", r)
+	rb, err := capability[StandbyRebuilder](a, state.SystemPostgres, r)
 	if err != nil {
 		return "", err
 	}
@@ -274,7 +274,7 @@ func (promoteAction) plan(ctx context.Context, a *Service, req Request, p *Plan)
 	if oldSt != nil {
 		p.Steps = append(p.Steps, fmt.Sprintf("fence the old primary in %s (default_transaction_read_only=on, end client sessions)", pr.old.Name))
 	}
-	if b, err := backup.Last(backup.Dir(a.Config), "postgres"); err != nil {
+	if b, err := backup.Last(backup.Dir(a.Config), state.SystemPostgres); err != nil {
 		p.Checks = append(p.Checks, Check{Name: "last backup", Status: CheckWarn, Detail: err.Error()})
 	} else if b == nil {
 		p.Checks = append(p.Checks, Check{Name: "last backup", Status: CheckWarn, Detail: "no PostgreSQL backup in " + backup.Dir(a.Config)})
@@ -345,7 +345,7 @@ func (promoteAction) execute(ctx context.Context, a *Service, p *Plan, res *Resu
 	if pr.targetState.writable() {
 		return Refusedf("region %s already is the primary", pr.target.Name)
 	}
-	if run.promoter, err = capability[Promoter](a, "postgres", pr.target); err != nil {
+	if run.promoter, err = capability[Promoter](a, state.SystemPostgres, pr.target); err != nil {
 		return err
 	}
 	run.host, run.port = run.promoter.Endpoint()
@@ -373,17 +373,17 @@ type promoteRun struct {
 	res *Result
 	pr  promoteRegions
 
-	promoter   Promoter
-	host       string
-	port       int
-	standby    PostgresNode
-	standbySt  PGStatus
-	fencedAt   string    // the fenced primary's last LSN
-	t0         time.Time // confirmation
-	tf         time.Time // writes stopped
-	writable   time.Time
-	repointed  int
-	roles      Check
+	promoter  Promoter
+	host      string
+	port      int
+	standby   PostgresNode
+	standbySt PGStatus
+	fencedAt  string    // the fenced primary's last LSN
+	t0        time.Time // confirmation
+	tf        time.Time // writes stopped
+	writable  time.Time
+	repointed int
+	roles     Check
 }
 
 func (r *promoteRun) verified(c Check) { r.res.Verified = append(r.res.Verified, c) }
@@ -451,7 +451,7 @@ func (r *promoteRun) fence(ctx context.Context, detail func(string)) error {
 	}
 	old := *r.pr.old
 	detail("old primary in " + old.Name)
-	f, ferr := capability[Fencer](r.a, "postgres", old)
+	f, ferr := capability[Fencer](r.a, state.SystemPostgres, old)
 	what := ""
 	if ferr == nil {
 		what, ferr = f.Fence(ctx)
@@ -463,7 +463,7 @@ func (r *promoteRun) fence(ctx context.Context, detail func(string)) error {
 	}
 	r.verified(Check{Name: "old primary fenced", Status: CheckPass, Detail: what})
 	// The primary's last LSN, so the standby can receive everything before it is cut loose.
-	if node, err := capability[PostgresNode](r.a, "postgres", old); err == nil {
+	if node, err := capability[PostgresNode](r.a, state.SystemPostgres, old); err == nil {
 		if s, err := node.PGStatus(ctx); err == nil {
 			r.fencedAt = s.CurrentLSN
 		}
@@ -474,7 +474,7 @@ func (r *promoteRun) fence(ctx context.Context, detail func(string)) error {
 // catchUp waits for the standby to receive the fenced primary's last LSN.
 func (r *promoteRun) catchUp(ctx context.Context, detail func(string)) error {
 	var err error
-	if r.standby, err = capability[PostgresNode](r.a, "postgres", r.pr.target); err != nil {
+	if r.standby, err = capability[PostgresNode](r.a, state.SystemPostgres, r.pr.target); err != nil {
 		return err
 	}
 	if r.standbySt, err = r.standby.PGStatus(ctx); err != nil {
@@ -512,7 +512,7 @@ func (r *promoteRun) promote(ctx context.Context, _ func(string)) error {
 	if r.standbySt.ReadOnly {
 		// A rebuilt server may carry a fence copied with its data.
 		c := Check{Name: "fence lifted", Status: CheckPass}
-		if u, err := capability[Unfencer](r.a, "postgres", r.pr.target); err != nil {
+		if u, err := capability[Unfencer](r.a, state.SystemPostgres, r.pr.target); err != nil {
 			c.Status, c.Detail = CheckFail, err.Error()
 		} else if what, err := u.Unfence(ctx); err != nil {
 			c.Status, c.Detail = CheckFail, err.Error()
@@ -542,7 +542,7 @@ func (r *promoteRun) repoint(ctx context.Context, _ func(string)) error {
 			continue
 		}
 		name := "repoint " + reg.Name
-		es, err := capability[EnvSetter](r.a, "kube", reg)
+		es, err := capability[EnvSetter](r.a, state.SystemKube, reg)
 		if err != nil {
 			r.verified(Check{Name: name, Status: CheckWarn, Detail: err.Error()})
 			continue
@@ -589,7 +589,7 @@ func (r *promoteRun) verifyEndState(ctx context.Context, _ func(string)) error {
 	if r.pr.old == nil {
 		return nil
 	}
-	if node, err := capability[PostgresNode](r.a, "postgres", *r.pr.old); err == nil {
+	if node, err := capability[PostgresNode](r.a, state.SystemPostgres, *r.pr.old); err == nil {
 		if s, err := node.PGStatus(ctx); err == nil {
 			c := Check{Name: "old primary read-only", Status: CheckPass, Detail: "default_transaction_read_only = on"}
 			if !s.ReadOnly && !s.InRecovery {
@@ -629,7 +629,7 @@ func checkByNamePrefix(checks []Check, prefix string) *Check {
 
 func promoteRedis(ctx context.Context, a *Service, r config.RegionConfig) Check {
 	c := Check{Name: "redis primary"}
-	rp, err := capability[RedisPromoter](a, "redis", r)
+	rp, err := capability[RedisPromoter](a, state.SystemRedis, r)
 	if err != nil {
 		c.Status, c.Detail = CheckWarn, err.Error()
 		return c
@@ -656,7 +656,7 @@ func promoteRedis(ctx context.Context, a *Service, r config.RegionConfig) Check 
 
 func reportClickHouse(ctx context.Context, a *Service, r config.RegionConfig) Check {
 	c := Check{Name: "clickhouse replicas"}
-	rr, err := capability[ReplicaReporter](a, "clickhouse", r)
+	rr, err := capability[ReplicaReporter](a, state.SystemClickHouse, r)
 	if err != nil {
 		c.Status, c.Detail = CheckWarn, err.Error()
 		return c

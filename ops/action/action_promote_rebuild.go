@@ -8,6 +8,7 @@ import (
 
 	"github.com/wotr/wotr-tui/ops/collect"
 	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // StandbyRebuild asks for a server's data dir to be resynchronised from the
@@ -92,7 +93,7 @@ func readPGRegions(ctx context.Context, a *Service) []pgRegion {
 			continue
 		}
 		s := pgRegion{Region: r}
-		node, err := capability[PostgresNode](a, "postgres", r)
+		node, err := capability[PostgresNode](a, state.SystemPostgres, r)
 		if err == nil {
 			var st PGStatus
 			st, err = node.PGStatus(ctx)
@@ -121,7 +122,7 @@ func livePrimary(states []pgRegion) (primary *pgRegion, how string, splitBrain [
 		return &states[writable[0]], "live: pg_is_in_recovery() = false and it accepts writes", nil
 	case 0:
 		for i, s := range states {
-			if s.Region.Role == "primary" {
+			if s.Region.Role == state.RolePrimary {
 				return &states[i], "config role (no region's PostgreSQL accepts writes now: " + s.describe() + ")", nil
 			}
 		}
@@ -136,7 +137,7 @@ func livePrimary(states []pgRegion) (primary *pgRegion, how string, splitBrain [
 // rebuildStandby rebuilds region r's PostgreSQL as a standby of source and
 // waits until it streams and has replayed what the source had written.
 func rebuildStandby(ctx context.Context, a *Service, r, source config.RegionConfig, res *Result, progress func(string)) error {
-	rb, err := capability[StandbyRebuilder](a, "postgres", r)
+	rb, err := capability[StandbyRebuilder](a, state.SystemPostgres, r)
 	if err != nil {
 		return err
 	}
@@ -146,11 +147,11 @@ func rebuildStandby(ctx context.Context, a *Service, r, source config.RegionConf
 		return fmt.Errorf("rebuild %s as a standby of %s: %w", r.Name, source.Name, err)
 	}
 	rebuilt := time.Since(t0)
-	node, err := capability[PostgresNode](a, "postgres", r)
+	node, err := capability[PostgresNode](a, state.SystemPostgres, r)
 	if err != nil {
 		return err
 	}
-	src, err := capability[PostgresNode](a, "postgres", source)
+	src, err := capability[PostgresNode](a, state.SystemPostgres, source)
 	if err != nil {
 		return err
 	}
@@ -189,7 +190,7 @@ func rebuildStandby(ctx context.Context, a *Service, r, source config.RegionConf
 
 // streamState is the standby's state in the source's pg_stat_replication.
 func streamState(ctx context.Context, a *Service, source config.RegionConfig, standby string) string {
-	rr, err := capability[collect.PGReplicationReader](a, "postgres", source)
+	rr, err := capability[collect.PGReplicationReader](a, state.SystemPostgres, source)
 	if err != nil {
 		return "streaming" // the source cannot tell; its LSNs decided
 	}
@@ -209,7 +210,7 @@ func streamState(ctx context.Context, a *Service, source config.RegionConfig, st
 // link to be up with the initial sync done.
 func resyncRedis(ctx context.Context, a *Service, r, source config.RegionConfig) Check {
 	c := Check{Name: "redis " + r.Name + " replicates " + source.Name}
-	rr, err := capability[RedisReplicator](a, "redis", r)
+	rr, err := capability[RedisReplicator](a, state.SystemRedis, r)
 	if err != nil {
 		c.Status, c.Detail = CheckWarn, err.Error()
 		return c
@@ -238,7 +239,7 @@ func saveRoles(a *Service, primary string) Check {
 		switch {
 		case r.Name == primary:
 			r.Role = "primary"
-		case r.Role == "primary":
+		case r.Role == state.RolePrimary:
 			r.Role = "secondary"
 		}
 	}

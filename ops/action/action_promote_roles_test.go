@@ -15,7 +15,7 @@ func TestRegionRolesFollowReplication(t *testing.T) {
 	roles := func(rows ...state.PGStandby) map[string]string {
 		out := map[string]string{}
 		for _, r := range c.RegionSummary(&state.Snapshot{Replication: state.Replication{Postgres: rows}}, time.Now()) {
-			out[r.Name] = r.Role
+			out[r.Name] = string(r.Role)
 		}
 		return out
 	}

@@ -155,7 +155,7 @@ func parseScale(a *Service, req Request) (*scaleParams, error) {
 	if sp.hasMin && sp.hasMax && sp.min > sp.max {
 		return nil, Invalidf("scale parameter min %d is above max %d", sp.min, sp.max)
 	}
-	if sp.region, err = a.primaryWith("kube", req.Params["region"]); err != nil {
+	if sp.region, err = a.primaryWith(state.SystemKube, req.Params["region"]); err != nil {
 		return nil, err
 	}
 	return sp, nil
@@ -166,7 +166,7 @@ func (scaleAction) plan(ctx context.Context, a *Service, req Request, p *Plan) e
 	if err != nil {
 		return err
 	}
-	sc, err := capability[Scaler](a, "kube", sp.region)
+	sc, err := capability[Scaler](a, state.SystemKube, sp.region)
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func (scaleAction) plan(ctx context.Context, a *Service, req Request, p *Plan) e
 		return err
 	}
 	var hpa *state.HPA
-	if he, herr := capability[HPAEditor](a, "kube", sp.region); herr == nil {
+	if he, herr := capability[HPAEditor](a, state.SystemKube, sp.region); herr == nil {
 		if hpa, err = he.HPAFor(ctx, sp.deployment); err != nil {
 			return err
 		}
@@ -239,7 +239,8 @@ func (scaleAction) plan(ctx context.Context, a *Service, req Request, p *Plan) e
 	}
 	// The connection budget: pool max x (replicas + surge) against the store limit.
 	if req.Target == "api" || sp.deployment == serviceDeployments["api"] {
-		for _, store := range []string{"postgres", "redis"} {
+		// ClickHouse has no connection limit of that kind to check against.
+		for _, store := range []state.System{state.SystemPostgres, state.SystemRedis} {
 			p.Checks = append(p.Checks, budgetCheck(ctx, a, store, w.Env, peak, surge))
 		}
 	}
@@ -260,7 +261,7 @@ func clamp(v, lo, hi int32) int32 {
 
 func consumerPartitionCheck(ctx context.Context, a *Service, replicas int32) Check {
 	c := Check{Name: "consumers vs partitions"}
-	gr, r, err := primaryCapability[GroupReader](a, "kafka")
+	gr, r, err := primaryCapability[GroupReader](a, state.SystemKafka)
 	if err != nil {
 		c.Status, c.Detail = CheckWarn, "cannot check: "+err.Error()
 		return c
@@ -290,8 +291,8 @@ func consumerPartitionCheck(ctx context.Context, a *Service, replicas int32) Che
 	return c
 }
 
-func budgetCheck(ctx context.Context, a *Service, store string, env map[string]string, replicas, surge int32) Check {
-	c := Check{Name: store + " connection budget"}
+func budgetCheck(ctx context.Context, a *Service, store state.System, env map[string]string, replicas, surge int32) Check {
+	c := Check{Name: string(store + " connection budget")}
 	cl, _, err := primaryCapability[ConnectionLimiter](a, store)
 	if err != nil {
 		c.Status, c.Detail = CheckWarn, "cannot check: "+err.Error()
@@ -319,7 +320,7 @@ func budgetCheck(ctx context.Context, a *Service, store string, env map[string]s
 
 func capacityCheck(ctx context.Context, a *Service, r config.RegionConfig, w WorkloadStatus, target int32) Check {
 	c := Check{Name: "node capacity"}
-	cr, err := capability[CapacityReader](a, "kube", r)
+	cr, err := capability[CapacityReader](a, state.SystemKube, r)
 	if err != nil {
 		c.Status, c.Detail = CheckWarn, "cannot check: "+err.Error()
 		return c
@@ -353,7 +354,7 @@ func (scaleAction) execute(ctx context.Context, a *Service, p *Plan, res *Result
 	if err != nil {
 		return err
 	}
-	sc, err := capability[Scaler](a, "kube", sp.region)
+	sc, err := capability[Scaler](a, state.SystemKube, sp.region)
 	if err != nil {
 		return err
 	}
@@ -362,7 +363,7 @@ func (scaleAction) execute(ctx context.Context, a *Service, p *Plan, res *Result
 		return err
 	}
 	var hpa *state.HPA
-	he, herr := capability[HPAEditor](a, "kube", sp.region)
+	he, herr := capability[HPAEditor](a, state.SystemKube, sp.region)
 	if herr == nil {
 		if hpa, err = he.HPAFor(ctx, sp.deployment); err != nil {
 			return err
@@ -444,7 +445,7 @@ func (scaleAction) execute(ctx context.Context, a *Service, p *Plan, res *Result
 // has no consumers connected to this Kafka: that is reported, not waited on.
 func verifyGroup(ctx context.Context, a *Service, replicas int32) Check {
 	c := Check{Name: "group rebalanced"}
-	gr, r, err := primaryCapability[GroupReader](a, "kafka")
+	gr, r, err := primaryCapability[GroupReader](a, state.SystemKafka)
 	if err != nil {
 		c.Status, c.Detail = CheckWarn, "not checked: "+err.Error()
 		return c

@@ -67,7 +67,7 @@ func loadSpread(samples []state.Sample, deployment string, want int32) (ok bool,
 // a scale is not undone for want of load.
 func verifyLoadSpread(ctx context.Context, a *Service, deployment string, replicas int32) Check {
 	c := Check{Name: "load spread"}
-	q, _, err := primaryCapability[state.PromQuerier](a, "prom")
+	q, _, err := primaryCapability[state.PromQuerier](a, state.SystemPrometheus)
 	if err != nil {
 		c.Status, c.Detail = CheckWarn, "not checked: "+err.Error()
 		return c

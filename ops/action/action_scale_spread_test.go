@@ -64,7 +64,7 @@ func spreadActions(rates *fakeRates, withProm bool) *Service {
 		region.Prometheus = &config.PromEndpoint{URL: "http://prom.invalid"}
 	}
 	a := NewService(config.ContextConfig{Name: "t", Regions: []config.RegionConfig{region}},
-		BackendsFunc(func(string, config.RegionConfig) (any, error) { return rates, nil }))
+		BackendsFunc(func(state.System, config.RegionConfig) (any, error) { return rates, nil }))
 	a.Options.VerifyTimeout = 2 * time.Second
 	a.Options.PollInterval = time.Millisecond
 	return a

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wotr/wotr-tui/ops/audit"
 	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // Errors an action returns, so the CLI can map them to exit codes and the TUI
@@ -64,13 +65,13 @@ var Kinds = []Kind{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordo
 // capability interfaces an action needs (Scaler, Drainer, Promoter, ...), so an
 // action is offered only where the capability exists.
 type Backends interface {
-	Client(system string, region config.RegionConfig) (any, error)
+	Client(system state.System, region config.RegionConfig) (any, error)
 }
 
 // BackendsFunc adapts a function to Backends.
-type BackendsFunc func(system string, region config.RegionConfig) (any, error)
+type BackendsFunc func(system state.System, region config.RegionConfig) (any, error)
 
-func (f BackendsFunc) Client(system string, region config.RegionConfig) (any, error) {
+func (f BackendsFunc) Client(system state.System, region config.RegionConfig) (any, error) {
 	return f(system, region)
 }
 
@@ -153,7 +154,7 @@ func (a *Service) who() string {
 }
 
 // client is the backend of one system for one region.
-func (a *Service) client(system string, r config.RegionConfig) (any, error) {
+func (a *Service) client(system state.System, r config.RegionConfig) (any, error) {
 	if a.Backends == nil || !configured(system, r) {
 		return nil, fmt.Errorf("%w: region %q has no %s endpoint", ErrUnsupported, r.Name, system)
 	}
@@ -168,26 +169,26 @@ func (a *Service) client(system string, r config.RegionConfig) (any, error) {
 }
 
 // configured reports whether region r names an endpoint of system.
-func configured(system string, r config.RegionConfig) bool {
+func configured(system state.System, r config.RegionConfig) bool {
 	switch system {
-	case "kube":
+	case state.SystemKube:
 		return r.Kube != nil
-	case "kafka":
+	case state.SystemKafka:
 		return r.Kafka != nil
-	case "postgres":
+	case state.SystemPostgres:
 		return r.Postgres != nil
-	case "redis":
+	case state.SystemRedis:
 		return r.Redis != nil
-	case "clickhouse":
+	case state.SystemClickHouse:
 		return r.ClickHouse != nil
-	case "prom":
+	case state.SystemPrometheus:
 		return r.Prometheus != nil
 	}
 	return false
 }
 
 // capability opens the system's client in region r and asserts capability T.
-func capability[T any](a *Service, system string, r config.RegionConfig) (T, error) {
+func capability[T any](a *Service, system state.System, r config.RegionConfig) (T, error) {
 	var zero T
 	c, err := a.client(system, r)
 	if err != nil {
@@ -202,7 +203,7 @@ func capability[T any](a *Service, system string, r config.RegionConfig) (T, err
 
 // primaryCapability opens system in the first region, primary first, that has
 // it and asserts capability T. The region comes back too (its group name, say).
-func primaryCapability[T any](a *Service, system string) (T, config.RegionConfig, error) {
+func primaryCapability[T any](a *Service, system state.System) (T, config.RegionConfig, error) {
 	r, err := a.primaryWith(system, "")
 	if err != nil {
 		var zero T
@@ -216,7 +217,7 @@ func primaryCapability[T any](a *Service, system string) (T, config.RegionConfig
 func (a *Service) region(name string) (config.RegionConfig, error) {
 	var names []string
 	for _, r := range a.Config.Regions {
-		if name == "" && (r.Role == "primary" || r.Role == "") {
+		if name == "" && (r.Role == state.RolePrimary || r.Role == "") {
 			return r, nil
 		}
 		if r.Name == name {
@@ -234,7 +235,7 @@ func (a *Service) region(name string) (config.RegionConfig, error) {
 }
 
 // primaryWith returns the first region, primary first, that has the system configured.
-func (a *Service) primaryWith(system string, want string) (config.RegionConfig, error) {
+func (a *Service) primaryWith(system state.System, want string) (config.RegionConfig, error) {
 	if want != "" {
 		return a.region(want)
 	}

@@ -54,40 +54,40 @@ func (backupAction) plan(ctx context.Context, a *Service, req Request, p *Plan) 
 		return err
 	}
 	dir := backup.Dir(a.Config)
-	p.Summary = fmt.Sprintf("back up %s into %s", strings.Join(stores, ", "), dir)
+	p.Summary = fmt.Sprintf("back up %s into %s", joinSystems(stores), dir)
 	for _, s := range stores {
 		r, rerr := a.primaryWith(s, req.Params["region"])
 		if rerr != nil {
 			if errors.Is(rerr, ErrInvalid) {
 				return rerr
 			}
-			p.Checks = append(p.Checks, Check{Name: s + " endpoint", Status: CheckFail, Detail: rerr.Error()})
+			p.Checks = append(p.Checks, Check{Name: string(s + " endpoint"), Status: CheckFail, Detail: rerr.Error()})
 			continue
 		}
 		bt, cerr := capability[BackupTaker](a, s, r)
 		if cerr != nil {
-			p.Checks = append(p.Checks, Check{Name: s + " backup", Status: CheckFail, Detail: cerr.Error()})
+			p.Checks = append(p.Checks, Check{Name: string(s + " backup"), Status: CheckFail, Detail: cerr.Error()})
 			continue
 		}
 		method := ""
 		if d, ok := bt.(BackupMethodDescriber); ok {
 			m, merr := d.BackupMethod(ctx)
 			if merr != nil {
-				p.Checks = append(p.Checks, Check{Name: s + " reachable", Status: CheckFail, Detail: merr.Error()})
+				p.Checks = append(p.Checks, Check{Name: string(s + " reachable"), Status: CheckFail, Detail: merr.Error()})
 				continue
 			}
 			method = m
 		}
-		p.Checks = append(p.Checks, Check{Name: s + " reachable", Status: CheckPass, Detail: fmt.Sprintf("region %s, method %s", r.Name, method)})
+		p.Checks = append(p.Checks, Check{Name: string(s + " reachable"), Status: CheckPass, Detail: fmt.Sprintf("region %s, method %s", r.Name, method)})
 		p.Steps = append(p.Steps, fmt.Sprintf("%s: %s (region %s)", s, method, r.Name))
 		if info := backup.HeldLock(dir, s); info != nil {
-			p.Checks = append(p.Checks, Check{Name: s + " lock", Status: CheckFail, Hard: true,
+			p.Checks = append(p.Checks, Check{Name: string(s + " lock"), Status: CheckFail, Hard: true,
 				Detail: fmt.Sprintf("a backup of %s is already running (set %s, pid %d, since %s); one backup at a time per store", s, info.SetID, info.PID, info.Since.Format(time.RFC3339))})
 		} else {
-			p.Checks = append(p.Checks, Check{Name: s + " lock", Status: CheckPass, Detail: "no backup of " + s + " running"})
+			p.Checks = append(p.Checks, Check{Name: string(s + " lock"), Status: CheckPass, Detail: string("no backup of " + s + " running")})
 		}
 	}
-	if r, err := a.primaryWith("kafka", ""); err == nil {
+	if r, err := a.primaryWith(state.SystemKafka, ""); err == nil {
 		p.Steps = append([]string{fmt.Sprintf("record consumer-group offsets of %s (region %s) as the set's reference point", groupOf(r), r.Name)}, p.Steps...)
 	} else {
 		p.Warnings = append(p.Warnings, "no Kafka endpoint: consumer-group offsets will not be recorded with this backup set")
@@ -125,7 +125,7 @@ func (backupAction) execute(ctx context.Context, a *Service, p *Plan, res *Resul
 	}
 	dir := backup.Dir(a.Config)
 	if p.Request.DryRun {
-		res.Summary = "dry run: would back up " + strings.Join(stores, ", ") + " into " + dir
+		res.Summary = "dry run: would back up " + joinSystems(stores) + " into " + dir
 		return nil
 	}
 	setID := backup.NewSetID(a.now())
@@ -148,9 +148,9 @@ func (backupAction) execute(ctx context.Context, a *Service, p *Plan, res *Resul
 	}
 	total := len(stores) + 1
 	var offsets map[string]int64
-	if r, err := a.primaryWith("kafka", ""); err == nil {
+	if r, err := a.primaryWith(state.SystemKafka, ""); err == nil {
 		progress(Progress{Step: "kafka offsets", Detail: "recording " + groupOf(r), Total: total})
-		rec, cerr := capability[OffsetRecorder](a, "kafka", r)
+		rec, cerr := capability[OffsetRecorder](a, state.SystemKafka, r)
 		if cerr == nil {
 			offsets, cerr = rec.CommittedOffsets(ctx, groupOf(r))
 		}
@@ -171,7 +171,7 @@ func (backupAction) execute(ctx context.Context, a *Service, p *Plan, res *Resul
 		if err != nil {
 			return err
 		}
-		loc := filepath.Join(dir, setID, s)
+		loc := filepath.Join(dir, setID, string(s))
 		if err := os.MkdirAll(loc, 0o700); err != nil {
 			return err
 		}
@@ -180,9 +180,9 @@ func (backupAction) execute(ctx context.Context, a *Service, p *Plan, res *Resul
 		if err := backup.PutEntry(dir, entry); err != nil {
 			return fmt.Errorf("backup catalog: %w", err)
 		}
-		progress(Progress{Step: s, Detail: "started", Done: i + 1, Total: total})
+		progress(Progress{Step: string(s), Detail: "started", Done: i + 1, Total: total})
 		info, berr := bt.TakeBackup(ctx, loc, func(msg string) {
-			progress(Progress{Step: s, Detail: msg, Done: i + 1, Total: total})
+			progress(Progress{Step: string(s), Detail: msg, Done: i + 1, Total: total})
 		})
 		entry.Finished = a.now().UTC()
 		entry.Method = info.Method
@@ -198,8 +198,8 @@ func (backupAction) execute(ctx context.Context, a *Service, p *Plan, res *Resul
 		if berr != nil {
 			entry.State = "failed"
 			entry.Error = berr.Error()
-			failed = append(failed, s)
-			res.Verified = append(res.Verified, Check{Name: s + " backup", Status: CheckFail, Detail: berr.Error()})
+			failed = append(failed, string(s))
+			res.Verified = append(res.Verified, Check{Name: string(s + " backup"), Status: CheckFail, Detail: berr.Error()})
 		} else {
 			entry.State = "done"
 			detail := fmt.Sprintf("%s, %s at %s", info.Method, present.Bytes(entry.SizeBytes), entry.Location)
@@ -210,13 +210,13 @@ func (backupAction) execute(ctx context.Context, a *Service, p *Plan, res *Resul
 			if entry.SizeBytes <= 0 {
 				st, detail = CheckFail, "backup is empty: "+detail
 			}
-			res.Verified = append(res.Verified, Check{Name: s + " backup", Status: st, Detail: detail})
+			res.Verified = append(res.Verified, Check{Name: string(s + " backup"), Status: st, Detail: detail})
 			summary = append(summary, fmt.Sprintf("%s %s", s, present.Bytes(entry.SizeBytes)))
 		}
 		if err := backup.PutEntry(dir, entry); err != nil {
 			return fmt.Errorf("backup catalog: %w", err)
 		}
-		progress(Progress{Step: s, Detail: entry.State, Done: i + 2, Total: total})
+		progress(Progress{Step: string(s), Detail: entry.State, Done: i + 2, Total: total})
 	}
 	// The catalog must list what was just taken: that is what the collector and the DR gate read.
 	entries, err := backup.ListEntries(dir)
@@ -226,13 +226,13 @@ func (backupAction) execute(ctx context.Context, a *Service, p *Plan, res *Resul
 	listed := map[string]bool{}
 	for _, e := range entries {
 		if e.ID == setID {
-			listed[e.Store] = true
+			listed[string(e.Store)] = true
 		}
 	}
 	var missing []string
 	for _, s := range stores {
-		if !listed[s] {
-			missing = append(missing, s)
+		if !listed[string(s)] {
+			missing = append(missing, string(s))
 		}
 	}
 	sort.Strings(missing)
@@ -249,14 +249,24 @@ func (backupAction) execute(ctx context.Context, a *Service, p *Plan, res *Resul
 }
 
 // storeList resolves the backup target: one store, or all of them.
-func storeList(target string) ([]string, error) {
+func storeList(target string) ([]state.System, error) {
 	if target == "all" {
 		return backup.Stores, nil
 	}
-	for _, s := range backup.Stores {
-		if s == target {
-			return []string{s}, nil
+	names := make([]string, len(backup.Stores))
+	for i, s := range backup.Stores {
+		if string(s) == target {
+			return []state.System{s}, nil
 		}
+		names[i] = string(s)
 	}
-	return nil, Invalidf("backup target %q is not one of %s, all", target, strings.Join(backup.Stores, ", "))
+	return nil, Invalidf("backup target %q is not one of %s, all", target, strings.Join(names, ", "))
+}
+
+func joinSystems(ss []state.System) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
 }

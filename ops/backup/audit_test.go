@@ -38,7 +38,7 @@ func TestBackupLockRefusesASecondHolderAndClearsAStaleOne(t *testing.T) {
 func TestCatalogListsNewestFirst(t *testing.T) {
 	dir := t.TempDir()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i, s := range []string{"postgres", "redis", "postgres"} {
+	for i, s := range []state.System{state.SystemPostgres, state.SystemRedis, state.SystemPostgres} {
 		e := Entry{Backup: state.Backup{Store: s, ID: NewSetID(t0.Add(time.Duration(i) * time.Hour)), StartedAt: t0.Add(time.Duration(i) * time.Hour), State: "done", Finished: t0.Add(time.Duration(i) * time.Hour)}}
 		if err := PutEntry(dir, e); err != nil {
 			t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 const CatalogFile = "catalog.json"
 
 // Stores are the stores the backup action knows, in the order "all" runs them.
-var Stores = []string{"postgres", "clickhouse", "redis"}
+var Stores = state.Stores
 
 // catalog is the file's shape; entries are oldest first.
 type catalog struct {
@@ -76,7 +76,7 @@ func ListEntries(dir string) ([]Entry, error) {
 }
 
 // Last returns the newest finished backup of store, or nil.
-func Last(dir, store string) (*state.Backup, error) {
+func Last(dir string, store state.System) (*state.Backup, error) {
 	bs, err := List(dir)
 	if err != nil {
 		return nil, err
@@ -178,11 +178,13 @@ type LockInfo struct {
 	SetID string    `json:"setId"`
 }
 
-func lockPath(dir, store string) string { return filepath.Join(dir, "locks", store+".lock") }
+func lockPath(dir string, store state.System) string {
+	return filepath.Join(dir, "locks", string(store)+".lock")
+}
 
 // HeldLock reports the holder of store's lock, or nil when free. A lock
 // left by a process that no longer exists is stale and reported free.
-func HeldLock(dir, store string) *LockInfo {
+func HeldLock(dir string, store state.System) *LockInfo {
 	info, err := readLock(lockPath(dir, store))
 	if err != nil || info == nil {
 		return nil
@@ -215,7 +217,7 @@ func processAlive(pid int) bool {
 }
 
 // AcquireLock takes store's lock or returns ErrRefused naming the holder.
-func AcquireLock(dir, store, setID string) (*Lock, error) {
+func AcquireLock(dir string, store state.System, setID string) (*Lock, error) {
 	path := lockPath(dir, store)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err

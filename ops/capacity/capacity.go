@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // DefaultMaxSurge is Kubernetes' default for a rolling update.
@@ -33,18 +35,18 @@ func Surge(maxSurge string, n int) int {
 // DefaultPoolMax is each instance's pool size per store when neither its env
 // nor its metrics say: the platform services' own defaults
 // (POSTGRES_POOL_MAX, REDIS_POOL_SIZE, CLICKHOUSE_POOL_SIZE).
-var DefaultPoolMax = map[string]int{"postgres": 10, "redis": 50, "clickhouse": 10}
+var DefaultPoolMax = map[state.System]int{state.SystemPostgres: 10, state.SystemRedis: 50, state.SystemClickHouse: 10}
 
 // poolEnv names the env variables that size a store's pool, first wins.
-var poolEnv = map[string][]string{
-	"postgres":   {"POSTGRES_POOL_MAX", "POSTGRES_POOL_SIZE"},
-	"redis":      {"REDIS_POOL_SIZE", "REDIS_POOL_MAX"},
-	"clickhouse": {"CLICKHOUSE_POOL_SIZE"},
+var poolEnv = map[state.System][]string{
+	state.SystemPostgres:   {"POSTGRES_POOL_MAX", "POSTGRES_POOL_SIZE"},
+	state.SystemRedis:      {"REDIS_POOL_SIZE", "REDIS_POOL_MAX"},
+	state.SystemClickHouse: {"CLICKHOUSE_POOL_SIZE"},
 }
 
 // PoolMax is an instance's pool size for store from a container's env, and
 // where it came from (the variable's name, or "default").
-func PoolMax(store string, env map[string]string) (int, string) {
+func PoolMax(store state.System, env map[string]string) (int, string) {
 	for _, k := range poolEnv[store] {
 		if v, err := strconv.Atoi(env[k]); err == nil && v > 0 {
 			return v, k
@@ -56,12 +58,12 @@ func PoolMax(store string, env map[string]string) (int, string) {
 // StoresOf names the stores a deployment holds pools to when its instances
 // expose no pool metrics: the API holds all three, the consumer writes
 // ClickHouse.
-func StoresOf(deployment string) []string {
+func StoresOf(deployment string) []state.System {
 	switch {
 	case strings.Contains(deployment, "consumer"):
-		return []string{"clickhouse"}
+		return []state.System{state.SystemClickHouse}
 	case strings.Contains(deployment, "api"):
-		return []string{"postgres", "redis", "clickhouse"}
+		return []state.System{state.SystemPostgres, state.SystemRedis, state.SystemClickHouse}
 	}
 	return nil
 }

@@ -1,6 +1,10 @@
 package capacity
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/wotr/wotr-tui/ops/state"
+)
 
 func TestSurgeRoundsUpLikeTheDeploymentController(t *testing.T) {
 	for _, tc := range []struct {
@@ -19,7 +23,7 @@ func TestSurgeRoundsUpLikeTheDeploymentController(t *testing.T) {
 
 func TestPoolMaxReadsTheServicesEnvThenDefaults(t *testing.T) {
 	for _, tc := range []struct {
-		store string
+		store state.System
 		env   map[string]string
 		want  int
 		from  string

@@ -120,7 +120,7 @@ func (c *Collector) assemble(now time.Time) state.Snapshot {
 // budget: for each store with a known server limit, pool max x instances at
 // the HPA maximum plus rolling-update surge, summed over deployments.
 func (c *Collector) budget(s *state.Snapshot) []state.Budget {
-	limits := map[string]state.StorePool{}
+	limits := map[state.System]state.StorePool{}
 	for _, p := range s.Pools.Stores {
 		if p.Limit > 0 {
 			if _, ok := limits[p.Store]; !ok {
@@ -136,19 +136,19 @@ func (c *Collector) budget(s *state.Snapshot) []state.Budget {
 	for _, in := range s.Instances {
 		podDep[in.Pod] = in.Deployment
 	}
-	observed := map[string]map[string]int{}
+	observed := map[string]map[state.System]int{}
 	for _, ip := range s.Pools.Instances {
 		d := podDep[ip.Pod]
 		for _, p := range ip.Pools {
 			if observed[d] == nil {
-				observed[d] = map[string]int{}
+				observed[d] = map[state.System]int{}
 			}
 			if n := int(p.Size); n > observed[d][p.Store] {
 				observed[d][p.Store] = n
 			}
 		}
 	}
-	byStore := map[string]*state.Budget{}
+	byStore := map[state.System]*state.Budget{}
 	for _, d := range s.Deployments {
 		n := int(d.Desired)
 		if d.HPA != nil && d.HPA.Max > 0 {
@@ -157,7 +157,7 @@ func (c *Collector) budget(s *state.Snapshot) []state.Budget {
 		surge := capacity.Surge(d.MaxSurge, n)
 		per := observed[d.Name]
 		if len(per) == 0 {
-			per = map[string]int{}
+			per = map[state.System]int{}
 			for _, st := range capacity.StoresOf(d.Name) {
 				per[st] = capacity.DefaultPoolMax[st]
 			}
@@ -216,7 +216,7 @@ func (c *Collector) RegionSummary(s *state.Snapshot, now time.Time) []state.Regi
 				r.Nodes++
 			}
 		}
-		if r.Role != "primary" {
+		if r.Role != state.RolePrimary {
 			for _, p := range s.Replication.Postgres {
 				// the standby's own report, or the primary's row naming this region
 				if p.Meta.Region == rs.Region || p.Name == rs.Region {
@@ -250,17 +250,17 @@ func (c *Collector) RegionSummary(s *state.Snapshot, now time.Time) []state.Regi
 // livePGRole is the role the region's PostgreSQL shows: "secondary" when it
 // reports itself as a standby, "primary" when it streams to a standby, and ""
 // when its replication data says neither (then the config's role stands).
-func livePGRole(s *state.Snapshot, region string) string {
-	role := ""
+func livePGRole(s *state.Snapshot, region string) state.Role {
+	role := state.Role("")
 	for _, p := range s.Replication.Postgres {
 		if p.Meta.Region != region {
 			continue
 		}
 		if p.Self {
-			return "secondary"
+			return state.RoleSecondary
 		}
 		if p.State == "streaming" {
-			role = "primary"
+			role = state.RolePrimary
 		}
 	}
 	return role

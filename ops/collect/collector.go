@@ -93,7 +93,7 @@ func New(opts Options, regions ...RegionSources) *Collector {
 	}
 	// Primary first: its Kafka view wins when both regions name a cluster.
 	sort.SliceStable(c.regions, func(i, j int) bool {
-		return c.regions[i].Role == "primary" && c.regions[j].Role != "primary"
+		return c.regions[i].Role == state.RolePrimary && c.regions[j].Role != state.RolePrimary
 	})
 	for _, r := range c.regions {
 		c.addSources(r)
@@ -351,7 +351,7 @@ func (c *Collector) recordHistory(s *state.Snapshot) {
 	}
 	for _, p := range s.Pools.Stores {
 		if p.Limit > 0 {
-			c.push("pool/"+p.Store+"/util", float64(p.Connections)/float64(p.Limit))
+			c.push("pool/"+string(p.Store)+"/util", float64(p.Connections)/float64(p.Limit))
 		}
 	}
 }

@@ -100,7 +100,7 @@ func (b *benchPlatform) ReadRedisReplication(context.Context) ([]state.RedisRepl
 type benchPool string
 
 func (s benchPool) ReadStorePool(context.Context) (state.StorePool, error) {
-	return state.StorePool{Store: string(s), Connections: 50, Limit: 10000}, nil
+	return state.StorePool{Store: state.System(s), Connections: 50, Limit: 10000}, nil
 }
 
 func newBenchCollector(scale float64) (*Collector, *benchPlatform) {

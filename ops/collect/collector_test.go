@@ -165,7 +165,7 @@ func TestConnectionBudgetAtHPAMaxWithSurge(t *testing.T) {
 	s := c.CollectOnce(context.Background())
 	got := map[string]state.Budget{}
 	for _, b := range s.Pools.Budget {
-		got[b.Store] = b
+		got[string(b.Store)] = b
 	}
 	// 10 at the HPA max + ceil(25% of 10) = 13 instances; postgres 10 each.
 	if b := got["postgres"]; b.Instances != 13 || b.Total != 130 || b.OK {

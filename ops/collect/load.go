@@ -121,12 +121,12 @@ func addPoolGauge(l *instanceLoad, name string, v float64) {
 	}
 	var p *state.Pool
 	for i := range l.Pools {
-		if l.Pools[i].Store == store {
+		if l.Pools[i].Store == state.System(store) {
 			p = &l.Pools[i]
 		}
 	}
 	if p == nil {
-		l.Pools = append(l.Pools, state.Pool{Store: store})
+		l.Pools = append(l.Pools, state.Pool{Store: state.System(store)})
 		p = &l.Pools[len(l.Pools)-1]
 	}
 	switch field {

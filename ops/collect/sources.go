@@ -79,7 +79,7 @@ func (f BackupListerFunc) ListBackups(ctx context.Context) ([]state.Backup, erro
 // RegionSources are the sources of one region; nil ones are not polled.
 type RegionSources struct {
 	Region string
-	Role   string // primary | secondary
+	Role   state.Role
 
 	Instances   InstanceLister
 	Deployments DeploymentReader

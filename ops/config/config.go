@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/wotr/wotr-tui/ops/health"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // Config is $XDG_CONFIG_HOME/wotr/config.yaml: named contexts, like kubeconfig.
@@ -64,7 +65,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // RegionConfig holds one region's endpoints. Empty sections are not polled.
 type RegionConfig struct {
 	Name       string            `json:"name" yaml:"name"`
-	Role       string            `json:"role" yaml:"role"` // primary | secondary
+	Role       state.Role        `json:"role" yaml:"role"`
 	Kube       *KubeEndpoint     `json:"kube,omitempty" yaml:"kube,omitempty"`
 	Kafka      *KafkaEndpoint    `json:"kafka,omitempty" yaml:"kafka,omitempty"`
 	Prometheus *PromEndpoint     `json:"prometheus,omitempty" yaml:"prometheus,omitempty"`

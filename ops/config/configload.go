@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wotr/wotr-tui/ops/health"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // DefaultPath is $XDG_CONFIG_HOME/wotr/config.yaml ($HOME/.config when unset).
@@ -131,7 +132,7 @@ func (c *Config) Context(name string) (*ContextConfig, error) {
 // Primary returns the region whose role is primary, or nil.
 func (c *ContextConfig) Primary() *RegionConfig {
 	for i := range c.Regions {
-		if c.Regions[i].Role == "primary" {
+		if c.Regions[i].Role == state.RolePrimary {
 			return &c.Regions[i]
 		}
 	}
@@ -142,7 +143,7 @@ func (c *ContextConfig) Primary() *RegionConfig {
 // the others in their configured order.
 func (c *ContextConfig) RegionsPrimaryFirst() []RegionConfig {
 	out := append([]RegionConfig(nil), c.Regions...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Role == "primary" && out[j].Role != "primary" })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Role == state.RolePrimary && out[j].Role != state.RolePrimary })
 	return out
 }
 
@@ -313,9 +314,9 @@ func (v *configValidator) validateContext(p string, c *ContextConfig) {
 		}
 		regions[r.Name] = true
 		switch r.Role {
-		case "primary":
+		case state.RolePrimary:
 			primaries++
-		case "secondary":
+		case state.RoleSecondary:
 		case "":
 			v.add(rp+".role", "missing: role must be primary or secondary")
 		default:

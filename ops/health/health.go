@@ -216,7 +216,7 @@ func Backup(b state.Backup) Level {
 // Region of its DR readiness: a secondary that cannot take over is critical.
 func Region(r state.Region) Level {
 	switch {
-	case r.Role == "secondary" && !r.Ready:
+	case r.Role == state.RoleSecondary && !r.Ready:
 		return Crit
 	case !r.Ready:
 		return Warn
@@ -231,14 +231,14 @@ func WorstPool(p state.Pools) (float64, string) {
 	for _, ip := range p.Instances {
 		for _, pl := range ip.Pools {
 			if u := pl.Utilization(); u > worst {
-				worst, where = u, pl.Store
+				worst, where = u, string(pl.Store)
 			}
 		}
 	}
 	for _, st := range p.Stores {
 		if st.Limit > 0 {
 			if u := float64(st.Connections) / float64(st.Limit); u > worst {
-				worst, where = u, st.Store+" server"
+				worst, where = u, string(st.Store)+" server"
 			}
 		}
 	}

@@ -211,10 +211,10 @@ func Pools(s state.Snapshot, wide bool) Table {
 			apps = append(apps, fmt.Sprintf("%s=%d", a, n))
 		}
 		sort.Strings(apps)
-		t.Rows = append(t.Rows, []string{p.Store, "server " + p.Region, itoa(p.Connections), itoa(p.Limit), util, "", strings.Join(apps, " ")})
+		t.Rows = append(t.Rows, []string{string(p.Store), "server " + p.Region, itoa(p.Connections), itoa(p.Limit), util, "", strings.Join(apps, " ")})
 	}
 	for _, b := range s.Pools.Budget {
-		t.Rows = append(t.Rows, []string{b.Store, "budget", itoa(b.Total), itoa(b.Limit),
+		t.Rows = append(t.Rows, []string{string(b.Store), "budget", itoa(b.Total), itoa(b.Limit),
 			Percent(float64(b.Total) / float64(b.Limit)), "",
 			fmt.Sprintf("%d per instance x %d instances (HPA max + surge) %s", b.PerInstance, b.Instances, yesno(b.OK, "fits", "EXCEEDS LIMIT"))})
 	}
@@ -224,17 +224,17 @@ func Pools(s state.Snapshot, wide bool) Table {
 	var stores []string
 	for _, ip := range s.Pools.Instances {
 		for _, p := range ip.Pools {
-			a := sums[p.Store]
+			a := sums[string(p.Store)]
 			if a == nil {
 				a = &agg{}
-				sums[p.Store] = a
-				stores = append(stores, p.Store)
+				sums[string(p.Store)] = a
+				stores = append(stores, string(p.Store))
 			}
 			a.inUse += p.InUse
 			a.size += p.Size
 			a.waits += p.Waits
 			if wide {
-				t.Rows = append(t.Rows, []string{p.Store, ip.Pod, Count(p.InUse), Count(p.Size), Percent(p.Utilization()), Count(p.Waits), ""})
+				t.Rows = append(t.Rows, []string{string(p.Store), ip.Pod, Count(p.InUse), Count(p.Size), Percent(p.Utilization()), Count(p.Waits), ""})
 			}
 		}
 	}
@@ -275,7 +275,7 @@ func Regions(s state.Snapshot, wide bool) Table {
 	t := Table{Headers: []string{"REGION", "ROLE", "READY", "NODES", "STANDBY LAG", "LAST BACKUP", "NOTES"}}
 	for _, r := range s.Regions {
 		lag := "-"
-		if r.Role != "primary" {
+		if r.Role != state.RolePrimary {
 			lag = Seconds(r.StandbyLagSec)
 		}
 		backup := "none"
@@ -286,7 +286,7 @@ func Regions(s state.Snapshot, wide bool) Table {
 		if !wide && len(notes) > 60 {
 			notes = notes[:60] + "…"
 		}
-		t.Rows = append(t.Rows, []string{r.Name, r.Role, yesno(r.Ready, "yes", "no"), itoa(r.Nodes), lag, backup, notes})
+		t.Rows = append(t.Rows, []string{r.Name, string(r.Role), yesno(r.Ready, "yes", "no"), itoa(r.Nodes), lag, backup, notes})
 	}
 	return t
 }
@@ -299,11 +299,11 @@ func Backups(s state.Snapshot, wide bool) Table {
 	}
 	seen := map[string]bool{}
 	for _, b := range s.Backups {
-		if !wide && seen[b.Store] {
+		if !wide && seen[string(b.Store)] {
 			continue
 		}
-		seen[b.Store] = true
-		r := []string{b.Store, b.ID, b.State, Age(s.TakenAt.Sub(b.StartedAt)), Bytes(b.SizeBytes), b.Location}
+		seen[string(b.Store)] = true
+		r := []string{string(b.Store), b.ID, b.State, Age(s.TakenAt.Sub(b.StartedAt)), Bytes(b.SizeBytes), b.Location}
 		if wide {
 			r = append(r, b.WALPosition, b.Error)
 		}
@@ -390,11 +390,11 @@ func Overview(s state.Snapshot, th health.Thresholds) Table {
 		t.Rows = append(t.Rows, []string{"pools", th.Pool(u).String(), fmt.Sprintf("max utilisation %s (%s)", Percent(u), where)})
 	}
 	for _, b := range s.Pools.Budget {
-		t.Rows = append(t.Rows, []string{"budget " + b.Store, yesno(b.OK, "OK", "WARN"),
+		t.Rows = append(t.Rows, []string{string("budget " + b.Store), yesno(b.OK, "OK", "WARN"),
 			fmt.Sprintf("%d of %d connections at HPA max", b.Total, b.Limit)})
 	}
 	for _, r := range s.Regions {
-		t.Rows = append(t.Rows, []string{"region " + r.Name, health.Region(r).String(), r.Role})
+		t.Rows = append(t.Rows, []string{"region " + r.Name, health.Region(r).String(), string(r.Role)})
 	}
 	failed := Failed(s)
 	var names []string

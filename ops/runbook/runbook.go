@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 //go:embed runbooks/*.yaml
@@ -162,7 +163,7 @@ func (rb *Runbook) validate() error {
 		}
 		if s.SQL != nil {
 			store, region, hasRegion := strings.Cut(s.SQL.Store, "@")
-			if (store != "postgres" && store != "clickhouse") || (hasRegion && region == "") {
+			if (state.System(store) != state.SystemPostgres && state.System(store) != state.SystemClickHouse) || (hasRegion && region == "") {
 				return fmt.Errorf("step %q: sql store %q: must be postgres or clickhouse, optionally @REGION (postgres@secondary)", s.ID, s.SQL.Store)
 			}
 		}

@@ -191,18 +191,18 @@ func checkPoolBudgetNow(_ context.Context, in CheckInput) CheckOutput {
 	pods := map[string]int{}
 	for _, ip := range in.Snapshot.Pools.Instances {
 		for _, p := range ip.Pools {
-			sum[p.Store] += p.Size
-			pods[p.Store]++
+			sum[string(p.Store)] += p.Size
+			pods[string(p.Store)]++
 		}
 	}
 	var bad, good []string
 	for _, sp := range in.Snapshot.Pools.Stores {
-		if sp.Limit <= 0 || pods[sp.Store] == 0 {
+		if sp.Limit <= 0 || pods[string(sp.Store)] == 0 {
 			continue
 		}
 		limit := sp.Limit - sp.Reserved
-		line := fmt.Sprintf("%s: pools of %d instances total %.0f against limit %d (%d open now)", sp.Store, pods[sp.Store], sum[sp.Store], limit, sp.Connections)
-		if sum[sp.Store] > float64(limit) {
+		line := fmt.Sprintf("%s: pools of %d instances total %.0f against limit %d (%d open now)", sp.Store, pods[string(sp.Store)], sum[string(sp.Store)], limit, sp.Connections)
+		if sum[string(sp.Store)] > float64(limit) {
 			bad = append(bad, line)
 		} else {
 			good = append(good, line)
@@ -223,7 +223,7 @@ func checkPoolUtilization(_ context.Context, in CheckInput) CheckOutput {
 	n := 0
 	for _, ip := range in.Snapshot.Pools.Instances {
 		for _, p := range ip.Pools {
-			if store != "" && p.Store != store {
+			if store != "" && string(p.Store) != store {
 				continue
 			}
 			n++
@@ -581,8 +581,8 @@ func checkBackupFresh(_ context.Context, in CheckInput) CheckOutput {
 		if b.State != "done" {
 			continue
 		}
-		if cur, ok := latest[b.Store]; !ok || b.Finished.After(cur.Finished) {
-			latest[b.Store] = b
+		if cur, ok := latest[string(b.Store)]; !ok || b.Finished.After(cur.Finished) {
+			latest[string(b.Store)] = b
 		}
 	}
 	var bad, good []string
@@ -627,7 +627,7 @@ func checkRegionRole(_ context.Context, in CheckInput) CheckOutput {
 	ok := false
 	for _, r := range in.Snapshot.Regions {
 		ev = append(ev, fmt.Sprintf("%s: %s", r.Name, r.Role))
-		if r.Name == want && r.Role == "primary" {
+		if r.Name == want && r.Role == state.RolePrimary {
 			ok = true
 		}
 	}

@@ -252,7 +252,7 @@ type InstancePools struct {
 }
 
 type Pool struct {
-	Store     string  `json:"store"` // postgres, clickhouse, redis, kafka
+	Store     System  `json:"store"` // postgres, clickhouse, redis, kafka
 	Size      float64 `json:"size"`  // max
 	InUse     float64 `json:"inUse"`
 	Available float64 `json:"available"`
@@ -270,7 +270,7 @@ func (p Pool) Utilization() float64 {
 // StorePool is the server side: connections open against the server's limit.
 type StorePool struct {
 	Meta
-	Store         string         `json:"store"`
+	Store         System         `json:"store"`
 	Connections   int            `json:"connections"`
 	Limit         int            `json:"limit"`              // max_connections / maxclients
 	Reserved      int            `json:"reserved,omitempty"` // superuser_reserved_connections
@@ -279,7 +279,7 @@ type StorePool struct {
 
 // Budget: sum of pool max x instances at the HPA maximum against the server limit.
 type Budget struct {
-	Store       string `json:"store"`
+	Store       System `json:"store"`
 	PerInstance int    `json:"perInstance"`
 	Instances   int    `json:"instances"` // HPA max (or replicas without HPA), surge included
 	Total       int    `json:"total"`
@@ -290,7 +290,7 @@ type Budget struct {
 // Region and DR readiness.
 type Region struct {
 	Name          string   `json:"name"`
-	Role          string   `json:"role"` // primary | secondary
+	Role          Role     `json:"role"`
 	StandbyLagSec float64  `json:"standbyLagSeconds"`
 	LastBackupAge float64  `json:"lastBackupAgeSeconds"` // -1 when none
 	Nodes         int      `json:"nodes"`
@@ -300,7 +300,7 @@ type Region struct {
 
 // Backup is one backup of a store.
 type Backup struct {
-	Store     string    `json:"store"` // postgres, clickhouse, redis
+	Store     System    `json:"store"`
 	ID        string    `json:"id"`
 	StartedAt time.Time `json:"startedAt"`
 	Finished  time.Time `json:"finishedAt,omitempty"`

@@ -8,8 +8,10 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 
+	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ops/present"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
 	"github.com/wotr/wotr-tui/ui/views/base"
@@ -48,8 +50,8 @@ func New(ctx *common.Context) *base.TableView {
 					state = "failed"
 				}
 				out = append(out, table.Row{
-					Key:   b.Store + "/" + b.ID,
-					Cells: []string{b.Store, common.Sanitize(b.ID), state, present.Age(age), took, present.Bytes(float64(b.SizeBytes)), b.WALPosition, common.Sanitize(b.Location)},
+					Key:   string(b.Store) + "/" + b.ID,
+					Cells: []string{string(b.Store), common.Sanitize(b.ID), state, present.Age(age), took, present.Bytes(float64(b.SizeBytes)), b.WALPosition, common.Sanitize(b.Location)},
 					Nums:  []float64{math.NaN(), math.NaN(), math.NaN(), age.Seconds(), tookN, float64(b.SizeBytes), math.NaN(), math.NaN()},
 					Level: health.Backup(b),
 				})
@@ -57,23 +59,23 @@ func New(ctx *common.Context) *base.TableView {
 			return out
 		},
 		Actions: func(ctx *common.Context, d *common.Data, k string) []common.ActionBinding {
-			store := "postgres"
+			store := string(state.SystemPostgres)
 			for _, b := range d.Snap.Backups {
-				if b.Store+"/"+b.ID == k {
-					store = b.Store
+				if string(b.Store)+"/"+b.ID == k {
+					store = string(b.Store)
 				}
 			}
-			return []common.ActionBinding{{Key: BackupKey, Kind: "backup", Target: store,
+			return []common.ActionBinding{{Key: BackupKey, Kind: action.KindBackup, Target: store,
 				Params: []common.Param{{Name: "store", Prompt: "store to back up (postgres, clickhouse, redis)", Default: store, AsTarget: true}}}}
 		},
 		Open: func(ctx *common.Context, d *common.Data, k string) base.Drill {
 			return base.NewTextDrill(ctx, d, k, func(d *common.Data, w int) []string {
 				for _, b := range d.Snap.Backups {
-					if b.Store+"/"+b.ID != k {
+					if string(b.Store)+"/"+b.ID != k {
 						continue
 					}
 					lines := []string{
-						base.KV(ctx, "store", b.Store), base.KV(ctx, "id", b.ID), base.KV(ctx, "state", b.State),
+						base.KV(ctx, "store", string(b.Store)), base.KV(ctx, "id", b.ID), base.KV(ctx, "state", b.State),
 						base.KV(ctx, "started", b.StartedAt.UTC().Format(time.RFC3339)),
 						base.KV(ctx, "size", present.Bytes(float64(b.SizeBytes))),
 						base.KV(ctx, "location", b.Location),

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ops/state"
@@ -187,7 +188,7 @@ func PartitionsAction(d *common.Data, topic string) common.ActionBinding {
 			def = strconv.Itoa(int(t.Partitions))
 		}
 	}
-	return common.ActionBinding{Key: PartitionsKey, Kind: "partitions", Target: topic,
+	return common.ActionBinding{Key: PartitionsKey, Kind: action.KindPartitions, Target: topic,
 		Params: []common.Param{{Name: "count", Prompt: "partition count for " + topic + " (now " + def + ")", Default: def}}}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 
+	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ops/state"
@@ -176,7 +177,7 @@ func ScaleAction(d *common.Data, deployment string) common.ActionBinding {
 			def = strconv.Itoa(int(dep.Desired))
 		}
 	}
-	return common.ActionBinding{Key: ScaleKey, Kind: "scale", Target: deployment,
+	return common.ActionBinding{Key: ScaleKey, Kind: action.KindScale, Target: deployment,
 		Params: []common.Param{{Name: "replicas", Prompt: "replicas for " + deployment, Default: def}}}
 }
 

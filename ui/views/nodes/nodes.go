@@ -8,6 +8,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 
+	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
@@ -64,11 +65,11 @@ func New(ctx *common.Context) *base.TableView {
 				if n.Name != name {
 					continue
 				}
-				out := []common.ActionBinding{{Key: DrainKey, Kind: "drain", Target: name}}
+				out := []common.ActionBinding{{Key: DrainKey, Kind: action.KindDrain, Target: name}}
 				if n.Cordoned {
-					out = append(out, common.ActionBinding{Key: UncordonKey, Kind: "uncordon", Target: name})
+					out = append(out, common.ActionBinding{Key: UncordonKey, Kind: action.KindUncordon, Target: name})
 				} else {
-					out = append(out, common.ActionBinding{Key: CordonKey, Kind: "cordon", Target: name})
+					out = append(out, common.ActionBinding{Key: CordonKey, Kind: action.KindCordon, Target: name})
 				}
 				return out
 			}

@@ -278,8 +278,8 @@ func backups(s state.Snapshot) Area {
 	}
 	latest := map[string]state.Backup{}
 	for _, b := range s.Backups {
-		if cur, ok := latest[b.Store]; !ok || b.StartedAt.After(cur.StartedAt) {
-			latest[b.Store] = b
+		if cur, ok := latest[string(b.Store)]; !ok || b.StartedAt.After(cur.StartedAt) {
+			latest[string(b.Store)] = b
 		}
 	}
 	sum := ""

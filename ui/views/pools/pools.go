@@ -34,8 +34,8 @@ func New(ctx *common.Context) *base.TableView {
 				for _, p := range ip.Pools {
 					u := p.Utilization()
 					out = append(out, table.Row{
-						Key:   ip.Pod + "/" + p.Store,
-						Cells: []string{common.Sanitize(ip.Pod), p.Store, present.Count(p.InUse), present.Count(p.Size), present.Percent(u), common.Bar(u, 10), present.Count(p.Waits)},
+						Key:   ip.Pod + "/" + string(p.Store),
+						Cells: []string{common.Sanitize(ip.Pod), string(p.Store), present.Count(p.InUse), present.Count(p.Size), present.Percent(u), common.Bar(u, 10), present.Count(p.Waits)},
 						Nums:  []float64{math.NaN(), math.NaN(), p.InUse, p.Size, u, math.NaN(), p.Waits},
 						Level: ctx.Health.Pool(u),
 					})
@@ -55,7 +55,7 @@ func summary(ctx *common.Context, d *common.Data, w int) []string {
 		if s.Limit > 0 {
 			u = float64(s.Connections) / float64(s.Limit)
 		}
-		line := " " + common.Fit(s.Store, 11) + fmt.Sprintf("%5d/%-5d ", s.Connections, s.Limit) +
+		line := " " + common.Fit(string(s.Store), 11) + fmt.Sprintf("%5d/%-5d ", s.Connections, s.Limit) +
 			st.LevelStyle(ctx.Health.Pool(u)).Render(common.Bar(u, 12)+" "+common.FitRight(present.Percent(u), 4)) + st.Muted.Render(" server connections")
 		if s.Stale {
 			line += st.Warn.Render(" ⚠ stale")
@@ -67,7 +67,7 @@ func summary(ctx *common.Context, d *common.Data, w int) []string {
 		if !b.OK {
 			verdict = st.Crit.Render("OVER LIMIT")
 		}
-		out = append(out, " "+common.Fit(b.Store, 11)+st.Muted.Render("budget ")+
+		out = append(out, " "+common.Fit(string(b.Store), 11)+st.Muted.Render("budget ")+
 			fmt.Sprintf("%d per instance x %d = %d of %d ", b.PerInstance, b.Instances, b.Total, b.Limit)+verdict)
 	}
 	return out

@@ -9,8 +9,10 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 
+	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ops/present"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
 	"github.com/wotr/wotr-tui/ui/views/base"
@@ -43,7 +45,7 @@ func New(ctx *common.Context) *base.TableView {
 					ready = "NOT READY"
 				}
 				lag := "-"
-				if r.Role == "secondary" {
+				if r.Role == state.RoleSecondary {
 					lag = present.Seconds(r.StandbyLagSec)
 				}
 				bak := "never"
@@ -52,7 +54,7 @@ func New(ctx *common.Context) *base.TableView {
 				}
 				out = append(out, table.Row{
 					Key:   r.Name,
-					Cells: []string{r.Name, r.Role, ready, lag, bak, fmt.Sprint(r.Nodes), common.Sanitize(strings.Join(r.Notes, "; "))},
+					Cells: []string{r.Name, string(r.Role), ready, lag, bak, fmt.Sprint(r.Nodes), common.Sanitize(strings.Join(r.Notes, "; "))},
 					Nums:  []float64{math.NaN(), math.NaN(), math.NaN(), r.StandbyLagSec, r.LastBackupAge, float64(r.Nodes), math.NaN()},
 					Level: health.Region(r),
 				})
@@ -66,7 +68,7 @@ func New(ctx *common.Context) *base.TableView {
 						continue
 					}
 					lines := []string{
-						base.KV(ctx, "role", r.Role),
+						base.KV(ctx, "role", string(r.Role)),
 						base.KV(ctx, "DR ready", fmt.Sprint(r.Ready)),
 						base.KV(ctx, "standby lag", present.Seconds(r.StandbyLagSec)),
 						base.KV(ctx, "backup age", present.AgeSeconds(r.LastBackupAge)),
@@ -95,8 +97,8 @@ func New(ctx *common.Context) *base.TableView {
 
 func actions(d *common.Data, name string) []common.ActionBinding {
 	for _, r := range d.Snap.Regions {
-		if r.Name == name && r.Role == "secondary" {
-			return []common.ActionBinding{{Key: PromoteKey, Kind: "promote", Target: name}}
+		if r.Name == name && r.Role == state.RoleSecondary {
+			return []common.ActionBinding{{Key: PromoteKey, Kind: action.KindPromote, Target: name}}
 		}
 	}
 	return nil
