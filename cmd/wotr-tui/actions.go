@@ -29,7 +29,6 @@ type actionFlags struct {
 	output  string
 	force   bool
 	reason  string
-	region  string
 	confirm string
 }
 
@@ -39,7 +38,6 @@ func (f *actionFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	cmd.Flags().BoolVar(&f.force, "force", false, "override failed preflight checks (needs --reason; audited)")
 	cmd.Flags().StringVar(&f.reason, "reason", "", "why --force is used (written to the audit log)")
-	cmd.Flags().StringVar(&f.region, "region", "", "region to act in (default: the primary)")
 	cmd.Flags().StringVar(&f.confirm, "confirm", "", "the confirmation phrase, typed in advance (promote: the region name)")
 }
 
@@ -69,15 +67,6 @@ type actionOutput struct {
 func runAction(cmd *cobra.Command, d *deps, f *actionFlags, req action.Request) error {
 	if f.output != "table" && f.output != "json" {
 		return withCode(ExitUsage, fmt.Errorf("-o %q: output is table or json", f.output))
-	}
-	if f.force && strings.TrimSpace(f.reason) == "" {
-		return withCode(ExitUsage, errors.New("--force needs --reason: the override is audited with its reason"))
-	}
-	if f.region != "" {
-		if req.Params == nil {
-			req.Params = map[string]string{}
-		}
-		req.Params["region"] = f.region
 	}
 	req.DryRun, req.Force, req.Reason = f.dryRun, f.force, f.reason
 	cc, err := d.contextConfig()
@@ -211,134 +200,96 @@ func printResult(w io.Writer, r *action.Result) {
 	}
 }
 
-func intParam(cmd *cobra.Command, params map[string]string, name string, v int) {
-	if cmd.Flags().Changed(name) {
-		params[name] = strconv.Itoa(v)
+// paramFlags are an action's own parameters as flags, one per ParamSpec, so
+// the CLI offers exactly what the action declares, with its defaults and help.
+type paramFlags struct {
+	kind  action.Kind
+	specs []action.ParamSpec
+}
+
+func bindParams(cmd *cobra.Command, kind action.Kind) *paramFlags {
+	specs, err := action.Params(kind)
+	if err != nil {
+		panic(err) // a verb for a kind the service does not know is a programming error
 	}
+	fs := cmd.Flags()
+	for _, s := range specs {
+		switch s.Type {
+		case action.ParamInt:
+			n, _ := strconv.Atoi(s.Default)
+			fs.Int(s.Name, n, s.Help)
+		case action.ParamBool:
+			fs.Bool(s.Name, s.Default == "true", s.Help)
+		case action.ParamDuration:
+			dur, _ := time.ParseDuration(s.Default)
+			fs.Duration(s.Name, dur, s.Help)
+		default:
+			fs.String(s.Name, s.Default, s.Help)
+		}
+	}
+	return &paramFlags{kind: kind, specs: specs}
+}
+
+// values are the parameters set on the command line; the action applies
+// the declared defaults to the rest.
+func (p *paramFlags) values(cmd *cobra.Command) map[string]string {
+	out := map[string]string{}
+	for _, s := range p.specs {
+		if f := cmd.Flags().Lookup(s.Name); f != nil && f.Changed {
+			out[s.Name] = f.Value.String()
+		}
+	}
+	return out
+}
+
+// newActionCmd is one action verb: its target argument, its parameters as
+// flags, and the common action flags.
+func newActionCmd(d *deps, kind action.Kind, use, short, argsMsg string) *cobra.Command {
+	f := &actionFlags{}
+	var params *paramFlags
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  exactArgs(1, argsMsg),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAction(cmd, d, f, action.Request{Kind: kind, Target: args[0], Params: params.values(cmd)})
+		},
+	}
+	params = bindParams(cmd, kind)
+	f.bind(cmd)
+	return cmd
 }
 
 func newScaleCmd(d *deps) *cobra.Command {
-	f := &actionFlags{}
-	var replicas, min, max int
-	cmd := &cobra.Command{
-		Use:   "scale api|consumer --replicas N | --min N --max M",
-		Short: "Scale the API or the consumers (the HPA's bounds when an HPA owns the Deployment)",
-		Args:  exactArgs(1, "scale takes one target: api or consumer"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			params := map[string]string{}
-			intParam(cmd, params, "replicas", replicas)
-			intParam(cmd, params, "min", min)
-			intParam(cmd, params, "max", max)
-			return runAction(cmd, d, f, action.Request{Kind: action.KindScale, Target: args[0], Params: params})
-		},
-	}
-	cmd.Flags().IntVar(&replicas, "replicas", 0, "desired replicas (with an HPA: its new minimum)")
-	cmd.Flags().IntVar(&min, "min", 0, "HPA minReplicas")
-	cmd.Flags().IntVar(&max, "max", 0, "HPA maxReplicas")
-	f.bind(cmd)
-	return cmd
+	return newActionCmd(d, action.KindScale, "scale api|consumer --replicas N | --min N --max M",
+		"Scale the API or the consumers (the HPA's bounds when an HPA owns the Deployment)",
+		"scale takes one target: api or consumer")
 }
 
 func newPartitionsCmd(d *deps) *cobra.Command {
-	f := &actionFlags{}
-	var count int
-	cmd := &cobra.Command{
-		Use:   "partitions TOPIC --count N",
-		Short: "Increase a topic's partition count (decreases are refused)",
-		Args:  exactArgs(1, "partitions takes one TOPIC"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			params := map[string]string{}
-			intParam(cmd, params, "count", count)
-			return runAction(cmd, d, f, action.Request{Kind: action.KindPartitions, Target: args[0], Params: params})
-		},
-	}
-	cmd.Flags().IntVar(&count, "count", 0, "new total partition count")
-	f.bind(cmd)
-	return cmd
+	return newActionCmd(d, action.KindPartitions, "partitions TOPIC --count N",
+		"Increase a topic's partition count (decreases are refused)", "partitions takes one TOPIC")
 }
 
 func newDrainCmd(d *deps) *cobra.Command {
-	f := &actionFlags{}
-	var grace int
-	var timeout, pdbWait time.Duration
-	var ignoreDS, emptyDir, unmanaged, noEviction bool
-	cmd := &cobra.Command{
-		Use:   "drain NODE",
-		Short: "Cordon a node and evict its pods (PodDisruptionBudgets honoured)",
-		Args:  exactArgs(1, "drain takes one NODE"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			params := map[string]string{}
-			intParam(cmd, params, "grace-period", grace)
-			if cmd.Flags().Changed("timeout") {
-				params["timeout"] = timeout.String()
-			}
-			if cmd.Flags().Changed("pdb-wait") {
-				params["pdb-wait"] = pdbWait.String()
-			}
-			params["ignore-daemonsets"] = strconv.FormatBool(ignoreDS)
-			params["delete-emptydir-data"] = strconv.FormatBool(emptyDir)
-			params["force-unmanaged"] = strconv.FormatBool(unmanaged)
-			params["disable-eviction"] = strconv.FormatBool(noEviction)
-			return runAction(cmd, d, f, action.Request{Kind: action.KindDrain, Target: args[0], Params: params})
-		},
-	}
-	cmd.Flags().IntVar(&grace, "grace-period", -1, "seconds each pod gets to terminate (-1: the pod's own)")
-	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long (default 5m)")
-	cmd.Flags().DurationVar(&pdbWait, "pdb-wait", 10*time.Second, "how long an eviction a PodDisruptionBudget refuses is retried before the drain reports the block")
-	cmd.Flags().BoolVar(&ignoreDS, "ignore-daemonsets", true, "leave DaemonSet pods in place")
-	cmd.Flags().BoolVar(&emptyDir, "delete-emptydir-data", false, "evict pods with emptyDir volumes (their data is lost)")
-	cmd.Flags().BoolVar(&unmanaged, "force-unmanaged", false, "delete pods that no controller recreates")
-	cmd.Flags().BoolVar(&noEviction, "disable-eviction", false, "delete instead of evict (bypasses PodDisruptionBudgets)")
-	f.bind(cmd)
-	return cmd
+	return newActionCmd(d, action.KindDrain, "drain NODE",
+		"Cordon a node and evict its pods (PodDisruptionBudgets honoured)", "drain takes one NODE")
 }
 
 func newCordonCmd(d *deps, kind action.Kind, short string) *cobra.Command {
-	f := &actionFlags{}
-	cmd := &cobra.Command{
-		Use:   string(kind) + " NODE",
-		Short: short,
-		Args:  exactArgs(1, string(kind)+" takes one NODE"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAction(cmd, d, f, action.Request{Kind: kind, Target: args[0]})
-		},
-	}
-	f.bind(cmd)
-	return cmd
+	return newActionCmd(d, kind, string(kind)+" NODE", short, string(kind)+" takes one NODE")
 }
 
 func newPromoteCmd(d *deps) *cobra.Command {
-	f := &actionFlags{}
-	var rebuildOld bool
-	cmd := &cobra.Command{
-		Use:   "promote REGION",
-		Short: "Fail over to REGION: DR gate, fence the old primary, promote PostgreSQL and Redis, repoint the API",
-		Args:  exactArgs(1, "promote takes one REGION"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			req := action.Request{Kind: action.KindPromote, Target: args[0]}
-			if rebuildOld {
-				req.Params = map[string]string{action.ParamRebuildOld: "true"}
-			}
-			return runAction(cmd, d, f, req)
-		},
-	}
-	cmd.Flags().BoolVar(&rebuildOld, "rebuild-old-primary", false, "afterwards rebuild the old primary as a streaming standby of the new one (local installations)")
-	f.bind(cmd)
-	return cmd
+	return newActionCmd(d, action.KindPromote, "promote REGION",
+		"Fail over to REGION: DR gate, fence the old primary, promote PostgreSQL and Redis, repoint the API",
+		"promote takes one REGION")
 }
 
 func newBackupCmd(d *deps) *cobra.Command {
-	f := &actionFlags{}
-	cmd := &cobra.Command{
-		Use:   "backup postgres|clickhouse|redis|all",
-		Short: "Back up a store (one backup at a time per store); Kafka offsets are recorded with each set",
-		Args:  exactArgs(1, "backup takes one store: postgres, clickhouse, redis or all"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAction(cmd, d, f, action.Request{Kind: action.KindBackup, Target: args[0]})
-		},
-	}
-	f.bind(cmd)
-	return cmd
+	return newActionCmd(d, action.KindBackup, "backup postgres|clickhouse|redis|all",
+		"Back up a store (one backup at a time per store); Kafka offsets are recorded with each set",
+		"backup takes one store: postgres, clickhouse, redis or all")
 }
 
 func newBackupsCmd(d *deps) *cobra.Command {

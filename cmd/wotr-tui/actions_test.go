@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/spf13/pflag"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -27,6 +29,7 @@ import (
 	"github.com/wotr/wotr-tui/ops/audit"
 	"github.com/wotr/wotr-tui/ops/backup"
 	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -580,5 +583,52 @@ func TestPromote(t *testing.T) {
 	recs, _ := audit.NewLog(cc.AuditLog).Records(ctx, 1)
 	if len(recs) != 1 || recs[0].Action != "promote" || recs[0].Outcome != audit.OutcomeOK {
 		t.Fatalf("last audit record: %+v", recs)
+	}
+}
+
+// Each action verb's flags are its ParamSpecs: every parameter the action
+// declares is a flag with its default and help, and no verb has a parameter
+// flag the action does not declare.
+func TestActionVerbFlagsAreTheActionsParams(t *testing.T) {
+	root := newRootCmd(defaultDeps(strings.NewReader(""), io.Discard, io.Discard))
+	common := map[string]bool{"dry-run": true, "yes": true, "output": true, "force": true, "reason": true, "confirm": true, "help": true}
+	for _, kind := range action.Kinds {
+		cmd, _, err := root.Find([]string{string(kind)})
+		if err != nil || cmd.Name() != string(kind) {
+			t.Fatalf("no verb for %s: %v", kind, err)
+		}
+		specs, _ := action.Params(kind)
+		declared := map[string]bool{}
+		for _, s := range specs {
+			declared[s.Name] = true
+			f := cmd.Flags().Lookup(s.Name)
+			if f == nil {
+				t.Errorf("%s: no flag --%s", kind, s.Name)
+				continue
+			}
+			if f.Usage != s.Help {
+				t.Errorf("%s --%s: usage %q, want the spec's %q", kind, s.Name, f.Usage, s.Help)
+			}
+			if s.Default != "" && f.DefValue != s.Default {
+				t.Errorf("%s --%s: default %q, want the spec's %q", kind, s.Name, f.DefValue, s.Default)
+			}
+		}
+		cmd.Flags().VisitAll(func(f *pflag.Flag) {
+			if !declared[f.Name] && !common[f.Name] {
+				t.Errorf("%s: flag --%s is not a parameter of the action", kind, f.Name)
+			}
+		})
+	}
+}
+
+// The CLI states the force rule through the action's own check: the message
+// names the parameter and the exit code is 2.
+func TestForceWithoutReasonIsTheActionsRule(t *testing.T) {
+	app := newCLI(t).withContext(config.ContextConfig{Name: "empty", AuditLog: filepath.Join(t.TempDir(), "audit.jsonl"),
+		Regions: []config.RegionConfig{{Name: "primary", Role: state.RolePrimary}}})
+	r := app.run("cordon", "node-1", "--force", "-o", "json")
+	mustCode(t, r, ExitUsage)
+	if !strings.Contains(r.doc(t).Error, "force needs a reason") {
+		t.Errorf("error %q does not state the rule", r.doc(t).Error)
 	}
 }

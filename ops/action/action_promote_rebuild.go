@@ -59,7 +59,7 @@ type RedisReplicator interface {
 const (
 	// ParamRebuildOld: after the promote, rebuild the old primary as a standby of
 	// the new one, so that the pair is whole again (a drill ends as it began).
-	ParamRebuildOld = "rebuild-old"
+	ParamRebuildOld = "rebuild-old-primary"
 )
 
 // pgRegion is one region's PostgreSQL as it answers now.
