@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"sort"
 	"strconv"
 	"strings"
@@ -69,15 +67,12 @@ func runAction(cmd *cobra.Command, d *deps, f *actionFlags, req action.Request) 
 		return withCode(ExitUsage, fmt.Errorf("-o %q: output is table or json", f.output))
 	}
 	req.DryRun, req.Force, req.Reason = f.dryRun, f.force, f.reason
-	cc, err := d.contextConfig()
+	s, err := d.session(cmd)
 	if err != nil {
-		return withCode(ExitUsage, err)
+		return err
 	}
-	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
-	defer stop()
-	platform := d.open(ctx, *cc)
-	defer platform.Close()
-	return driveAction(ctx, platform.Actions(), d, f, req)
+	defer s.close()
+	return driveAction(s.ctx, s.platform.Actions(), d, f, req)
 }
 
 func cmdContext(cmd *cobra.Command) context.Context {

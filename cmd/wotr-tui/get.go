@@ -5,8 +5,6 @@ import (
 
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
 	"time"
 
@@ -119,15 +117,13 @@ func runRead(cmd *cobra.Command, d *deps, f *readFlags, kind string) error {
 	if err := f.validate(); err != nil {
 		return withCode(ExitUsage, err)
 	}
-	cc, err := d.contextConfig()
+	s, err := d.session(cmd)
 	if err != nil {
-		return withCode(ExitUsage, err)
+		return err
 	}
-	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
-	defer stop()
-	platform := d.open(ctx, *cc)
-	defer platform.Close()
-	c, err := platform.Collector(collect.Options{Context: cc.Name, Timeout: f.timeout}, capsFor(kind)...)
+	defer s.close()
+	ctx, cc := s.ctx, s.cc
+	c, err := s.platform.Collector(collect.Options{Context: cc.Name, Timeout: f.timeout}, capsFor(kind)...)
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"time"
 
 	"github.com/charmbracelet/x/term"
@@ -102,6 +103,25 @@ func defaultDeps(in io.Reader, out, errOut io.Writer) *deps {
 // contextConfig is the context --config and --context name.
 func (d *deps) contextConfig() (*config.ContextConfig, error) {
 	return d.loadContext(d.flags.configPath, d.flags.context)
+}
+
+// session is what a verb works in: the context's config, its platform and a
+// context that ends on Ctrl-C. close releases the platform.
+type session struct {
+	ctx      context.Context
+	cc       *config.ContextConfig
+	platform *wire.Platform
+	close    func()
+}
+
+func (d *deps) session(cmd *cobra.Command) (*session, error) {
+	cc, err := d.contextConfig()
+	if err != nil {
+		return nil, withCode(ExitUsage, err)
+	}
+	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
+	platform := d.open(ctx, *cc)
+	return &session{ctx: ctx, cc: cc, platform: platform, close: func() { platform.Close(); stop() }}, nil
 }
 
 func newRootCmd(d *deps) *cobra.Command {

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -131,19 +129,16 @@ func newRunbookCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cc, err := d.contextConfig()
+			s, err := d.session(cmd)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			env, err := s.platform.RunbookEnv()
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
-			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
-			defer stop()
-			platform := d.open(ctx, *cc)
-			defer platform.Close()
-			env, err := platform.RunbookEnv()
-			if err != nil {
-				return withCode(ExitUsage, err)
-			}
-			return runRunbook(ctx, runbook.NewService(env, d.stateDir()), env.Context, rb, f, d)
+			return runRunbook(s.ctx, runbook.NewService(env, d.stateDir()), env.Context, rb, f, d)
 		},
 	}
 	runCmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "confirm actions and acknowledge manual steps without prompting (scripts)")
