@@ -688,8 +688,8 @@ func (m *Model) thresholdsView() string {
 	t := present.Thresholds(m.ctx.Health)
 	lines := []string{st.Title.Render("Thresholds in force") + st.Muted.Render(" (context thresholds: in config.yaml)")}
 	for _, r := range t.Rows {
-		lines = append(lines, " "+st.Key.Render(common.Fit(r[0], 17))+st.Warn.Render(common.FitRight("warn "+r[1], 11))+
-			st.Crit.Render(common.FitRight("crit "+r[2], 11))+"  "+st.Muted.Render(r[3]))
+		lines = append(lines, " "+st.Key.Render(common.Fit(r[0], 17))+st.Warn.Render("warn "+common.FitRight(r[1], 6))+
+			st.Crit.Render("  crit "+common.FitRight(r[2], 6))+"  "+st.Muted.Render(r[3]))
 	}
 	return strings.Join(lines, "\n")
 }

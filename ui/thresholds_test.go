@@ -14,7 +14,7 @@ func TestHelpShowsThresholdsInForce(t *testing.T) {
 	m := newModel(t, 120, 40, Options{})
 	feed(m, fixture.Snapshot())
 	press(m, "?")
-	v := m.View()
+	v := strings.Join(strings.Fields(m.View()), " ") // columns are padded
 	for _, want := range []string{"Thresholds in force", "replication-lag", "warn 5.0s", "crit 1m00s", "pool-utilization", "warn 80%", "crit 95%", "error-rate", "warn 1.0%"} {
 		if !strings.Contains(v, want) {
 			t.Fatalf("help lacks %q:\n%s", want, v)
