@@ -33,7 +33,7 @@ func TestHelpShowsThresholdsInForce(t *testing.T) {
 		t.Fatalf("with a 20 s warn the replication area is not OK:\n%s", v)
 	}
 	press(m, "?")
-	if v := m.View(); !strings.Contains(v, "warn 20s") || !strings.Contains(v, "crit 1m30s") {
+	if v := strings.Join(strings.Fields(m.View()), " "); !strings.Contains(v, "warn 20s") || !strings.Contains(v, "crit 1m30s") {
 		t.Fatalf("help does not show the context's table:\n%s", v)
 	}
 }
