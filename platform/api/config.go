@@ -38,6 +38,12 @@ type Config struct {
 	BreakerOpenFor time.Duration
 }
 
+// PendingTTL is how long a de-dup claim lives before its event is
+// acknowledged: the produce's bound (delivery timeout plus a dependency
+// timeout) and one more dependency timeout for the commit. A claim whose
+// API died or whose release failed frees its id after this.
+func (c Config) PendingTTL() time.Duration { return c.Kafka.DeliveryTimeout + 2*c.DepTimeout }
+
 // PostgresConfig holds the sources database settings.
 type PostgresConfig struct {
 	Host, User, Password, DB, SSLMode string

@@ -20,8 +20,8 @@ type metrics struct {
 	dedupFails prometheus.Counter
 
 	// Handles resolved once: the hot path skips the label lookups.
-	accepted, duplicate, rejected, failed prometheus.Counter
-	reqHandles                            sync.Map // requestLabels -> *requestHandles
+	accepted, duplicate, pending, rejected, failed prometheus.Counter
+	reqHandles                                     sync.Map // requestLabels -> *requestHandles
 }
 
 type requestLabels struct{ method, endpoint, status string }
@@ -61,7 +61,7 @@ func newMetrics(s *Server) *metrics {
 		Name: "fastapi_request_duration_seconds", Help: "HTTP request duration.", Buckets: latencyBuckets,
 	}, []string{"method", "endpoint"})
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "wotr_api_events_total", Help: "Events by outcome: accepted, duplicate, rejected, failed.",
+		Name: "wotr_api_events_total", Help: "Events by outcome: accepted, duplicate, pending (another request is writing it; retry), rejected, failed.",
 	}, []string{"outcome"})
 	m.depErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wotr_api_dependency_errors_total", Help: "Failed dependency calls.",
@@ -71,6 +71,7 @@ func newMetrics(s *Server) *metrics {
 	})
 	m.accepted = m.events.WithLabelValues("accepted")
 	m.duplicate = m.events.WithLabelValues("duplicate")
+	m.pending = m.events.WithLabelValues("pending")
 	m.rejected = m.events.WithLabelValues("rejected")
 	m.failed = m.events.WithLabelValues("failed")
 	r.MustRegister(m.requests, m.duration, m.events, m.depErrors, m.dedupFails,

@@ -103,7 +103,7 @@ func New(cfg Config, log *slog.Logger, kafkaOpts ...kgo.Opt) (*Server, error) {
 	}
 	s.auth = &Authenticator{pg: s.pg, rdb: s.rdb, pgGuard: s.pgGuard, rdGuard: s.rdGuard, cacheTTL: cfg.AuthCacheTTL,
 		local: newKeyCache(cfg.AuthLocalTTL, 10000), log: log}
-	s.dedup = &Deduper{rdb: s.rdb, guard: s.rdGuard, window: cfg.DedupWindow}
+	s.dedup = &Deduper{rdb: s.rdb, guard: s.rdGuard, window: cfg.DedupWindow, pendingTTL: cfg.PendingTTL(), log: log}
 	s.dedup.Start()
 	s.metrics = newMetrics(s)
 	return s, nil
