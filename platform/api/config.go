@@ -36,7 +36,28 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// BreakerOpenFor is how long an open circuit rejects calls before probing.
 	BreakerOpenFor time.Duration
+
+	HTTP HTTPConfig
 }
+
+// HTTPConfig bounds what one client can hold: a connection that trickles
+// its request, and how many requests run at once.
+type HTTPConfig struct {
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout covers the whole request, body included.
+	ReadTimeout time.Duration
+	// WriteTimeout runs from the end of the headers to the end of the answer.
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	// MaxInFlight caps concurrent /v1/ requests; the rest get 503.
+	MaxInFlight int
+}
+
+// PendingTTL is how long a de-dup claim lives before its event is
+// acknowledged: the produce's bound (delivery timeout plus a dependency
+// timeout) and one more dependency timeout for the commit. A claim whose
+// API died or whose release failed frees its id after this.
+func (c Config) PendingTTL() time.Duration { return c.Kafka.DeliveryTimeout + 2*c.DepTimeout }
 
 // PostgresConfig holds the sources database settings.
 type PostgresConfig struct {
@@ -123,6 +144,15 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		e.fail("MAX_PAYLOAD_BYTES", strconv.Itoa(c.Limits.MaxPayloadSize),
 			fmt.Sprintf("must not exceed MAX_BODY_BYTES (%d)", c.Limits.MaxBodyBytes))
 	}
+	if c.HTTP.ReadHeaderTimeout > c.HTTP.ReadTimeout {
+		e.fail("HTTP_READ_HEADER_TIMEOUT", c.HTTP.ReadHeaderTimeout.String(),
+			fmt.Sprintf("must not exceed HTTP_READ_TIMEOUT (%s)", c.HTTP.ReadTimeout))
+	}
+	// A request may read its body, then claim, produce and commit.
+	if need := c.HTTP.ReadTimeout + c.PendingTTL(); c.HTTP.WriteTimeout < need {
+		e.fail("HTTP_WRITE_TIMEOUT", c.HTTP.WriteTimeout.String(),
+			fmt.Sprintf("must be at least HTTP_READ_TIMEOUT + KAFKA_DELIVERY_TIMEOUT + 2 x DEPENDENCY_TIMEOUT (%s), or an ingest could not answer", need))
+	}
 	if err := e.Err(); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
 	}
@@ -185,6 +215,13 @@ func readConfig(e *Env) Config {
 		ShutdownDelay:   e.Duration("SHUTDOWN_DELAY", 0, 0, 5*time.Minute),
 		ShutdownTimeout: e.Duration("SHUTDOWN_TIMEOUT", 25*time.Second, time.Second, 10*time.Minute),
 		BreakerOpenFor:  e.Duration("BREAKER_OPEN_FOR", 5*time.Second, 100*time.Millisecond, 10*time.Minute),
+		HTTP: HTTPConfig{
+			ReadHeaderTimeout: e.Duration("HTTP_READ_HEADER_TIMEOUT", 5*time.Second, 100*time.Millisecond, 5*time.Minute),
+			ReadTimeout:       e.Duration("HTTP_READ_TIMEOUT", 30*time.Second, 100*time.Millisecond, 10*time.Minute),
+			WriteTimeout:      e.Duration("HTTP_WRITE_TIMEOUT", time.Minute, time.Second, 30*time.Minute),
+			IdleTimeout:       e.Duration("HTTP_IDLE_TIMEOUT", 2*time.Minute, time.Second, time.Hour),
+			MaxInFlight:       e.Int("MAX_IN_FLIGHT", 1000, 1, 1000000),
+		},
 	}
 }
 

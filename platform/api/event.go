@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -32,13 +33,11 @@ const (
 	MaxTypeLen   = 128
 )
 
-// wireEvent keeps created_at as a string so its exact error can be reported.
+// wireEvent is an event as sent; created_at stays a string so its exact
+// error can be reported, and payload stays the bytes the client sent.
 type wireEvent struct {
-	ID        *string         `json:"id"`
-	Source    *string         `json:"source"`
-	Type      *string         `json:"type"`
-	CreatedAt *string         `json:"created_at"`
-	Payload   json.RawMessage `json:"payload"`
+	ID, Source, Type, CreatedAt *string
+	Payload                     json.RawMessage
 }
 
 // ErrEmptyBody is returned for a request without events.
@@ -64,10 +63,11 @@ func DecodeBody(body []byte, lim Limits, maxBatch int, now time.Time, check func
 		}
 		return nil, nil, fmt.Errorf("body must be a JSON object (one event) or array (a batch), got %s", jsonKind(trimmed[0]))
 	}
+	// RawMessage copies each event out of body: the caller may reuse body.
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	add := func(i int, w *wireEvent, decodeErr error) {
-		ev, err := eventFromWire(w, decodeErr, lim, now)
+	add := func(i int, raw json.RawMessage) {
+		w, perr := parseWire(raw)
+		ev, err := eventFromWire(&w, perr, lim, now)
 		if err == nil && check != nil {
 			err = check(ev)
 		}
@@ -78,15 +78,14 @@ func DecodeBody(body []byte, lim Limits, maxBatch int, now time.Time, check func
 		events = append(events, ev)
 	}
 	if trimmed[0] == '{' {
-		var w wireEvent
-		derr := dec.Decode(&w)
-		if isSyntaxError(derr) {
-			return nil, nil, malformed(derr)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, nil, malformed(err)
 		}
 		if err := endOfBody(dec); err != nil {
 			return nil, nil, err
 		}
-		add(0, &w, derr)
+		add(0, raw)
 		return events, rejected, nil
 	}
 	if _, err := dec.Token(); err != nil { // the opening bracket
@@ -103,12 +102,11 @@ func DecodeBody(body []byte, lim Limits, maxBatch int, now time.Time, check func
 			}
 			return nil, nil, fmt.Errorf("batch has %d events: at most %d events per request", n, maxBatch)
 		}
-		var w wireEvent
-		derr := dec.Decode(&w)
-		if isSyntaxError(derr) {
-			return nil, nil, malformed(derr)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, nil, malformed(err)
 		}
-		add(n, &w, derr)
+		add(n, raw)
 	}
 	if _, err := dec.Token(); err != nil { // the closing bracket
 		return nil, nil, malformed(err)
@@ -165,30 +163,166 @@ func jsonKind(b byte) string {
 }
 
 // ParseEvent decodes and validates one raw event against the limits at time
-// now. The error is a reason fit for the client.
+// now, by the same rules as DecodeBody. The error is a reason fit for the client.
 func ParseEvent(raw json.RawMessage, lim Limits, now time.Time) (Event, error) {
-	var w wireEvent
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	return eventFromWire(&w, dec.Decode(&w), lim, now)
+	if !json.Valid(raw) {
+		var v any
+		return Event{}, fmt.Errorf("invalid event: %v", json.Unmarshal(raw, &v))
+	}
+	w, err := parseWire(raw)
+	return eventFromWire(&w, err, lim, now)
 }
 
-// eventFromWire validates a decoded event; decodeErr is the decoder's error
+// eventFields are the only field names, matched exactly: encoding/json
+// would match "ID" to "id" and let the last of two "id"s win, so two
+// readers of the same bytes could see different events.
+var eventFields = [...]string{"id", "source", "type", "created_at", "payload"}
+
+// parseWire reads the fields of one event from raw, which must be valid
+// JSON. Unknown, case-variant and repeated field names are refused.
+func parseWire(raw []byte) (wireEvent, error) {
+	var w wireEvent
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		kind := "nothing"
+		if i < len(raw) {
+			kind = jsonKind(raw[i])
+		}
+		return w, fmt.Errorf("event must be a JSON object, got %s", kind)
+	}
+	var seen [len(eventFields)]bool
+	for i = skipSpace(raw, i+1); i < len(raw) && raw[i] != '}'; {
+		kEnd := stringEnd(raw, i)
+		name, err := unquote(raw[i:kEnd])
+		if err != nil {
+			return w, fmt.Errorf("invalid event: field name: %v", err)
+		}
+		i = skipSpace(raw, kEnd)
+		if i < len(raw) && raw[i] == ':' {
+			i = skipSpace(raw, i+1)
+		}
+		vEnd := valueEnd(raw, i)
+		val := raw[i:vEnd]
+		f := fieldIndex(name)
+		switch {
+		case f < 0:
+			for _, known := range eventFields {
+				if strings.EqualFold(name, known) {
+					return w, fmt.Errorf("field %q: field names are case-sensitive, use %q", name, known)
+				}
+			}
+			return w, fmt.Errorf("unknown field %q: an event has only the fields id, source, type, created_at and payload", name)
+		case seen[f]:
+			return w, fmt.Errorf("duplicate field %q: each field may appear only once", name)
+		}
+		seen[f] = true
+		if name == "payload" {
+			w.Payload = val
+		} else if !bytes.Equal(val, []byte("null")) {
+			if len(val) == 0 || val[0] != '"' {
+				return w, fmt.Errorf("field %q must be a string, got %s", name, jsonKind(val[0]))
+			}
+			v, err := unquote(val)
+			if err != nil {
+				return w, fmt.Errorf("field %q: %v", name, err)
+			}
+			switch name {
+			case "id":
+				w.ID = &v
+			case "source":
+				w.Source = &v
+			case "type":
+				w.Type = &v
+			default:
+				w.CreatedAt = &v
+			}
+		}
+		i = skipSpace(raw, vEnd)
+		if i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+		}
+	}
+	return w, nil
+}
+
+func fieldIndex(name string) int {
+	for i, f := range eventFields {
+		if name == f {
+			return i
+		}
+	}
+	return -1
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the JSON string starting at b[i].
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// valueEnd returns the index after the valid JSON value starting at b[i].
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	for i < len(b) && !strings.ContainsRune(",}] \t\n\r", rune(b[i])) {
+		i++
+	}
+	return i
+}
+
+// unquote decodes a JSON string; most need no unescaping.
+func unquote(q []byte) (string, error) {
+	if len(q) >= 2 && bytes.IndexByte(q, '\\') < 0 {
+		return string(q[1 : len(q)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(q, &s)
+	return s, err
+}
+
+// eventFromWire validates a decoded event; parseErr is parseWire's error
 // for it, reported first.
-func eventFromWire(w *wireEvent, decodeErr error, lim Limits, now time.Time) (Event, error) {
+func eventFromWire(w *wireEvent, parseErr error, lim Limits, now time.Time) (Event, error) {
 	var ev Event
 	if w.ID != nil {
 		ev.ID = *w.ID // kept for the rejection, even when invalid
 	}
-	if decodeErr != nil {
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(decodeErr, &te) && te.Field == "":
-			return ev, fmt.Errorf("event must be a JSON object, got %s", te.Value)
-		case errors.As(decodeErr, &te):
-			return ev, fmt.Errorf("field %q must be a %s, got %s", te.Field, te.Type.String(), te.Value)
-		}
-		return ev, fmt.Errorf("invalid event: %v", decodeErr)
+	if parseErr != nil {
+		return ev, parseErr
 	}
 	var err error
 	if ev.ID, err = checkName("id", w.ID, MaxIDLen, isIDChar); err != nil {
@@ -262,52 +396,52 @@ func isIDChar(r rune) bool {
 
 func isTypeChar(r rune) bool { return isIDChar(r) || r == '/' }
 
-// Marshal encodes the event for ingest-events; created_at keeps full precision.
+// Marshal encodes the event for ingest-events; created_at keeps full
+// precision and the payload is written byte for byte as the client sent it.
 func (e Event) Marshal() []byte {
 	return e.AppendMarshal(make([]byte, 0, 64+len(e.ID)+len(e.Source)+len(e.Type)+len(e.Payload)))
 }
 
-// AppendMarshal appends what Marshal returns to dst. Names the API accepted
-// need no escaping and are written as they are; anything else goes through
-// encoding/json, so the output is the same either way.
+// AppendMarshal appends what Marshal returns to dst. Payload must be valid
+// JSON, as DecodeBody and ParseEvent return it; it is not re-encoded, so
+// "&", "<" and ">" stay as sent (encoding/json would write \u0026...).
 func (e Event) AppendMarshal(dst []byte) []byte {
-	if !plainJSON(e.ID) || !plainJSON(e.Source) || !plainJSON(e.Type) || bytes.ContainsAny(e.Payload, "<>&\u2028\u2029") {
-		b, _ := json.Marshal(struct {
-			ID        string          `json:"id"`
-			Source    string          `json:"source"`
-			Type      string          `json:"type"`
-			CreatedAt string          `json:"created_at"`
-			Payload   json.RawMessage `json:"payload"`
-		}{e.ID, e.Source, e.Type, e.CreatedAt.UTC().Format(time.RFC3339Nano), e.Payload})
-		return append(dst, b...)
-	}
-	orig := dst
-	dst = append(dst, `{"id":"`...)
-	dst = append(dst, e.ID...)
-	dst = append(dst, `","source":"`...)
-	dst = append(dst, e.Source...)
-	dst = append(dst, `","type":"`...)
-	dst = append(dst, e.Type...)
-	dst = append(dst, `","created_at":"`...)
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, e.ID)
+	dst = append(dst, `,"source":`...)
+	dst = appendString(dst, e.Source)
+	dst = append(dst, `,"type":`...)
+	dst = appendString(dst, e.Type)
+	dst = append(dst, `,"created_at":"`...)
 	dst = e.CreatedAt.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","payload":`...)
 	if len(e.Payload) == 0 {
-		dst = append(dst, "null"...)
-	} else {
-		buf := bytes.NewBuffer(dst)
-		if err := json.Compact(buf, e.Payload); err != nil {
-			return orig // invalid JSON: encoding/json would write nothing too
-		}
-		dst = buf.Bytes()
+		return append(dst, "null}"...)
 	}
+	dst = append(dst, e.Payload...)
 	return append(dst, '}')
+}
+
+// appendString writes s as a JSON string. Names the API accepts need no
+// escaping; anything else goes through encoding/json, without HTML escaping.
+func appendString(dst []byte, s string) []byte {
+	if plainJSON(s) {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 }
 
 // plainJSON reports whether s is written the same inside JSON quotes.
 func plainJSON(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
 			return false
 		}
 	}

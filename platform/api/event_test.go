@@ -25,7 +25,7 @@ func TestDecodeBody(t *testing.T) {
 		{"single with spaces", " \n" + ev("a") + "\n ", []string{"a"}, nil, ""},
 		{"batch", ` [` + ev("a") + `, ` + ev("b") + `] `, []string{"a", "b"}, nil, ""},
 		{"batch with a bad event", `[` + ev("a") + `,{"id":"b","source":5},` + ev("c") + `]`, []string{"a", "c"}, []string{`1:field "source" must be a string`}, ""},
-		{"batch element not an object", `[` + ev("a") + `,7]`, []string{"a"}, []string{"1:event must be a JSON object, got number"}, ""},
+		{"batch element not an object", `[` + ev("a") + `,7]`, []string{"a"}, []string{"1:event must be a JSON object, got a number"}, ""},
 		{"unknown field", `{"id":"a","extra":1}`, nil, []string{`0:unknown field "extra"`}, ""},
 		{"empty", "  ", nil, nil, "body is empty"},
 		{"empty array", "[ ]", nil, nil, "batch is empty"},
@@ -160,30 +160,68 @@ func TestEventMarshalRoundTrip(t *testing.T) {
 	}
 }
 
-// The fast path writes exactly what encoding/json writes, and falls back to
-// it for anything that needs escaping.
-func TestEventMarshalMatchesEncodingJSON(t *testing.T) {
+// The record carries the payload byte for byte (no \u0026 for "&", no
+// compaction), escapes names that need it, and is valid JSON that ParseEvent
+// reads back to the same event.
+func TestEventMarshalKeepsPayloadBytes(t *testing.T) {
 	at := time.Date(2025, 1, 2, 3, 4, 5, 6e6, time.FixedZone("x", 3600))
+	lim := Limits{MaxPayloadSize: 1 << 10, MaxClockSkew: time.Hour, MaxEventAge: time.Hour}
 	cases := []Event{
 		{ID: "evt-1", Source: "shop", Type: "order.created", CreatedAt: at, Payload: json.RawMessage(`{"n":1}`)},
 		{ID: "evt-2", Source: "shop", Type: "user/signup", CreatedAt: at, Payload: json.RawMessage("{ \"a\" : [1, 2],\n \"b\": {} }")},
-		{ID: "q\"uote", Source: "s\\", Type: "é", CreatedAt: at, Payload: json.RawMessage(`{"x":"<y>&"}`)},
-		{ID: "a", Source: "s", Type: "t", CreatedAt: at},
-		{ID: "a", Source: "s", Type: "t", CreatedAt: at, Payload: json.RawMessage(`{"broken":`)},
+		{ID: "q\"uote", Source: "s\\", Type: "é", CreatedAt: at, Payload: json.RawMessage(`{"x":"<y>&","u":"\u00e9\u2028"}`)},
 	}
 	for _, ev := range cases {
-		want, _ := json.Marshal(struct {
-			ID        string          `json:"id"`
-			Source    string          `json:"source"`
-			Type      string          `json:"type"`
-			CreatedAt string          `json:"created_at"`
-			Payload   json.RawMessage `json:"payload"`
-		}{ev.ID, ev.Source, ev.Type, ev.CreatedAt.UTC().Format(time.RFC3339Nano), ev.Payload})
-		if got := ev.Marshal(); string(got) != string(want) {
-			t.Errorf("Marshal(%+v)\n got %s\nwant %s", ev, got, want)
+		rec := ev.Marshal()
+		if !json.Valid(rec) {
+			t.Fatalf("Marshal(%+v) is not JSON: %s", ev, rec)
 		}
-		if got := ev.AppendMarshal([]byte("prefix")); string(got) != "prefix"+string(want) {
-			t.Errorf("AppendMarshal kept %q", got)
+		if !strings.Contains(string(rec), `"payload":`+string(ev.Payload)+"}") {
+			t.Errorf("payload not kept byte for byte: %s", rec)
 		}
+		var std struct{ ID, Source, Type string }
+		if err := json.Unmarshal(rec, &std); err != nil || std.ID != ev.ID || std.Source != ev.Source || std.Type != ev.Type {
+			t.Errorf("encoding/json reads %s as %+v (%v)", rec, std, err)
+		}
+		got, err := parseWire(rec)
+		if err != nil || *got.ID != ev.ID || string(got.Payload) != string(ev.Payload) {
+			t.Errorf("parseWire(%s) = %+v, %v", rec, got, err)
+		}
+		if got := ev.AppendMarshal([]byte("prefix")); string(got) != "prefix"+string(rec) {
+			t.Errorf("AppendMarshal wrote %q", got)
+		}
+	}
+	ev := cases[0]
+	ev.CreatedAt = testNow
+	back, err := ParseEvent(ev.Marshal(), lim, testNow)
+	if err != nil || back.ID != ev.ID || !back.CreatedAt.Equal(ev.CreatedAt) || string(back.Payload) != string(ev.Payload) {
+		t.Fatalf("round trip: %+v, %v", back, err)
+	}
+}
+
+// Field names match exactly and once: encoding/json would take "ID" for
+// "id" and let the last "id" win, so two readers could disagree.
+func TestDecodeRefusesDuplicateAndCaseVariantFields(t *testing.T) {
+	rest := `"source":"shop","type":"t","created_at":"2025-11-19T11:59:00Z","payload":{"id":1,"id":2}`
+	cases := []struct{ body, reason string }{
+		{`{"id":"a","id":"b",` + rest + `}`, `duplicate field "id": each field may appear only once`},
+		{`{"id":"a","i\u0064":"b",` + rest + `}`, `duplicate field "id"`},
+		{`{"ID":"a",` + rest + `}`, `field "ID": field names are case-sensitive, use "id"`},
+		{`{"id":"a",` + strings.Replace(rest, `"payload"`, `"Payload"`, 1) + `}`, `field "Payload": field names are case-sensitive, use "payload"`},
+		{`{"id":"a",` + rest + `,"payload":{}}`, `duplicate field "payload"`},
+	}
+	for _, c := range cases {
+		_, rejected, err := DecodeBody([]byte(c.body), DefaultLimits(), 10, testNow, nil)
+		if err != nil || len(rejected) != 1 || !strings.Contains(rejected[0].Reason, c.reason) {
+			t.Errorf("%s: rejected %+v, err %v; want %q", c.body, rejected, err, c.reason)
+		}
+		if _, err := ParseEvent([]byte(c.body), DefaultLimits(), testNow); err == nil || !strings.Contains(err.Error(), c.reason) {
+			t.Errorf("ParseEvent(%s) = %v; want %q", c.body, err, c.reason)
+		}
+	}
+	// Keys inside the payload are the client's business, kept as sent.
+	evs, rejected, err := DecodeBody([]byte(`{"id":"a",`+rest+`}`), DefaultLimits(), 10, testNow, nil)
+	if err != nil || len(rejected) != 0 || string(evs[0].Payload) != `{"id":1,"id":2}` {
+		t.Fatalf("payload with repeated keys: %+v %+v %v", evs, rejected, err)
 	}
 }

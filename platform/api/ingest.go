@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -21,12 +22,15 @@ type IngestResponse struct {
 	Duplicates []string `json:"duplicates,omitempty"`
 }
 
-// PartialFailure is the 503 body when Kafka did not take every event: ids in
-// Written are safe (a retry of them is de-duplicated), Failed must be retried.
+// PartialFailure is the 503 body when not every event is known to be in
+// Kafka: ids in Written are safe (a retry of them is de-duplicated), Failed
+// and Pending must be retried.
 type PartialFailure struct {
 	Error   string   `json:"error"`
 	Written []string `json:"written"`
 	Failed  []string `json:"failed"`
+	// Pending ids are being written by another request right now; retry them.
+	Pending []string `json:"pending,omitempty"`
 }
 
 // APIKeyHeader carries the source's API key; "Authorization: Bearer" works too.
@@ -107,11 +111,13 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, &UnavailableError{Dep: DepKafka, RetryAfter: s.cfg.BreakerOpenFor, Err: errors.New("circuit open")})
 		return
 	}
-	resp, fail, err := s.ingest(r.Context(), events)
+	resp, fail, err := s.ingest(r.Context(), source, events)
 	switch {
 	case fail != nil:
 		w.Header().Set("Retry-After", "1")
-		s.metrics.depErrors.WithLabelValues(DepKafka).Inc()
+		if len(fail.Failed) > 0 {
+			s.metrics.depErrors.WithLabelValues(DepKafka).Inc()
+		}
 		writeJSON(w, http.StatusServiceUnavailable, fail)
 	case err != nil:
 		s.unavailable(w, err)
@@ -142,8 +148,8 @@ func putBodyBuffer(b *bytes.Buffer) {
 }
 
 // ingest de-duplicates and produces; it returns a PartialFailure when Kafka
-// failed some or all records.
-func (s *Server) ingest(ctx context.Context, events []Event) (*IngestResponse, *PartialFailure, error) {
+// failed some or all records or another request is still producing some.
+func (s *Server) ingest(ctx context.Context, source string, events []Event) (*IngestResponse, *PartialFailure, error) {
 	resp := &IngestResponse{Accepted: len(events)}
 	// Duplicates inside one request are dropped before asking Redis.
 	uniq := events
@@ -159,64 +165,98 @@ func (s *Server) ingest(ctx context.Context, events []Event) (*IngestResponse, *
 			uniq = append(uniq, ev)
 		}
 	}
-	ids := make([]string, len(uniq))
+	keys := make([]string, len(uniq))
 	for i, ev := range uniq {
-		ids[i] = ev.ID
+		keys[i] = DedupKey(source, ev.ID)
 	}
-	fresh, err := s.dedup.Claim(ctx, ids)
+	states, err := s.dedup.Claim(ctx, keys)
+	if err != nil && ctx.Err() != nil {
+		// The client gave up; the de-dup worker releases what it claimed.
+		return nil, nil, &UnavailableError{Dep: DepRedis, RetryAfter: time.Second, Err: err}
+	}
 	claimed := err == nil
-	if err != nil {
-		// De-dup is an optimisation; ClickHouse removes duplicates by id too.
+	if !claimed {
+		// Fail open: ingest stays up without Redis, and ClickHouse removes
+		// duplicates by id. No 202 depends on a mark.
 		s.metrics.dedupFails.Inc()
 		s.log.Warn("de-dup unavailable; producing without it", "err", err)
 	}
 	var toSend []Event
+	var sendKeys, pending []string
 	for i, ev := range uniq {
-		if claimed && !fresh[i] {
+		switch {
+		case !claimed || states[i] == Claimed:
+			toSend = append(toSend, ev)
+			sendKeys = append(sendKeys, keys[i])
+		case states[i] == Pending:
+			pending = append(pending, ev.ID)
+		default:
 			resp.Duplicates = append(resp.Duplicates, ev.ID)
-			continue
 		}
-		toSend = append(toSend, ev)
 	}
 	s.metrics.duplicate.Add(float64(len(resp.Duplicates)))
+	s.metrics.pending.Add(float64(len(pending)))
+	inProgress := func(written []string) *PartialFailure {
+		if written == nil {
+			written = []string{}
+		}
+		return &PartialFailure{
+			Error:   fmt.Sprintf("%d events are being written by another request: retry them after Retry-After", len(pending)),
+			Written: append(written, resp.Duplicates...), Pending: pending, Failed: []string{},
+		}
+	}
 	if len(toSend) == 0 {
+		if len(pending) > 0 {
+			return nil, inProgress(nil), nil
+		}
 		return resp, nil, nil
 	}
 	recs := make([]*kgo.Record, len(toSend))
 	for i, ev := range toSend {
 		recs[i] = newRecord(ev)
 	}
+	// Once claimed, the produce and the commit finish even if the client
+	// leaves: its retry then finds the done mark instead of a release race.
+	wctx := context.WithoutCancel(ctx)
 	var errs []error
-	perr := s.kGuard.Once(ctx, func(ctx context.Context) error {
+	perr := s.kGuard.Once(wctx, func(ctx context.Context) error {
 		errs = s.producers.Produce(ctx, recs)
 		return errors.Join(errs...)
 	})
-	if perr == nil {
-		s.metrics.accepted.Add(float64(len(toSend)))
-		return resp, nil, nil
-	}
-	if errs == nil { // the breaker refused before producing anything
+	if perr != nil && errs == nil { // the breaker refused before producing anything
 		if claimed {
-			s.release(toSend)
+			s.release(sendKeys)
 		}
 		return nil, nil, perr
 	}
-	fail := &PartialFailure{Error: "events not written to kafka: " + firstErr(errs).Error()}
-	var failed []Event
+	var written, failed, writtenKeys, failedKeys []string
 	for i, ev := range toSend {
-		if errs[i] != nil {
-			fail.Failed = append(fail.Failed, ev.ID)
-			failed = append(failed, ev)
+		if errs != nil && errs[i] != nil {
+			failed, failedKeys = append(failed, ev.ID), append(failedKeys, sendKeys[i])
 		} else {
-			fail.Written = append(fail.Written, ev.ID)
+			written, writtenKeys = append(written, ev.ID), append(writtenKeys, sendKeys[i])
 		}
 	}
 	if claimed {
-		s.release(failed)
+		s.release(failedKeys)
 	}
-	s.metrics.accepted.Add(float64(len(toSend) - len(failed)))
+	// Without a claim the done mark is still worth setting: it saves a retry
+	// from producing again.
+	if err := s.dedup.Commit(ctx, writtenKeys); err != nil {
+		s.log.Warn("de-dup commit failed; the pending marks expire and a retry produces again",
+			"events", len(writtenKeys), "pending_ttl", s.dedup.pendingTTL, "err", err)
+	}
+	s.metrics.accepted.Add(float64(len(written)))
 	s.metrics.failed.Add(float64(len(failed)))
-	return nil, fail, nil
+	if perr != nil {
+		fail := &PartialFailure{Error: "events not written to kafka: " + firstErr(errs).Error(),
+			Written: append(written, resp.Duplicates...), Failed: failed, Pending: pending}
+		return nil, fail, nil
+	}
+	if len(pending) > 0 {
+		return nil, inProgress(written), nil
+	}
+	return resp, nil, nil
 }
 
 // newRecord keys the event by source and carries its id in a header; key,
@@ -232,17 +272,16 @@ func newRecord(ev Event) *kgo.Record {
 	}
 }
 
-func (s *Server) release(evs []Event) {
-	ids := make([]string, len(evs))
-	for i, ev := range evs {
-		ids[i] = ev.ID
+func (s *Server) release(keys []string) {
+	if len(keys) == 0 {
+		return
 	}
 	// The request may be gone; the release must still happen.
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DepTimeout)
 	defer cancel()
-	if err := s.dedup.Release(ctx, ids); err != nil {
-		s.log.Warn("de-dup release failed; retries of these ids will be reported as duplicates until the window ends",
-			"ids", len(ids), "err", err)
+	if err := s.dedup.Release(ctx, keys); err != nil {
+		s.log.Warn("de-dup release failed; retries of these events get 503 until the pending marks expire",
+			"events", len(keys), "pending_ttl", s.dedup.pendingTTL, "err", err)
 	}
 }
 

@@ -14,14 +14,15 @@ import (
 type metrics struct {
 	reg        *prometheus.Registry
 	requests   *prometheus.CounterVec
-	duration   *prometheus.HistogramVec
+	duration   prometheus.Histogram
+	shed       prometheus.Counter
 	events     *prometheus.CounterVec
 	depErrors  *prometheus.CounterVec
 	dedupFails prometheus.Counter
 
 	// Handles resolved once: the hot path skips the label lookups.
-	accepted, duplicate, rejected, failed prometheus.Counter
-	reqHandles                            sync.Map // requestLabels -> *requestHandles
+	accepted, duplicate, pending, rejected, failed prometheus.Counter
+	reqHandles                                     sync.Map // requestLabels -> *requestHandles
 }
 
 type requestLabels struct{ method, endpoint, status string }
@@ -37,15 +38,20 @@ func (m *metrics) request(method, endpoint string, status int) *requestHandles {
 	if h, ok := m.reqHandles.Load(k); ok {
 		return h.(*requestHandles)
 	}
-	h := &requestHandles{
-		count:    m.requests.WithLabelValues(k.method, k.endpoint, k.status),
-		duration: m.duration.WithLabelValues(k.method, k.endpoint),
+	h := &requestHandles{count: m.requests.WithLabelValues(k.method, k.endpoint, k.status)}
+	if !unobserved[endpoint] {
+		h.duration = m.duration
 	}
 	// Methods and endpoints are bounded by the mux's patterns ("unmatched"
 	// covers the rest), statuses by what handlers write.
 	m.reqHandles.Store(k, h)
 	return h
 }
+
+// unobserved endpoints are probes and scrapes: their latency is not the
+// API's, and per-label series idle within a rate window would make
+// rate(_sum)/rate(_count) 0/0, so the scaling guide's average would be NaN.
+var unobserved = map[string]bool{"/ready": true, "/health": true, "/metrics": true}
 
 // Buckets reach down to 0.5 ms: the API answers in single milliseconds.
 var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
@@ -57,11 +63,17 @@ func newMetrics(s *Server) *metrics {
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "fastapi_requests_total", Help: "HTTP requests by method, endpoint and status code.",
 	}, []string{"method", "endpoint", "status"})
-	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "fastapi_request_duration_seconds", Help: "HTTP request duration.", Buckets: latencyBuckets,
-	}, []string{"method", "endpoint"})
+	// One series per instance: the guide's average and p99 aggregate it by
+	// instance anyway, and it is defined whenever the instance served any
+	// API request in the window.
+	m.duration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "fastapi_request_duration_seconds", Help: "HTTP request duration of API requests (not /ready, /health, /metrics).", Buckets: latencyBuckets,
+	})
+	m.shed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wotr_api_requests_shed_total", Help: "Requests answered 503 because MAX_IN_FLIGHT requests were running.",
+	})
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "wotr_api_events_total", Help: "Events by outcome: accepted, duplicate, rejected, failed.",
+		Name: "wotr_api_events_total", Help: "Events by outcome: accepted, duplicate, pending (another request is writing it; retry), rejected, failed.",
 	}, []string{"outcome"})
 	m.depErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wotr_api_dependency_errors_total", Help: "Failed dependency calls.",
@@ -71,9 +83,10 @@ func newMetrics(s *Server) *metrics {
 	})
 	m.accepted = m.events.WithLabelValues("accepted")
 	m.duplicate = m.events.WithLabelValues("duplicate")
+	m.pending = m.events.WithLabelValues("pending")
 	m.rejected = m.events.WithLabelValues("rejected")
 	m.failed = m.events.WithLabelValues("failed")
-	r.MustRegister(m.requests, m.duration, m.events, m.depErrors, m.dedupFails,
+	r.MustRegister(m.requests, m.duration, m.shed, m.events, m.depErrors, m.dedupFails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	gauge := func(name, help string, f func() float64) {
@@ -138,6 +151,7 @@ func newMetrics(s *Server) *metrics {
 			ConstLabels: prometheus.Labels{"dependency": g.Name},
 		}, func() float64 { return float64(g.State()) }))
 	}
+	gauge("wotr_api_requests_in_flight", "API requests running now (capped by MAX_IN_FLIGHT).", func() float64 { return float64(s.inFlight.Load()) })
 	gauge("wotr_api_draining", "1 after SIGTERM while in-flight requests finish.", func() float64 {
 		if s.draining.Load() {
 			return 1

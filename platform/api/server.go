@@ -44,6 +44,7 @@ type Server struct {
 	pgGuard, rdGuard, kGuard, chGuard *Guard
 
 	draining atomic.Bool
+	inFlight atomic.Int64
 	now      func() time.Time
 }
 
@@ -103,7 +104,7 @@ func New(cfg Config, log *slog.Logger, kafkaOpts ...kgo.Opt) (*Server, error) {
 	}
 	s.auth = &Authenticator{pg: s.pg, rdb: s.rdb, pgGuard: s.pgGuard, rdGuard: s.rdGuard, cacheTTL: cfg.AuthCacheTTL,
 		local: newKeyCache(cfg.AuthLocalTTL, 10000), log: log}
-	s.dedup = &Deduper{rdb: s.rdb, guard: s.rdGuard, window: cfg.DedupWindow}
+	s.dedup = &Deduper{rdb: s.rdb, guard: s.rdGuard, window: cfg.DedupWindow, pendingTTL: cfg.PendingTTL(), log: log}
 	s.dedup.Start()
 	s.metrics = newMetrics(s)
 	return s, nil
@@ -141,14 +142,27 @@ func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		mux.ServeHTTP(sw, r)
+		// Probes and scrapes stay outside the cap: a busy pod is alive.
+		if capped := strings.HasPrefix(r.URL.Path, "/v1/"); !capped {
+			mux.ServeHTTP(sw, r)
+		} else if n := s.inFlight.Add(1); n > int64(s.cfg.HTTP.MaxInFlight) {
+			s.inFlight.Add(-1)
+			s.metrics.shed.Inc()
+			sw.Header().Set("Retry-After", "1")
+			s.fail(sw, http.StatusServiceUnavailable, fmt.Sprintf("busy: %d requests in flight, at most %d (MAX_IN_FLIGHT)", n-1, s.cfg.HTTP.MaxInFlight))
+		} else {
+			mux.ServeHTTP(sw, r)
+			s.inFlight.Add(-1)
+		}
 		endpoint := "unmatched"
 		if _, path, ok := strings.Cut(r.Pattern, " "); ok {
 			endpoint = path
 		}
 		h := s.metrics.request(r.Method, endpoint, sw.status)
 		h.count.Inc()
-		h.duration.Observe(time.Since(start).Seconds())
+		if h.duration != nil {
+			h.duration.Observe(time.Since(start).Seconds())
+		}
 	})
 }
 
@@ -170,7 +184,9 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.ListenAddr, err)
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	srv := &http.Server{Handler: s.Handler(),
+		ReadHeaderTimeout: s.cfg.HTTP.ReadHeaderTimeout, ReadTimeout: s.cfg.HTTP.ReadTimeout,
+		WriteTimeout: s.cfg.HTTP.WriteTimeout, IdleTimeout: s.cfg.HTTP.IdleTimeout}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("wotr-api listening", "addr", ln.Addr().String(), "pod", s.cfg.PodName)
@@ -239,7 +255,12 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// handleReady checks every dependency in parallel with the dependency timeout.
+// handleReady answers whether this pod should get ingest traffic: it is not
+// draining and Kafka answers. Nothing else can make ingest fail: Redis
+// failing means producing without de-dup (fail open), PostgreSQL is asked
+// only for API keys missing from the caches, ClickHouse only by /v1/stats,
+// and all pods share them, so failing readiness on them would only take
+// every pod out of service at once. Their breaker states are listed.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining"})
@@ -247,33 +268,15 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.DepTimeout)
 	defer cancel()
-	checks := map[string]func(context.Context) error{
-		DepPostgres:   s.pg.Ping,
-		DepRedis:      func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() },
-		DepKafka:      s.producers.Ping,
-		DepClickHouse: s.ch.Ping,
+	status := map[string]string{DepKafka: "ok"}
+	code, word := http.StatusOK, "ready"
+	if err := s.producers.Ping(ctx); err != nil {
+		status[DepKafka] = err.Error()
+		code, word = http.StatusServiceUnavailable, "not ready"
 	}
-	type res struct {
-		name string
-		err  error
+	breakers := map[string]string{}
+	for _, g := range s.guards() {
+		breakers[g.Name] = g.State().String()
 	}
-	out := make(chan res, len(checks))
-	for name, fn := range checks {
-		go func() { out <- res{name, fn(ctx)} }()
-	}
-	status := map[string]string{}
-	ok := true
-	for range checks {
-		r := <-out
-		status[r.name] = "ok"
-		if r.err != nil {
-			status[r.name] = r.err.Error()
-			ok = false
-		}
-	}
-	code := http.StatusOK
-	if !ok {
-		code = http.StatusServiceUnavailable
-	}
-	writeJSON(w, code, map[string]any{"status": map[bool]string{true: "ready", false: "not ready"}[ok], "dependencies": status})
+	writeJSON(w, code, map[string]any{"status": word, "dependencies": status, "breakers": breakers})
 }

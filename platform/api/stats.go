@@ -24,10 +24,12 @@ type StatsResponse struct {
 // MaxStatsWindow bounds how far back /v1/stats may scan.
 const MaxStatsWindow = 31 * 24 * time.Hour
 
-// handleStats counts events per source and type whose created_at lies within
-// ?window= (default 1h); ?source= narrows to one source.
+// handleStats counts the caller's events per type whose created_at lies
+// within ?window= (default 1h). An API key reads only its own source: a
+// ?source= naming another is refused.
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.authenticate(w, r); !ok {
+	own, ok := s.authenticate(w, r)
+	if !ok {
 		return
 	}
 	window := time.Hour
@@ -39,12 +41,10 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		}
 		window = d
 	}
-	source := r.URL.Query().Get("source")
-	if source != "" {
-		if _, err := checkName("source", &source, MaxSourceLen, isIDChar); err != nil {
-			s.fail(w, http.StatusBadRequest, err.Error())
-			return
-		}
+	source := own
+	if v := r.URL.Query().Get("source"); v != "" && v != own {
+		s.fail(w, http.StatusForbidden, fmt.Sprintf("source=%q: an API key reads only its own source's stats (%q)", v, own))
+		return
 	}
 	since := s.now().Add(-window).UTC().Truncate(time.Second)
 	rows, err := s.Stats(r.Context(), since, source)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -96,29 +97,67 @@ func (a *Authenticator) Source(ctx context.Context, apiKey string) (string, erro
 	return name, nil
 }
 
-// Deduper remembers event ids in Redis for a window: SET NX claims an id, and
-// a claim is released when the event could not be written to Kafka.
+// Deduper remembers event ids in Redis in two phases, so that a 202 never
+// rests on a mark whose event is not in Kafka:
 //
-// Once started, concurrent claims are coalesced: a few workers each send
-// whatever claims queued up while Redis answered the previous pipeline, so
-// under load many requests share one round trip, and an idle API adds only a
-// channel hop. Order within a pipeline is queue order, so two requests with
-// the same id still see exactly one claim succeed.
+//   - Claim sets a short-lived pending mark (SET NX) before the produce; it
+//     expires on its own if the API dies or a release fails.
+//   - Commit turns the mark into the done mark for the de-dup window, only
+//     after Kafka acknowledged the event.
+//
+// A request that finds a pending mark is told to retry; only a done mark
+// makes it a duplicate.
+//
+// Once started, claims and commits are coalesced: a few workers each send
+// whatever queued up while Redis answered the previous pipeline, so under
+// load many requests share one round trip. Order within a pipeline is queue
+// order, so two requests with the same id still see exactly one claim succeed.
 type Deduper struct {
 	rdb    redisClient
 	guard  *Guard
 	window time.Duration
+	// pendingTTL outlives the produce and the commit that follows it.
+	pendingTTL time.Duration
+	log        *slog.Logger
 
-	queue     chan *claim
+	queue     chan *dedupOp
 	stop      chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 }
 
-type claim struct {
-	ids   []string
-	fresh []bool
-	done  chan error
+// ClaimState is what Claim found for one key.
+type ClaimState uint8
+
+const (
+	// Claimed: this call set the pending mark; produce, then Commit or Release.
+	Claimed ClaimState = iota
+	// Pending: another request is producing this event right now.
+	Pending
+	// Done: the event is in Kafka; a duplicate within the window.
+	Done
+)
+
+// Mark values: only these two are ever written.
+const (
+	markPending = "p"
+	markDone    = "d"
+)
+
+// An op's requester either waits for the answer or gives up; whichever comes
+// first wins, so a worker knows whether anyone will act on what it claimed.
+const (
+	opWaiting int32 = iota
+	opAnswered
+	opAbandoned
+)
+
+type dedupOp struct {
+	keys   []string
+	commit bool
+	states []ClaimState
+	done   chan error
+	state  atomic.Int32
 }
 
 // claimWorkers bounds concurrent de-dup round trips; fewer workers coalesce
@@ -130,11 +169,14 @@ const (
 
 var errDeduperClosed = errors.New("de-dup closed")
 
-func dedupKey(id string) string { return "wotr:dedup:" + id }
+// DedupKey is the Redis key of one event: ids are unique per source, so one
+// source cannot suppress another's events. Names allow no '/', so the key
+// is unambiguous.
+func DedupKey(source, id string) string { return "wotr:dedup:" + source + "/" + id }
 
 // Start runs the coalescing workers until Close.
 func (d *Deduper) Start() {
-	d.queue = make(chan *claim, 4*maxClaimBatch)
+	d.queue = make(chan *dedupOp, 4*maxClaimBatch)
 	d.stop = make(chan struct{})
 	for range claimWorkers {
 		d.wg.Add(1)
@@ -142,7 +184,7 @@ func (d *Deduper) Start() {
 	}
 }
 
-// Close stops the workers; later claims fail (and requests produce without de-dup).
+// Close stops the workers; later claims fail.
 func (d *Deduper) Close() {
 	if d.stop == nil {
 		return
@@ -153,104 +195,193 @@ func (d *Deduper) Close() {
 	})
 }
 
-// Claim reports for each id whether this call claimed it (true) or it was
-// already seen within the window (false).
-func (d *Deduper) Claim(ctx context.Context, ids []string) ([]bool, error) {
+// Claim sets pending marks and reports for each key what it found. When ctx
+// ends first, Claim returns ctx's error and whatever the worker claimed for
+// this call is released by the worker: no mark outlives a request that gave
+// up, beyond the pending TTL should that release fail too.
+func (d *Deduper) Claim(ctx context.Context, keys []string) ([]ClaimState, error) {
 	if d.queue == nil {
-		return d.claimNow(ctx, ids)
+		states := make([]ClaimState, len(keys))
+		return states, d.send(ctx, []*dedupOp{{keys: keys, states: states}})
 	}
-	c := &claim{ids: ids, fresh: make([]bool, len(ids)), done: make(chan error, 1)}
-	select {
-	case d.queue <- c:
-	case <-d.stop:
-		return nil, errDeduperClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	op := &dedupOp{keys: keys, states: make([]ClaimState, len(keys)), done: make(chan error, 1)}
+	if err := d.enqueue(ctx, op); err != nil {
+		return nil, err
 	}
 	select {
-	case err := <-c.done:
-		return c.fresh, err
+	case err := <-op.done:
+		return op.states, err
 	case <-d.stop:
-		return nil, errDeduperClosed
 	case <-ctx.Done():
-		return nil, ctx.Err()
+	}
+	if op.state.CompareAndSwap(opWaiting, opAbandoned) {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, errDeduperClosed
+	}
+	// Answered meanwhile: the claims are this caller's to produce or release.
+	err := <-op.done
+	return op.states, err
+}
+
+// Commit sets the done mark of keys whose events Kafka acknowledged. It
+// waits for Redis at most until ctx ends; the commit itself goes on. A commit
+// that fails leaves the pending mark to expire, and a later retry produces
+// the event again (the consumer side removes duplicates by id).
+func (d *Deduper) Commit(ctx context.Context, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if d.queue == nil {
+		return d.send(ctx, []*dedupOp{{keys: keys, commit: true}})
+	}
+	op := &dedupOp{keys: keys, commit: true, done: make(chan error, 1)}
+	if err := d.enqueue(context.WithoutCancel(ctx), op); err != nil {
+		return err
+	}
+	select {
+	case err := <-op.done:
+		return err
+	case <-d.stop:
+		return errDeduperClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (d *Deduper) enqueue(ctx context.Context, op *dedupOp) error {
+	select {
+	case d.queue <- op:
+		return nil
+	case <-d.stop:
+		return errDeduperClosed
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
 func (d *Deduper) work() {
 	defer d.wg.Done()
-	var batch []*claim
+	var batch []*dedupOp
 	for {
 		batch = batch[:0]
 		select {
-		case c := <-d.queue:
-			batch = append(batch, c)
+		case op := <-d.queue:
+			batch = append(batch, op)
 		case <-d.stop:
 			return
 		}
-		n := len(batch[0].ids)
+		n := len(batch[0].keys)
 	drain:
 		for n < maxClaimBatch {
 			select {
-			case c := <-d.queue:
-				batch = append(batch, c)
-				n += len(c.ids)
+			case op := <-d.queue:
+				batch = append(batch, op)
+				n += len(op.keys)
 			default:
 				break drain
 			}
 		}
-		ids := batch[0].ids
-		if len(batch) > 1 {
-			ids = make([]string, 0, n)
-			for _, c := range batch {
-				ids = append(ids, c.ids...)
-			}
-		}
 		// The guard's timeout bounds the call; no single request's context
 		// may cancel a pipeline that carries the others' claims.
-		fresh, err := d.claimNow(context.Background(), ids)
-		off := 0
-		for _, c := range batch {
-			copy(c.fresh, fresh[off:off+len(c.ids)])
-			off += len(c.ids)
-			c.done <- err
+		err := d.send(context.Background(), batch)
+		var orphans []string
+		for _, op := range batch {
+			if op.state.CompareAndSwap(opWaiting, opAnswered) {
+				op.done <- err
+				continue
+			}
+			if err == nil && !op.commit {
+				for i, st := range op.states {
+					if st == Claimed {
+						orphans = append(orphans, op.keys[i])
+					}
+				}
+			}
+		}
+		if len(orphans) > 0 {
+			go d.releaseOrphans(orphans)
 		}
 	}
 }
 
-func (d *Deduper) claimNow(ctx context.Context, ids []string) ([]bool, error) {
-	fresh := make([]bool, len(ids))
-	err := d.guard.Once(ctx, func(ctx context.Context) error {
-		if len(ids) == 1 { // no pipeline needed
-			ok, err := d.rdb.SetNX(ctx, dedupKey(ids[0]), 1, d.window).Result()
-			fresh[0] = ok
+// releaseOrphans drops pending marks claimed for requests that gave up
+// while Redis was slow; their clients' retries must find no mark.
+func (d *Deduper) releaseOrphans(keys []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), d.guard.Timeout)
+	defer cancel()
+	if err := d.Release(ctx, keys); err != nil && d.log != nil {
+		d.log.Warn("de-dup: releasing abandoned claims failed; they expire with the pending TTL",
+			"keys", len(keys), "pending_ttl", d.pendingTTL, "err", err)
+	}
+}
+
+// send runs one batch of claims and commits as one round trip, filling each
+// claim's states.
+func (d *Deduper) send(ctx context.Context, batch []*dedupOp) error {
+	claim := redis.SetArgs{Mode: "NX", Get: true, TTL: d.pendingTTL}
+	return d.guard.Once(ctx, func(ctx context.Context) error {
+		if len(batch) == 1 && len(batch[0].keys) == 1 { // no pipeline needed
+			op := batch[0]
+			if op.commit {
+				return d.rdb.Set(ctx, op.keys[0], markDone, d.window).Err()
+			}
+			st, err := claimState(d.rdb.SetArgs(ctx, op.keys[0], markPending, claim))
+			op.states[0] = st
 			return err
 		}
 		cmds, err := d.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, id := range ids {
-				p.SetNX(ctx, dedupKey(id), 1, d.window)
+			for _, op := range batch {
+				for _, k := range op.keys {
+					if op.commit {
+						p.Set(ctx, k, markDone, d.window)
+					} else {
+						p.SetArgs(ctx, k, markPending, claim)
+					}
+				}
 			}
 			return nil
 		})
-		if err != nil {
+		if err != nil && !errors.Is(err, redis.Nil) {
 			return err
 		}
-		for i, c := range cmds {
-			fresh[i] = c.(*redis.BoolCmd).Val()
+		i := 0
+		for _, op := range batch {
+			for j := range op.keys {
+				if !op.commit {
+					st, err := claimState(cmds[i].(*redis.StatusCmd))
+					if err != nil {
+						return err
+					}
+					op.states[j] = st
+				}
+				i++
+			}
 		}
 		return nil
 	})
-	return fresh, err
+}
+
+// claimState reads SET NX GET: no old value means this call set the mark.
+func claimState(c *redis.StatusCmd) (ClaimState, error) {
+	v, err := c.Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return Claimed, nil
+	case err != nil:
+		return Claimed, err
+	case v == markPending:
+		return Pending, nil
+	default:
+		return Done, nil
+	}
 }
 
 // Release forgets claims so a client retry is not mistaken for a duplicate.
-func (d *Deduper) Release(ctx context.Context, ids []string) error {
-	if len(ids) == 0 {
+func (d *Deduper) Release(ctx context.Context, keys []string) error {
+	if len(keys) == 0 {
 		return nil
-	}
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = dedupKey(id)
 	}
 	return d.guard.Do(ctx, func(ctx context.Context) error { return d.rdb.Del(ctx, keys...).Err() })
 }
