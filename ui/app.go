@@ -269,9 +269,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			d.AuditErr = ""
 			if msg.err != nil {
 				d.AuditErr = msg.err.Error()
-				return
 			}
-			d.Audit = msg.entries
+			// A damaged log still lists what could be read.
+			if msg.err == nil || msg.entries != nil {
+				d.Audit = msg.entries
+			}
 		})
 		return m, nil
 	case runbooksMsg:
