@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 
 	"github.com/wotr/wotr-tui/ops/audit"
 	"github.com/wotr/wotr-tui/ops/runbook"
@@ -15,7 +16,8 @@ type opsAudit struct{ r audit.Reader }
 
 func (a opsAudit) Recent(ctx context.Context, limit int) ([]common.AuditEntry, error) {
 	recs, err := a.r.Records(ctx, limit)
-	if err != nil {
+	var dmg *audit.DamageError
+	if err != nil && !errors.As(err, &dmg) {
 		return nil, err
 	}
 	out := make([]common.AuditEntry, 0, len(recs))
@@ -27,7 +29,8 @@ func (a opsAudit) Recent(ctx context.Context, limit int) ([]common.AuditEntry, e
 		}
 		out = append(out, e)
 	}
-	return out, nil
+	// Damaged lines are reported with the records that could be read.
+	return out, err
 }
 
 // RunbooksFromOps lists runbooks with load (ops.LoadRunbooks with the

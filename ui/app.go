@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -55,7 +56,8 @@ type Options struct {
 	// Tick is the redraw interval for data ages (default 1s; <0 disables).
 	Tick  time.Duration
 	Theme common.Theme
-	// Parent cancels running actions when the console exits.
+	// Parent bounds the console's reads. A running action is not cancelled
+	// with it: quitting waits for the action's result (Model.Wait).
 	Parent context.Context
 }
 
@@ -105,6 +107,10 @@ type Model struct {
 	help    help.Model
 	unsub   func()
 	hasData bool
+	// quitting: the operator chose to quit once the running action ends.
+	quitting bool
+	// running counts Executes in flight, whoever started them.
+	running *sync.WaitGroup
 }
 
 // New builds the console.
@@ -129,7 +135,10 @@ func New(opts Options) *Model {
 	}
 	ctx.Runner = opts.Runner
 	ctx.Now = opts.Clock()
-	m := &Model{opts: opts, ctx: ctx, data: &common.Data{NoAudit: opts.Audit == nil, NoRunbooks: opts.Runbooks == nil}}
+	m := &Model{opts: opts, ctx: ctx, data: &common.Data{NoAudit: opts.Audit == nil, NoRunbooks: opts.Runbooks == nil}, running: &sync.WaitGroup{}}
+	if opts.Actor != nil {
+		m.opts.Actor = trackedActor{opts.Actor, m.running}
+	}
 	m.views = []common.View{
 		overview.New(ctx), instances.New(ctx), consumers.New(ctx), replication.New(ctx), pools.New(ctx),
 		nodes.New(ctx), regions.New(ctx), backups.New(ctx), runbooks.New(ctx), audit.New(ctx),
@@ -145,6 +154,25 @@ func New(opts Options) *Model {
 		v.SetData(m.data)
 	}
 	return m
+}
+
+// Wait blocks until every action the console started has returned (and
+// so has written its result record). Run calls it before the clients close.
+func (m *Model) Wait() { m.running.Wait() }
+
+// Quitting reports whether the console quits when the running action ends.
+func (m *Model) Quitting() bool { return m.quitting }
+
+// trackedActor counts the Executes in flight.
+type trackedActor struct {
+	action.Actor
+	running *sync.WaitGroup
+}
+
+func (t trackedActor) Execute(ctx context.Context, p *action.Plan, confirmation string, progress func(action.Progress)) (*action.Result, error) {
+	t.running.Add(1)
+	defer t.running.Done()
+	return t.Actor.Execute(ctx, p, confirmation, progress)
 }
 
 // Context is the shared program context (tests read it).
@@ -269,9 +297,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			d.AuditErr = ""
 			if msg.err != nil {
 				d.AuditErr = msg.err.Error()
-				return
 			}
-			d.Audit = msg.entries
+			// A damaged log still lists what could be read.
+			if msg.err == nil || msg.entries != nil {
+				d.Audit = msg.entries
+			}
 		})
 		return m, nil
 	case runbooksMsg:
@@ -291,6 +321,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.switchTo(msg.Name)
 		return m, nil
 	case dialog.FinishedMsg:
+		if m.quitting {
+			// The action's result record is written: now the console may go.
+			return m, m.quit()
+		}
 		// A runbook run waiting on its action step records the outcome.
 		return m, tea.Batch(m.loadAudit(), m.toView("runbooks", msg))
 	case common.RunbookMsg:
@@ -337,10 +371,8 @@ func (m *Model) resize() {
 	}
 }
 
+// quit ends the program; it is only reached with no action running.
 func (m *Model) quit() tea.Cmd {
-	if m.dialog != nil {
-		m.dialog.Cancel()
-	}
 	if m.unsub != nil {
 		m.unsub()
 	}
@@ -360,10 +392,13 @@ func (m *Model) key(km tea.KeyMsg) tea.Cmd {
 	switch m.mode {
 	case modeQuitConfirm:
 		m.mode = modeNormal
-		if km.String() == "y" || km.String() == "Y" {
-			return m.quit()
-		}
 		m.status = ""
+		if km.String() == "y" || km.String() == "Y" {
+			if m.dialog == nil || !m.dialog.Running() {
+				return m.quit()
+			}
+			m.quitting = true
+		}
 		return nil
 	case modeHelp:
 		if key.Matches(km, k.Help) || key.Matches(km, k.Back) || km.String() == "q" {
@@ -427,6 +462,9 @@ func (m *Model) key(km tea.KeyMsg) tea.Cmd {
 }
 
 func (m *Model) askQuit() tea.Cmd {
+	if m.quitting {
+		return nil // already waiting for the action to end
+	}
 	if m.dialog != nil && m.dialog.Running() {
 		m.mode = modeQuitConfirm
 		return nil
@@ -612,7 +650,7 @@ func (m *Model) footerLines() []string {
 		m.input.Width = w
 		status = m.input.View()
 	case modeQuitConfirm:
-		status = st.Warn.Render("An action is running. Quit and cancel it? (y/N)")
+		status = st.Warn.Render("an action is running: wait for it and quit? y/n")
 	default:
 		status = m.statusLine()
 	}
@@ -622,6 +660,9 @@ func (m *Model) footerLines() []string {
 // statusLine reports the worst stale source, or the last message.
 func (m *Model) statusLine() string {
 	st := m.ctx.Styles
+	if m.quitting && m.dialog != nil {
+		return st.Warn.Render(common.Sanitize("waiting for " + m.dialog.Title() + " to finish: the console quits once its result is recorded"))
+	}
 	if m.status != "" {
 		return st.Warn.Render(common.Sanitize(m.status))
 	}

@@ -98,7 +98,7 @@ func TestFlowConfirmedAction(t *testing.T) {
 
 	// q while the action runs asks first; n keeps the console open
 	send(tm, "q")
-	waitFor(t, tm, "Quit and cancel it?")
+	waitFor(t, tm, "an action is running: wait for it and quit? y/n")
 	send(tm, "n")
 	close(actor.Release)
 	waitFor(t, tm, "Done:", "promote eu-central done")

@@ -12,14 +12,19 @@ import (
 	"github.com/wotr/wotr-tui/ui/common"
 )
 
-// Run opens the console on the terminal until the operator quits.
+// Run opens the console on the terminal until the operator quits. It
+// returns only once no action it started is running, so that the caller
+// closes the clients after the action's result record, never under it:
+// even when ctx ends the program, the running action is left to finish.
 func Run(ctx context.Context, opts Options, in io.Reader, out io.Writer) error {
 	if os.Getenv("NO_COLOR") != "" {
 		lipgloss.SetColorProfile(termenv.Ascii)
 		opts.Theme = common.NoColorTheme()
 	}
 	opts.Parent = ctx
-	p := tea.NewProgram(New(opts), tea.WithAltScreen(), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
+	m := New(opts)
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
 	_, err := p.Run()
+	m.Wait()
 	return err
 }

@@ -329,16 +329,24 @@ func newAuditCmd(d *deps) *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "audit",
-		Short: "List the audit log of actions, newest first",
+		Short: "List the audit log of actions, newest first (verify: check its hash chain)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "table" && output != "json" {
+				return withCode(ExitUsage, fmt.Errorf("-o %q: output is table or json", output))
+			}
 			cc, err := d.contextConfig()
 			if err != nil {
 				return withCode(ExitUsage, err)
 			}
 			recs, err := audit.NewLog(audit.PathFor(*cc)).Records(cmdContext(cmd), limit)
-			if err != nil {
+			var dmg *audit.DamageError
+			if err != nil && !errors.As(err, &dmg) {
 				return withCode(ExitFailed, err)
+			}
+			if dmg != nil {
+				// The readable records are still listed; the damage is not skipped silently.
+				fmt.Fprintln(d.errOut, "warning:", dmg.Error())
 			}
 			if output == "json" {
 				enc := json.NewEncoder(d.out)
@@ -351,13 +359,73 @@ func newAuditCmd(d *deps) *cobra.Command {
 			tw := tabwriter.NewWriter(d.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TIME\tWHO\tCONTEXT\tACTION\tTARGET\tOUTCOME\tSUMMARY")
 			for _, r := range recs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format(time.RFC3339), r.Who, r.Context, r.Action, r.Target, r.Outcome, r.Detail())
+				outcome := r.Outcome
+				if r.DryRun {
+					outcome += " (dry-run)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format(time.RFC3339), r.Who, r.Context, r.Action, r.Target, outcome, r.Detail())
 			}
 			return withCode(ExitFailed, tw.Flush())
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	cmd.Flags().IntVar(&limit, "limit", 50, "most records to show (0: all)")
+	cmd.AddCommand(newAuditVerifyCmd(d))
+	return cmd
+}
+
+// newAuditVerifyCmd checks the log's hash chain: exit 0 when intact, 1 at
+// the first line that does not check out.
+func newAuditVerifyCmd(d *deps) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check the audit log's hash chain; report the first edited, deleted, reordered or torn record",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "table" && output != "json" {
+				return withCode(ExitUsage, fmt.Errorf("-o %q: output is table or json", output))
+			}
+			cc, err := d.contextConfig()
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			rep, err := audit.NewLog(audit.PathFor(*cc)).Verify(cmdContext(cmd))
+			if err != nil {
+				return withCode(ExitFailed, err)
+			}
+			var broken error
+			if !rep.Intact {
+				broken = fmt.Errorf("audit log %s does not check out from line %d", rep.Path, rep.Problems[0].Line)
+			}
+			if output == "json" {
+				enc := json.NewEncoder(d.out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rep); err != nil {
+					return withCode(ExitFailed, err)
+				}
+				return withCode(ExitFailed, broken)
+			}
+			if rep.Intact {
+				fmt.Fprintf(d.out, "intact: %s: %d records", rep.Path, rep.Records)
+				if rep.Legacy > 0 {
+					fmt.Fprintf(d.out, " (%d legacy, before the chain: unverified)", rep.Legacy)
+				}
+				fmt.Fprintf(d.out, "\nhead: sha256:%s\n", rep.Head)
+			} else {
+				first := rep.Problems[0]
+				fmt.Fprintf(d.out, "BROKEN: %s: line %d: %s\n", rep.Path, first.Line, first.What)
+				if n := len(rep.Problems) - 1; n > 0 {
+					fmt.Fprintf(d.out, "%d more line(s) after it do not check out (-o json lists them)\n", n)
+				}
+			}
+			for _, n := range rep.Notes {
+				fmt.Fprintf(d.out, "note: line %d: %s\n", n.Line, n.What)
+			}
+			return withCode(ExitFailed, broken)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	return cmd
 }
 

@@ -324,9 +324,11 @@ func (p *Plan) FailedChecks() []Check {
 	return out
 }
 
-// Execute runs a confirmed plan, verifies it and writes the audit record. A
-// blocked plan or a confirmation that does not match is refused (ErrRefused)
-// and the refusal is audited too.
+// Execute runs a confirmed plan, verifies it and audits it write-ahead: an
+// intent record is fsynced before anything executes (if it cannot be, the
+// action is refused and nothing changes) and a result record follows. A
+// blocked plan or a confirmation that does not match is refused
+// (ErrRefused) before execution, and the refusal is audited too.
 func (a *Service) Execute(ctx context.Context, p *Plan, confirmation string, progress func(Progress)) (*Result, error) {
 	start := a.now()
 	res := &Result{Started: start}
@@ -339,6 +341,7 @@ func (a *Service) Execute(ctx context.Context, p *Plan, confirmation string, pro
 		}
 		progress(pr)
 	}
+	intent := ""
 	finish := func(outcome string, err error) (*Result, error) {
 		res.Duration = a.now().Sub(start)
 		if err != nil {
@@ -348,12 +351,16 @@ func (a *Service) Execute(ctx context.Context, p *Plan, confirmation string, pro
 				res.Summary = err.Error()
 			}
 		}
-		if aerr := a.audit(p, res, outcome); aerr != nil {
-			// An action that cannot be audited is reported as failed: the log is the record.
-			err = errors.Join(err, fmt.Errorf("audit: %w", aerr))
+		if aerr := a.auditOutcome(intent, p, res, outcome); aerr != nil {
+			// The intent is on record, so the action shows as interrupted;
+			// it is reported as failed: the log is the record.
+			err = errors.Join(err, fmt.Errorf("audit result: %w", aerr))
 			res.OK = false
 		}
 		return res, err
+	}
+	if p == nil {
+		return nil, Invalidf("no plan to execute")
 	}
 	impl, err := implFor(p.Request.Kind)
 	if err != nil {
@@ -374,6 +381,13 @@ func (a *Service) Execute(ctx context.Context, p *Plan, confirmation string, pro
 	}
 	if !p.Request.DryRun && confirmation != p.ConfirmPhrase {
 		return finish(audit.OutcomeRefused, Refusedf("confirmation %q does not match %q", confirmation, p.ConfirmPhrase))
+	}
+	if intent, err = a.auditIntent(p); err != nil {
+		// No record, no action. The log cannot take a refusal record either.
+		res.Duration = a.now().Sub(start)
+		res.Error = fmt.Sprintf("audit intent not written, nothing was done: %v", err)
+		res.Summary = res.Error
+		return res, Refusedf("%s", res.Error)
 	}
 	err = impl.execute(ctx, a, p, res, emit)
 	if err != nil {

@@ -548,14 +548,10 @@ func SaveContext(path string, ctx ContextConfig) error {
 	if err := enc.Encode(&doc); err != nil {
 		return fmt.Errorf("config: encode: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := WritePrivate(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 func mapValue(m *yaml.Node, key string) *yaml.Node {

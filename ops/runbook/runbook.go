@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -113,6 +114,9 @@ func Parse(source string, data []byte) (*Runbook, error) {
 func (rb *Runbook) validate() error {
 	if rb.Name == "" {
 		return fmt.Errorf("name is required")
+	}
+	if err := config.FileNamePart("runbook name", rb.Name); err != nil {
+		return err
 	}
 	if rb.Kind == "" {
 		rb.Kind = RunbookChecklist

@@ -2,18 +2,15 @@ package runbook
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/wotr/wotr-tui/ops/config"
 )
 
 // WriteReport writes the run's Markdown report to path, making its dir.
 func WriteReport(path string, rb *Runbook, st *RunState) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, []byte(Report(rb, st)), 0o644); err != nil {
+	if err := config.WritePrivate(path, []byte(Report(rb, st))); err != nil {
 		return fmt.Errorf("report %s: %w", path, err)
 	}
 	return nil

@@ -159,18 +159,11 @@ func saveRunState(path string, st *RunState) error {
 	if path == "" {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return config.WritePrivate(path, data)
 }
 
 // Run executes the steps of rb that resume (if non-nil) has not done yet,

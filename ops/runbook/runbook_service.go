@@ -11,6 +11,7 @@ import (
 
 	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/collect"
+	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -62,6 +63,15 @@ type ReportError struct{ Err error }
 func (e *ReportError) Error() string { return e.Err.Error() }
 func (e *ReportError) Unwrap() error { return e.Err }
 
+// checkNames refuses a context or runbook name that would not stay a file
+// name in the run state and report paths.
+func (s *Service) checkNames(rb *Runbook) error {
+	if err := config.FileNamePart("context name", s.env.Context); err != nil {
+		return err
+	}
+	return config.FileNamePart("runbook name", rb.Name)
+}
+
 // StatePath is where the service saves rb's run.
 func (s *Service) StatePath(rb *Runbook) string {
 	return RunStatePath(s.stateDir, s.env.Context, rb.Name)
@@ -82,6 +92,9 @@ func (s *Service) ReportPath(run *OpenRun) string {
 // Open returns rb's unfinished run, or a fresh one when there is none or the
 // saved one belongs to another version of rb.
 func (s *Service) Open(rb *Runbook) (*OpenRun, error) {
+	if err := s.checkNames(rb); err != nil {
+		return nil, err
+	}
 	st, err := LoadRunState(s.StatePath(rb), rb)
 	if err != nil {
 		return nil, err
@@ -91,6 +104,9 @@ func (s *Service) Open(rb *Runbook) (*OpenRun, error) {
 
 // Restart discards rb's saved run and returns a fresh one.
 func (s *Service) Restart(rb *Runbook) (*OpenRun, error) {
+	if err := s.checkNames(rb); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := os.Remove(s.StatePath(rb)); err != nil && !errors.Is(err, os.ErrNotExist) {

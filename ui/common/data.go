@@ -14,7 +14,7 @@ type AuditEntry struct {
 	Context string
 	Kind    string
 	Target  string
-	Outcome string // ok, failed, refused, dry-run
+	Outcome string // ok, failed, refused, interrupted, running; "(dry-run)" appended
 	Detail  string
 }
 

@@ -75,7 +75,9 @@ type Model struct {
 	w, h     int
 }
 
-// New opens a dialog for binding; parent cancels a running action on quit.
+// New opens a dialog for binding. parent bounds planning; a running action
+// does not end with it (it runs to its result record, so quitting never
+// leaves one half-done), only its progress stops being delivered.
 func New(ctx *common.Context, parent context.Context, actor action.Actor, b common.ActionBinding) (*Model, tea.Cmd) {
 	seqCounter++
 	m := &Model{ctx: ctx, actor: actor, parent: parent, binding: b, seq: seqCounter}
@@ -142,9 +144,9 @@ func (m *Model) startPlan() tea.Cmd {
 
 func (m *Model) startExecute() tea.Cmd {
 	m.stage = StageRunning
-	ctx, cancel := context.WithCancel(m.parent)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(m.parent))
 	m.cancel = cancel
-	actor, plan, phrase, seq := m.actor, m.plan, strings.TrimSpace(m.confirm.Value()), m.seq
+	actor, plan, phrase, seq, gone := m.actor, m.plan, strings.TrimSpace(m.confirm.Value()), m.seq, m.parent.Done()
 	ch := make(chan tea.Msg, 64)
 	go func() {
 		defer close(ch)
@@ -152,9 +154,13 @@ func (m *Model) startExecute() tea.Cmd {
 			select {
 			case ch <- progressMsg{seq: seq, p: p}:
 			case <-ctx.Done():
+			case <-gone: // the console has gone: the action carries on unseen
 			}
 		})
-		ch <- resultMsg{seq: seq, res: res, err: err}
+		select {
+		case ch <- resultMsg{seq: seq, res: res, err: err}:
+		case <-gone:
+		}
 	}()
 	return next(ch)
 }

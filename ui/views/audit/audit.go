@@ -39,7 +39,8 @@ func New(ctx *common.Context) *base.TableView {
 			for i, a := range d.Audit {
 				lvl := common.LevelOK
 				switch a.Outcome {
-				case "failed":
+				case "failed", "interrupted":
+					// interrupted: an intent without a result; the action may have run in part.
 					lvl = common.LevelCrit
 				case "refused":
 					lvl = common.LevelWarn
