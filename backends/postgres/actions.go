@@ -179,11 +179,18 @@ func (c *Client) Promote(ctx context.Context, resumeReplay bool) error {
 	if !ok {
 		return errors.New("pg_promote: the promotion request was not accepted")
 	}
+	asked := time.Now()
 	for {
 		var inRecovery bool
 		err := c.Pool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery)
 		if err == nil && !inRecovery {
 			return nil
+		}
+		// A standby whose upstream just stopped sometimes sits out a 5 s
+		// WAL-retry wait before it acts on the request: ask again.
+		if err == nil && time.Since(asked) > 50*time.Millisecond {
+			_, _ = c.Pool.Exec(ctx, "SELECT pg_promote(false)")
+			asked = time.Now()
 		}
 		t := time.NewTimer(3 * time.Millisecond)
 		select {
