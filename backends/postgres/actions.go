@@ -74,56 +74,123 @@ func (c *Client) PGStatus(ctx context.Context) (action.PGStatus, error) {
 	return s, nil
 }
 
-// Fence makes the server refuse writes: default_transaction_read_only for new
-// transactions (persisted with ALTER SYSTEM, so a restart keeps it) and the
-// end of every other client session, so no open transaction keeps writing.
-func (c *Client) Fence(ctx context.Context) (string, error) {
+// Fence stops the server at dataDir with a fast shutdown, the fence of a
+// switchover. Why a stop and not a setting or a revoked LOGIN: any session can
+// SET default_transaction_read_only = off, and the platform's application
+// role is a superuser (POSTGRES_USER of the image), which no GRANT or ALTER
+// ROLE can hold back; a stopped server takes no session of any role. A fast
+// shutdown also ends with the shutdown checkpoint, which the walsenders stream
+// and wait for the standbys to flush before the postmaster exits, so "the
+// standby has replayed past it" proves that nothing committed was left behind
+// (Patroni's switchover checks the same record).
+func (c *Client) Fence(ctx context.Context, dataDir string) (action.ServerStop, error) {
+	ctx, cancel := context.WithTimeout(ctx, StopTimeout)
+	defer cancel()
+	lc, err := openLocalCluster(dataDir)
+	if err != nil {
+		return action.ServerStop{}, err
+	}
+	if pid := lc.pid(); pid > 0 {
+		// SIGINT is the fast shutdown pg_ctl -m fast sends; we poll for its end
+		// ourselves, every few milliseconds rather than pg_ctl's 100.
+		if err := syscall.Kill(pid, syscall.SIGINT); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return action.ServerStop{}, fmt.Errorf("signal postmaster %d: %w", pid, err)
+		}
+		for lc.running() {
+			t := time.NewTimer(2 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return action.ServerStop{Running: true}, fmt.Errorf("the server at %s is still shutting down: %w", dataDir, ctx.Err())
+			case <-t.C:
+			}
+		}
+	}
+	c.Pool.Reset() // its connections died with the server
+	return lc.stopState(ctx)
+}
+
+// StopTimeout bounds a fence's shutdown; a standby that does not confirm the
+// last WAL holds it up to wal_sender_timeout.
+const StopTimeout = 90 * time.Second
+
+// FenceState reads whether the server at dataDir runs and, when it is
+// stopped, how it stopped and its last checkpoint (pg_controldata).
+func (c *Client) FenceState(ctx context.Context, dataDir string) (action.ServerStop, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	conn, err := c.Pool.Acquire(ctx)
+	lc, err := openLocalCluster(dataDir)
 	if err != nil {
-		return "", err
+		return action.ServerStop{}, err
 	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "ALTER SYSTEM SET default_transaction_read_only = on"); err != nil {
-		return "", fmt.Errorf("ALTER SYSTEM: %w", err)
+	if lc.running() {
+		return action.ServerStop{Running: true}, nil
 	}
-	if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
-		return "", fmt.Errorf("pg_reload_conf: %w", err)
-	}
-	var ended int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int FROM pg_stat_activity
-		WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`).Scan(&ended); err != nil {
-		return "", fmt.Errorf("end sessions: %w", err)
-	}
-	// The terminated sessions may include the pool's other connection.
-	c.Pool.Reset()
-	return fmt.Sprintf("default_transaction_read_only = on (ALTER SYSTEM), %d client sessions ended", ended), nil
+	return lc.stopState(ctx)
 }
+
+func (lc *localCluster) stopState(ctx context.Context) (action.ServerStop, error) {
+	out, err := lc.run(ctx, []string{"LC_ALL=C"}, "pg_controldata", "-D", lc.dataDir)
+	if err != nil {
+		return action.ServerStop{}, err
+	}
+	var st action.ServerStop
+	for _, l := range strings.Split(out, "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "Database cluster state":
+			st.State = strings.TrimSpace(v)
+		case "Latest checkpoint location":
+			st.CheckpointLSN = strings.TrimSpace(v)
+		}
+	}
+	if st.State == "" || st.CheckpointLSN == "" {
+		return st, fmt.Errorf("pg_controldata -D %s: no cluster state or checkpoint location in its output", lc.dataDir)
+	}
+	// "shut down": a primary's clean stop. A stopped standby says "shut down in recovery".
+	st.Clean = st.State == "shut down"
+	return st, nil
+}
+
+// PromoteTimeout bounds a promotion, the request and the wait for the end of recovery.
+const PromoteTimeout = 60 * time.Second
 
 // Promote asks for promotion with pg_promote(wait => false) and polls
 // pg_is_in_recovery() every few milliseconds: pg_promote's own wait checks
 // only every 100 ms, which would dominate a fast promotion.
 func (c *Client) Promote(ctx context.Context, resumeReplay bool) error {
 	if resumeReplay {
-		if _, err := c.Pool.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
+		rctx, cancel := withTimeout(ctx)
+		_, err := c.Pool.Exec(rctx, "SELECT pg_wal_replay_resume()")
+		cancel()
+		if err != nil {
 			return fmt.Errorf("pg_wal_replay_resume: %w", err)
 		}
 	}
+	ctx, cancel := context.WithTimeout(ctx, PromoteTimeout)
+	defer cancel()
 	var ok bool
 	if err := c.Pool.QueryRow(ctx, "SELECT pg_promote(false)").Scan(&ok); err != nil {
-		return err
+		return fmt.Errorf("pg_promote: %w", err)
 	}
 	if !ok {
 		return errors.New("pg_promote: the promotion request was not accepted")
 	}
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	asked := time.Now()
 	for {
 		var inRecovery bool
 		err := c.Pool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery)
 		if err == nil && !inRecovery {
 			return nil
+		}
+		// A standby whose upstream just stopped sometimes sits out a 5 s
+		// WAL-retry wait before it acts on the request: ask again.
+		if err == nil && time.Since(asked) > 50*time.Millisecond {
+			_, _ = c.Pool.Exec(ctx, "SELECT pg_promote(false)")
+			asked = time.Now()
 		}
 		t := time.NewTimer(3 * time.Millisecond)
 		select {
@@ -461,13 +528,20 @@ func (lc *localCluster) rewindable(ctx context.Context) (bool, string) {
 	return false, "pg_rewind needs wal_log_hints or data checksums; both are off"
 }
 
-func (lc *localCluster) running() bool {
+func (lc *localCluster) running() bool { return lc.pid() > 0 }
+
+// pid is the running postmaster's, or 0. The postmaster removes its pid file
+// last, after the shutdown checkpoint and the walsenders' exit.
+func (lc *localCluster) pid() int {
 	b, err := os.ReadFile(filepath.Join(lc.dataDir, "postmaster.pid"))
 	if err != nil {
-		return false
+		return 0
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
-	return err == nil && pid > 0 && syscall.Kill(pid, 0) == nil
+	if err != nil || pid <= 0 || syscall.Kill(pid, 0) != nil {
+		return 0
+	}
+	return pid
 }
 
 // RebuildMethod checks that dataDir is a local cluster this process can

@@ -46,7 +46,8 @@ func contextFor(t *testing.T, p *local.Platform) config.ContextConfig {
 	primary := config.RegionConfig{Name: "primary", Role: "primary"}
 	secondary := config.RegionConfig{Name: "secondary", Role: "secondary"}
 	if p.Kube != nil {
-		primary.Kube = &config.KubeEndpoint{Kubeconfig: p.Kube.Kubeconfig, Context: p.Kube.Context, Namespace: p.Kube.Namespace}
+		// The console's ServiceAccount, under the shipped RBAC.
+		primary.Kube = &config.KubeEndpoint{Kubeconfig: consoleKubeconfig(t, p.Kube), Context: p.Kube.Context, Namespace: p.Kube.Namespace}
 	}
 	if p.Kafka != nil {
 		primary.Kafka = &config.KafkaEndpoint{Brokers: p.Kafka.Brokers}

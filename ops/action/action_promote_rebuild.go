@@ -60,6 +60,8 @@ const (
 	// ParamRebuildOld: after the promote, rebuild the old primary as a standby of
 	// the new one, so that the pair is whole again (a drill ends as it began).
 	ParamRebuildOld = "rebuild-old-primary"
+	// ParamFailover: promote although the old primary cannot be fenced.
+	ParamFailover = "failover"
 )
 
 // pgRegion is one region's PostgreSQL as it answers now.

@@ -119,8 +119,15 @@ func TestManifestsContent(t *testing.T) {
 			}
 		}
 		for _, res := range r.(map[string]any)["resources"].([]any) {
-			if res == "secrets" {
-				t.Error("console Role reads secrets")
+			if res == "secrets" || res == "pods/exec" {
+				t.Errorf("console Role grants %s", res)
+			}
+			if s, _ := res.(string); strings.HasPrefix(s, "statefulsets") {
+				t.Errorf("console Role grants %s: PostgreSQL, Kafka and ClickHouse are StatefulSets", s)
+			}
+			// Writes to Deployments and HPAs name the platform's own.
+			if _, named := r.(map[string]any)["resourceNames"]; !named && (res == "deployments/scale" || hasWrite(r)) {
+				t.Errorf("console Role writes %s without resourceNames", res)
 			}
 		}
 	}
@@ -129,6 +136,15 @@ func TestManifestsContent(t *testing.T) {
 	if !strings.Contains(string(b), "pods/eviction") || !strings.Contains(string(b), "patch") {
 		t.Errorf("console ClusterRole cannot evict or cordon:\n%s", b)
 	}
+}
+
+func hasWrite(rule any) bool {
+	for _, v := range rule.(map[string]any)["verbs"].([]any) {
+		if v != "get" && v != "list" && v != "watch" {
+			return true
+		}
+	}
+	return false
 }
 
 // writeEmbedded copies an embedded file to dir, applying replacements.
