@@ -5,7 +5,7 @@ PKGS      := ./...
 TEST_TIMEOUT ?= 25m
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test unit demo deps controlplane bench lint fmt clean
+.PHONY: all build test unit chaos demo deps controlplane bench lint fmt clean
 
 all: build
 
@@ -29,6 +29,12 @@ test: deps controlplane build
 ## unit: tests that need no local platform
 unit:
 	WOTR_SKIP_INTEGRATION=1 $(GO) test -count=1 -short $(PKGS)
+
+## chaos: every fault of platform/chaos (plain go test runs a short set); the
+## fault table goes to $(CHAOS_REPORT)
+CHAOS_REPORT ?= chaos-report.md
+chaos: deps build
+	WOTR_CHAOS=full WOTR_CHAOS_REPORT=$(abspath $(CHAOS_REPORT)) WOTR_REQUIRE_INTEGRATION=1 $(GO) test -count=1 -v -timeout 20m -run TestFaults ./platform/chaos/
 
 ## demo: boot the local platform and open the console on it
 demo: deps controlplane build

@@ -1,6 +1,8 @@
 // Command wotr-consumer moves events from Kafka ingest-events into ClickHouse.
 // It is configured by environment variables (see platform/consumer.ConfigFromEnv);
-// SIGTERM finishes and commits the current batch, leaves the group and exits 0.
+// SIGTERM gives the current batch SHUTDOWN_TIMEOUT to finish and commit (past
+// it the batch is abandoned uncommitted and read again), leaves the group and
+// exits 0.
 package main
 
 import (
@@ -60,6 +62,9 @@ func usage(w io.Writer) {
 	api.WriteServiceHelp(w, flag.CommandLine, "wotr-consumer [--slowdown DURATION]",
 		"Moves events from Kafka into ClickHouse in batches, committing offsets after each insert;\n"+
 			"records that cannot be stored go to the dead-letter topic. Serves /health and /metrics.\n"+
-			"SIGTERM finishes and commits the current batch, leaves the group and exits 0.",
+			"SIGTERM gives the current batch SHUTDOWN_TIMEOUT to finish and commit, then abandons it\n"+
+			"uncommitted (it is read again), leaves the group and exits 0. A batch past BATCH_TIMEOUT\n"+
+			"is abandoned the same way; /health answers 503 once records wait uncommitted longer than\n"+
+			"HEALTH_STUCK_AFTER.",
 		consumer.DescribeConfig())
 }

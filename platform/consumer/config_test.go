@@ -41,3 +41,24 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		t.Fatalf("slowdown %v %v", c.Slowdown, err)
 	}
 }
+
+func TestConfigBoundsBatchByRebalanceTimeout(t *testing.T) {
+	_, err := ConfigFromEnv(api.MapLookup(map[string]string{"BATCH_TIMEOUT": "90s", "KAFKA_REBALANCE_TIMEOUT": "60s"}))
+	if err == nil || !strings.Contains(err.Error(), "BATCH_TIMEOUT=1m30s: must be below KAFKA_REBALANCE_TIMEOUT") {
+		t.Errorf("batch timeout above rebalance timeout: %v", err)
+	}
+	_, err = ConfigFromEnv(api.MapLookup(map[string]string{"BATCH_TIMEOUT": "5s", "BATCH_WAIT": "5s"}))
+	if err == nil || !strings.Contains(err.Error(), "BATCH_WAIT=5s: must be below BATCH_TIMEOUT") {
+		t.Errorf("batch wait above batch timeout: %v", err)
+	}
+	_, err = ConfigFromEnv(api.MapLookup(map[string]string{"HEALTH_STUCK_AFTER": "0s", "SHUTDOWN_TIMEOUT": "-1s"}))
+	for _, want := range []string{`HEALTH_STUCK_AFTER="0s"`, `SHUTDOWN_TIMEOUT="-1s"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	c, err := ConfigFromEnv(api.MapLookup(nil))
+	if err != nil || c.BatchTimeout != 30*time.Second || c.RebalanceTimeout != time.Minute || c.StuckAfter != 2*time.Minute || c.ShutdownTimeout != 10*time.Second {
+		t.Fatalf("defaults %+v %v", c, err)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,10 +57,16 @@ type Consumer struct {
 	columns []string
 	insert  string
 
-	lastBatch atomic.Int64 // unix nanos of the last finished batch
-	mu        sync.Mutex
-	assigned  map[int32]bool
+	lastBatch atomic.Int64 // unix nanos of the last committed batch
+	// pendingSince is when records were polled that are not committed yet
+	// (unix nanos, 0 when none): its age is how long the consumer is stuck.
+	pendingSince atomic.Int64
+	mu           sync.Mutex
+	assigned     map[int32]bool
 }
+
+// errAbandoned ends a batch without commit: its records are read again.
+var errAbandoned = errors.New("batch abandoned uncommitted")
 
 // New creates the Kafka client (which joins the group on first poll) and the
 // ClickHouse pool, and reads the events table's columns.
@@ -94,6 +99,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, kafkaOpts ...kgo.Opt
 		// Revocation waits until the polled batch is inserted and committed.
 		kgo.BlockRebalanceOnPoll(),
 		kgo.SessionTimeout(cfg.SessionTimeout),
+		kgo.RebalanceTimeout(cfg.RebalanceTimeout),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
@@ -164,6 +170,8 @@ func sqlString(s string) string { return strings.NewReplacer(`\`, `\\`, `'`, `\'
 func (c *Consumer) setAssigned(parts []int32, on bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// The assignment changed: what was pending is now read by whoever owns it.
+	c.pendingSince.Store(0)
 	for _, p := range parts {
 		if on {
 			c.assigned[p] = true
@@ -191,8 +199,10 @@ func (c *Consumer) Close() {
 	_ = c.ch.Close()
 }
 
-// Run polls, inserts and commits until ctx ends. It returns nil on a clean
-// stop; the batch in progress is finished and committed first.
+// Run polls, inserts and commits until ctx ends, and returns nil then. A
+// batch in progress at the end gets ShutdownTimeout to finish and commit;
+// past it, or past BatchTimeout at any time, it is abandoned uncommitted
+// and its records are read again (by this member or the next owner).
 func (c *Consumer) Run(ctx context.Context) error {
 	for {
 		fetches := c.kc.PollRecords(ctx, c.cfg.BatchSize)
@@ -203,22 +213,70 @@ func (c *Consumer) Run(ctx context.Context) error {
 		c.recordLag(fetches)
 		recs := fetches.Records()
 		if len(recs) > 0 {
+			c.pendingSince.CompareAndSwap(0, time.Now().UnixNano())
 			recs = c.fill(ctx, recs)
-			// The batch runs to completion even when ctx ends: committing what
-			// was inserted avoids re-inserting it on the next start.
-			if err := c.processBatch(ctx, recs); err != nil {
+			err := c.runBatch(ctx, recs)
+			switch {
+			case err == nil:
+				c.lastBatch.Store(time.Now().UnixNano())
+				c.pendingSince.Store(0)
+			case errors.Is(err, errAbandoned):
+				c.m.abandoned.Inc()
+				c.log.Warn("batch abandoned; its records will be read again", "records", len(recs), "err", err)
+				c.rewind(recs)
+			default:
 				c.kc.AllowRebalance()
 				return err
 			}
 		}
+		// Rebalances wait for this: a batch never outlives BatchTimeout,
+		// which is below the rebalance timeout, so the group never evicts
+		// a member mid-batch.
 		c.kc.AllowRebalance()
-		if len(recs) > 0 {
-			c.lastBatch.Store(time.Now().UnixNano())
-		}
 		if ctx.Err() != nil {
 			return nil
 		}
 	}
+}
+
+// runBatch bounds processBatch by BatchTimeout, and by ShutdownTimeout once
+// runCtx ends.
+func (c *Consumer) runBatch(runCtx context.Context, recs []*kgo.Record) error {
+	bctx, cancel := context.WithTimeoutCause(context.WithoutCancel(runCtx), c.cfg.BatchTimeout,
+		fmt.Errorf("batch timeout %s", c.cfg.BatchTimeout))
+	defer cancel()
+	var grace *time.Timer
+	stop := context.AfterFunc(runCtx, func() {
+		grace = time.AfterFunc(c.cfg.ShutdownTimeout, cancel)
+	})
+	defer func() {
+		if !stop() && grace != nil {
+			grace.Stop()
+		}
+	}()
+	err := c.processBatch(bctx, runCtx, recs)
+	if err != nil && bctx.Err() != nil {
+		return fmt.Errorf("%w: %w", errAbandoned, context.Cause(bctx))
+	}
+	return err
+}
+
+// rewind sets each partition of an abandoned batch back to its first
+// record, so nothing after it is committed before it is stored. Partitions
+// no longer owned are left to their new owner, who starts at the commit.
+func (c *Consumer) rewind(recs []*kgo.Record) {
+	first := map[string]map[int32]kgo.EpochOffset{}
+	for _, r := range recs {
+		m := first[r.Topic]
+		if m == nil {
+			m = map[int32]kgo.EpochOffset{}
+			first[r.Topic] = m
+		}
+		if o, ok := m[r.Partition]; !ok || r.Offset < o.Offset {
+			m[r.Partition] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset}
+		}
+	}
+	c.kc.SetOffsets(first)
 }
 
 // fill polls for more records while the batch is smaller than BatchMin (and
@@ -284,8 +342,9 @@ type deadLetter struct {
 	attempts int
 }
 
-func (c *Consumer) processBatch(runCtx context.Context, recs []*kgo.Record) error {
-	ctx := context.WithoutCancel(runCtx)
+// processBatch decodes, inserts, dead-letters and commits recs under ctx
+// (the batch's bound); runCtx only cuts the demo's slowdown short.
+func (c *Consumer) processBatch(ctx, runCtx context.Context, recs []*kgo.Record) error {
 	start := time.Now()
 	c.m.batchSize.Observe(float64(len(recs)))
 	var rows []row
@@ -303,7 +362,11 @@ func (c *Consumer) processBatch(runCtx context.Context, recs []*kgo.Record) erro
 		}
 		rows = append(rows, row{ev: ev, rec: r})
 	}
-	dead = append(dead, c.insertRows(ctx, rows)...)
+	rejected, err := c.insertRows(ctx, rows)
+	if err != nil {
+		return err
+	}
+	dead = append(dead, rejected...)
 	if err := c.deadLetter(ctx, dead); err != nil {
 		return err
 	}
@@ -313,25 +376,35 @@ func (c *Consumer) processBatch(runCtx context.Context, recs []*kgo.Record) erro
 		t := time.NewTimer(c.cfg.Slowdown)
 		select {
 		case <-runCtx.Done():
-			t.Stop()
+		case <-ctx.Done():
 		case <-t.C:
 		}
+		t.Stop()
 	}
 	// Offsets move only now: everything polled is in ClickHouse or the DLQ.
-	if err := retry(ctx, -1, func() error { return c.kc.CommitRecords(ctx, recs...) }); err != nil {
-		return fmt.Errorf("commit offsets: %w", err)
+	// A member that lost its partitions must not commit for them.
+	err = retry(ctx, -1, func() error {
+		err := c.kc.CommitRecords(ctx, recs...)
+		if isMembershipError(err) {
+			return stopRetry{err}
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%w: commit offsets: %w", errAbandoned, err)
 	}
 	c.m.batchDuration.Observe(time.Since(start).Seconds())
 	return nil
 }
 
-// insertRows inserts rows as one block. A block ClickHouse rejects is split in
-// halves until the rejected rows are isolated; those come back as dead letters
-// and the rest is inserted. Connection failures are retried without limit, so
-// an outage delays events but never dead-letters them.
-func (c *Consumer) insertRows(ctx context.Context, rows []row) []deadLetter {
+// insertRows inserts rows as one block. A block ClickHouse rejects for its
+// data (isDataError) is split in halves until the rejected rows are
+// isolated; those come back as dead letters and the rest is inserted.
+// Every other failure (server state, overload, network) is retried until
+// ctx ends, so an outage delays events but never dead-letters them.
+func (c *Consumer) insertRows(ctx context.Context, rows []row) ([]deadLetter, error) {
 	if len(rows) == 0 {
-		return nil
+		return nil, nil
 	}
 	var rejected error
 	attempts, wait := 0, 50*time.Millisecond
@@ -340,29 +413,40 @@ func (c *Consumer) insertRows(ctx context.Context, rows []row) []deadLetter {
 		err := c.insertBlock(ctx, rows)
 		if err == nil {
 			c.m.processed.Add(float64(len(rows)))
-			return nil
+			return nil, nil
+		}
+		if ctx.Err() != nil {
+			return nil, errors.Join(err, ctx.Err())
 		}
 		c.m.insertRetries.Inc()
-		var exc *clickhouse.Exception
-		if errors.As(err, &exc) {
+		if isDataError(err) {
 			rejected = err
 			if attempts > c.cfg.InsertRetries {
 				break
 			}
 		} else {
-			c.log.Warn("clickhouse insert failed; retrying", "rows", len(rows), "attempt", attempts, "err", err)
+			c.log.Warn("clickhouse insert failed; retrying", "rows", len(rows), "attempt", attempts, "code", exceptionCode(err), "err", err)
 		}
-		t := time.NewTimer(wait/2 + rand.N(wait/2+1))
-		<-t.C
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
+		}
 		wait = min(wait*2, 5*time.Second)
 	}
 	if len(rows) == 1 {
 		c.m.failed.WithLabelValues(StageInsert).Inc()
-		return []deadLetter{{rec: rows[0].rec, stage: StageInsert, reason: rejected.Error(), attempts: attempts}}
+		return []deadLetter{{rec: rows[0].rec, stage: StageInsert, reason: rejected.Error(), attempts: attempts}}, nil
 	}
-	c.log.Warn("clickhouse rejected a block; isolating bad rows", "rows", len(rows), "err", rejected)
+	c.log.Warn("clickhouse rejected a block's data; isolating bad rows", "rows", len(rows), "err", rejected)
 	half := len(rows) / 2
-	return append(c.insertRows(ctx, rows[:half]), c.insertRows(ctx, rows[half:])...)
+	a, err := c.insertRows(ctx, rows[:half])
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.insertRows(ctx, rows[half:])
+	if err != nil {
+		return nil, err
+	}
+	return append(a, b...), nil
 }
 
 func (c *Consumer) insertBlock(ctx context.Context, rows []row) error {
@@ -399,7 +483,7 @@ func (c *Consumer) insertBlock(ctx context.Context, rows []row) error {
 		}
 		if err = b.Append(vals...); err != nil {
 			_ = b.Abort()
-			return err
+			return &appendError{err}
 		}
 	}
 	if err := b.Send(); err != nil {
@@ -441,8 +525,15 @@ func (c *Consumer) deadLetter(ctx context.Context, dead []deadLetter) error {
 	return nil
 }
 
-// retry runs fn until it succeeds, ctx ends, or (max >= 0) max retries were
-// spent, with capped exponential backoff and jitter.
+// stopRetry makes retry return its error at once.
+type stopRetry struct{ err error }
+
+func (s stopRetry) Error() string { return s.err.Error() }
+func (s stopRetry) Unwrap() error { return s.err }
+
+// retry runs fn until it succeeds, ctx ends, fn returns a stopRetry, or
+// (max >= 0) max retries were spent, with capped exponential backoff and
+// jitter.
 func retry(ctx context.Context, max int, fn func() error) error {
 	wait := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
@@ -450,21 +541,27 @@ func retry(ctx context.Context, max int, fn func() error) error {
 		if err == nil {
 			return nil
 		}
-		if max >= 0 && attempt >= max {
+		var stop stopRetry
+		if errors.As(err, &stop) || (max >= 0 && attempt >= max) {
 			return err
 		}
-		t := time.NewTimer(wait/2 + rand.N(wait/2+1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(err, ctx.Err())
-		case <-t.C:
+		if serr := sleep(ctx, wait); serr != nil {
+			return errors.Join(err, serr)
 		}
 		wait = min(wait*2, 5*time.Second)
 	}
 }
 
-// LastBatch is when the poll loop last finished a batch (zero before the first).
+// PendingSince is when the oldest polled, uncommitted record was polled
+// (zero when none is pending).
+func (c *Consumer) PendingSince() time.Time {
+	if n := c.pendingSince.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// LastBatch is when the poll loop last committed a batch (zero before the first).
 func (c *Consumer) LastBatch() time.Time {
 	if n := c.lastBatch.Load(); n != 0 {
 		return time.Unix(0, n)

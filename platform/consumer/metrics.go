@@ -19,6 +19,7 @@ type metrics struct {
 	failed         *prometheus.CounterVec
 	deadLettered   *prometheus.CounterVec
 	insertRetries  prometheus.Counter
+	abandoned      prometheus.Counter
 	batchSize      prometheus.Histogram
 	batchDuration  prometheus.Histogram
 	insertDuration prometheus.Histogram
@@ -41,6 +42,9 @@ func newMetrics(c *Consumer) *metrics {
 	m.insertRetries = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "wotr_consumer_insert_retries_total", Help: "Failed ClickHouse insert attempts that were retried.",
 	})
+	m.abandoned = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wotr_consumer_batches_abandoned_total", Help: "Batches given up uncommitted (batch timeout, shutdown, lost partitions); their records are read again.",
+	})
 	m.batchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "wotr_consumer_batch_size", Help: "Records per batch (one INSERT block unless some are dead-lettered).",
 		Buckets: prometheus.ExponentialBuckets(1, 4, 10),
@@ -56,7 +60,7 @@ func newMetrics(c *Consumer) *metrics {
 	m.lag = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "kafka_consumer_lag", Help: "High watermark minus next offset, per partition this member owns.",
 	}, []string{"consumer_group", "topic", "partition"})
-	r.MustRegister(m.processed, m.failed, m.deadLettered, m.insertRetries, m.batchSize, m.batchDuration, m.insertDuration, m.lag,
+	r.MustRegister(m.processed, m.failed, m.deadLettered, m.insertRetries, m.abandoned, m.batchSize, m.batchDuration, m.insertDuration, m.lag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ch := c.ch
 	r.MustRegister(
@@ -79,11 +83,26 @@ func newMetrics(c *Consumer) *metrics {
 func (c *Consumer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
-		body := map[string]any{"status": "ok", "group": c.cfg.GroupID, "partitions": c.Assigned()}
+		body := map[string]any{"status": "ok", "group": c.cfg.GroupID, "partitions": c.Assigned(),
+			"stuck_after_seconds": c.cfg.StuckAfter.Seconds()}
+		now := time.Now()
 		if t := c.LastBatch(); !t.IsZero() {
 			body["last_batch"] = t.UTC().Format(time.RFC3339Nano)
+			body["last_commit_age_seconds"] = now.Sub(t).Seconds()
+		}
+		code := http.StatusOK
+		// Stuck: records waiting uncommitted for longer than StuckAfter
+		// (ClickHouse or Kafka failing every batch). Idle is healthy.
+		if t := c.PendingSince(); !t.IsZero() {
+			age := now.Sub(t)
+			body["pending_seconds"] = age.Seconds()
+			if age > c.cfg.StuckAfter {
+				body["status"] = "stuck"
+				code = http.StatusServiceUnavailable
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(body)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.m.reg, promhttp.HandlerOpts{}))

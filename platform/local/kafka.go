@@ -82,6 +82,9 @@ func (p *Platform) startKafka(ctx context.Context) error {
 		return err
 	}
 	opts := []kfake.Opt{kfake.DataDir(filepath.Join(dir, "data")), kfake.ClusterID("wotr-local")}
+	if p.Faults != nil {
+		opts = append(opts, kfake.ListenFn(p.kafkaListenFn()))
+	}
 	// Seed topics grouped by partition count: SeedTopics takes one count per call.
 	byParts := map[int32][]string{}
 	for name, parts := range o.Topics {

@@ -42,6 +42,10 @@ type Options struct {
 	// StartTimeout bounds each component's readiness wait; default 60s.
 	StartTimeout time.Duration
 	Logger       *slog.Logger
+	// Faults puts a switchable fault proxy (Platform.Faults) in front of
+	// Redis, PostgreSQL, every Kafka broker and every ClickHouse native
+	// port. Off by default: nothing else changes, and start time stays.
+	Faults bool
 
 	Kafka      KafkaOptions
 	Kube       KubeOptions
@@ -66,6 +70,8 @@ type Platform struct {
 	ClickHouse *ClickHouseCluster
 	Prometheus *PrometheusServer
 	HAProxy    *HAProxyServer
+	// Faults holds the fault proxies when Options.Faults is set; nil otherwise.
+	Faults *Faults
 
 	// StartTimes records how long each component took to become ready.
 	StartTimes map[string]time.Duration
@@ -129,6 +135,10 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 		return nil, fmt.Errorf("local: temp dir: %w", err)
 	}
 	p := &Platform{Dir: dir, opts: opts, log: opts.Logger, StartTimes: map[string]time.Duration{}, PortRetries: map[string]int{}, procs: newProcGroup()}
+	if opts.Faults {
+		p.Faults = newFaults()
+		p.onStop("faults", p.Faults.Close)
+	}
 
 	type starter struct {
 		name  string
@@ -172,11 +182,51 @@ func Start(ctx context.Context, opts Options) (*Platform, error) {
 	for e := range errs {
 		all = append(all, e)
 	}
-	if len(all) > 0 {
+	if len(all) == 0 && p.Faults != nil {
+		all = append(all, p.addProxies())
+	}
+	if err := errors.Join(all...); err != nil {
 		_ = p.Stop()
-		return nil, errors.Join(all...)
+		return nil, err
 	}
 	return p, nil
+}
+
+// addProxies puts a proxy in front of each started server (Kafka has its
+// own, from kafkaListenFn).
+func (p *Platform) addProxies() error {
+	type target struct{ name, addr string }
+	var ts []target
+	if p.Redis != nil {
+		ts = append(ts, target{"redis-primary", p.Redis.Primary.Addr}, target{"redis-replica", p.Redis.Replica.Addr})
+	}
+	if p.Postgres != nil {
+		ts = append(ts, target{"postgres-primary", p.Postgres.Primary.Addr()}, target{"postgres-standby", p.Postgres.Standby.Addr()})
+	}
+	if p.ClickHouse != nil {
+		for _, r := range p.ClickHouse.Replicas {
+			ts = append(ts, target{"clickhouse-" + r.Shard + "-" + r.Name, r.NativeAddr})
+		}
+	}
+	for _, t := range ts {
+		if _, err := p.Faults.Add(t.name, t.addr); err != nil {
+			return fmt.Errorf("local: faults: %w", err)
+		}
+	}
+	return nil
+}
+
+// ProxyAddr is the address of the fault proxy named name, for clients that
+// should see its faults.
+func (p *Platform) ProxyAddr(name string) (string, error) {
+	if p.Faults == nil {
+		return "", errors.New("local: the platform runs without faults (Options.Faults)")
+	}
+	pr, err := p.Faults.Proxy(name)
+	if err != nil {
+		return "", err
+	}
+	return pr.Addr(), nil
 }
 
 // onStop registers cleanup; Stop runs them in reverse order.
