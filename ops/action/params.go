@@ -154,11 +154,6 @@ func (p params) duration(name string) (time.Duration, bool) {
 	return v, ok
 }
 
-func (p params) string(name string) string {
-	v, _ := p[name].(string)
-	return v
-}
-
 // paramsOf parses a request's parameters; Plan has already rejected bad ones.
 func paramsOf(req Request) (params, error) {
 	p, err := ParseParams(req.Kind, req.Params)

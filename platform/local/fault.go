@@ -391,12 +391,6 @@ func (f *Faults) Add(name, target string) (*Proxy, error) {
 	return p, nil
 }
 
-func (f *Faults) put(p *Proxy) {
-	f.mu.Lock()
-	f.proxies[p.Name] = p
-	f.mu.Unlock()
-}
-
 // Proxy returns the proxy named name.
 func (f *Faults) Proxy(name string) (*Proxy, error) {
 	f.mu.Lock()
@@ -459,20 +453,6 @@ func (f *Faults) Close() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// proxyFor starts a proxy in front of addr when the platform runs with
-// faults, and returns the address clients should use; without faults it
-// returns addr.
-func (p *Platform) proxyFor(name, addr string) (string, error) {
-	if p.Faults == nil {
-		return addr, nil
-	}
-	pr, err := p.Faults.Add(name, addr)
-	if err != nil {
-		return "", err
-	}
-	return pr.Addr(), nil
 }
 
 // kafkaListenFn makes kfake advertise proxies: each broker listens on a
