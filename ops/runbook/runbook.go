@@ -152,6 +152,9 @@ func (rb *Runbook) validate() error {
 			if _, err := action.ParseParams(s.Action.Kind, s.Action.Params); err != nil {
 				return fmt.Errorf("step %q: %w", s.ID, err)
 			}
+			if err := action.RunbookRule(*s.Action); err != nil {
+				return fmt.Errorf("step %q: %w", s.ID, err)
+			}
 		}
 		if s.Expect != "" {
 			if _, _, err := parseExpect(s.Expect); err != nil {
