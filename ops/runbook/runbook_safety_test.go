@@ -2,10 +2,12 @@ package runbook
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/config"
@@ -140,5 +142,33 @@ func TestReadOnlyContextRefusesEveryActionStep(t *testing.T) {
 				t.Fatalf("backends opened in a read-only context: %v", b.opened)
 			}
 		})
+	}
+}
+
+// Anchors and aliases are refused with the file and line before the YAML is
+// expanded.
+func TestParseRefusesYAMLAliases(t *testing.T) {
+	laughs := "name: x\nsteps:\n- id: a\n  manual: &l0 lol\n"
+	for i := 1; i < 10; i++ {
+		laughs += fmt.Sprintf("- id: s%d\n  manual: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	for name, c := range map[string]struct{ yaml, want string }{
+		"billion laughs": {laughs, "evil.yaml:4: YAML anchor &l0 is not allowed"},
+		"shared step":    {"name: x\nsteps:\n- &s {id: a, manual: hi}\n- *s\n", "evil.yaml:3: YAML anchor &s is not allowed"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			_, err := Parse("evil.yaml", []byte(c.yaml))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+			if took := time.Since(start); took > time.Second {
+				t.Fatalf("took %s", took)
+			}
+		})
+	}
+	big := []byte("name: x\nsteps:\n- id: a\n  manual: " + strings.Repeat("x", MaxFileSize) + "\n")
+	if _, err := Parse("big.yaml", big); err == nil || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("oversized runbook: %v", err)
 	}
 }
