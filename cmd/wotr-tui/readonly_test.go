@@ -9,16 +9,25 @@ import (
 	"strings"
 	"testing"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/wotr/wotr-tui/backends/wire"
 	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/runbook"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
+	"github.com/wotr/wotr-tui/ui/common"
+	"github.com/wotr/wotr-tui/ui/components/dialog"
+	"github.com/wotr/wotr-tui/ui/views/backups"
+	"github.com/wotr/wotr-tui/ui/views/consumers"
+	"github.com/wotr/wotr-tui/ui/views/instances"
+	"github.com/wotr/wotr-tui/ui/views/nodes"
+	"github.com/wotr/wotr-tui/ui/views/regions"
 )
 
 // platformState is what any action could change, read back through the
@@ -93,8 +102,8 @@ func diffState(before, after []string) []string {
 }
 
 // A read-only context changes nothing, by any path: every action verb (also
-// with the operator's --force --reason) and every runbook step type is
-// refused by the action service with exit 3, and the platform read back
+// with the operator's --force --reason), every runbook step type and every
+// action key of the console is refused by the action service (exit 3), and the platform read back
 // through its own clients is as it was.
 func TestReadOnlyContextChangesNothing(t *testing.T) {
 	p := localtest.Platform(t, local.Kafka, local.Kube, local.Postgres)
@@ -172,7 +181,61 @@ steps:
   action: {kind: scale, target: api, params: {replicas: "7"}}
 `})
 
+	// The console's action keys, bound as the views bind them, through the
+	// dialog over the real action service of a platform opened by wire.
+	plat := wire.Open(context.Background(), cc)
+	defer plat.Close()
+	svc := plat.Actions()
+	noData := &common.Data{}
+	console := []common.ActionBinding{
+		instances.ScaleAction(noData, "wotr-api"),
+		consumers.PartitionsAction(noData, local.TopicIngestEvents),
+		{Key: nodes.DrainKey, Kind: action.KindDrain, Target: node},
+		{Key: nodes.CordonKey, Kind: action.KindCordon, Target: node},
+		{Key: nodes.UncordonKey, Kind: action.KindUncordon, Target: cordoned},
+		{Key: regions.PromoteKey, Kind: action.KindPromote, Target: "secondary"},
+		{Key: backups.BackupKey, Kind: action.KindBackup, Target: "postgres",
+			Params: []common.Param{{Name: "store", Prompt: "store", Default: "postgres", AsTarget: true}}},
+	}
+	values := map[action.Kind]string{action.KindScale: "5", action.KindPartitions: "20"}
+
 	var table []string
+	for _, b := range console {
+		t.Run("console key "+b.Key.Help().Key+" "+string(b.Kind), func(t *testing.T) {
+			uctx := common.NewContext(common.DefaultTheme())
+			dlg, cmd := dialog.New(uctx, context.Background(), svc, b)
+			dlg.SetSize(200, 60)
+			typeText := func(s string) {
+				for _, r := range s {
+					cmd, _ = dlg.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+				}
+			}
+			enter := func() { cmd, _ = dlg.Update(tea.KeyMsg{Type: tea.KeyEnter}) }
+			if dlg.Stage() == dialog.StageParams {
+				typeText(values[b.Kind])
+				enter()
+			}
+			if cmd == nil {
+				t.Fatalf("no plan started (stage %v): %s", dlg.Stage(), dlg.View())
+			}
+			dlg.Update(cmd()) // the plan, from the real service
+			if dlg.Stage() != dialog.StageConfirm || !strings.Contains(dlg.View(), "read-only") {
+				t.Fatalf("stage %v, want the refused plan:\n%s", dlg.Stage(), dlg.View())
+			}
+			// The operator types the phrase anyway: nothing runs.
+			typeText("yes")
+			typeText("secondary")
+			enter()
+			if cmd != nil || dlg.Stage() != dialog.StageConfirm || !strings.Contains(dlg.View(), "Blocked: a preflight check failed") {
+				t.Fatalf("a blocked plan went on (stage %v):\n%s", dlg.Stage(), dlg.View())
+			}
+			changed := diffState(before, platformState(t, p, cc.BackupDir))
+			table = append(table, fmt.Sprintf("%-52s refused  changes %d", "console key "+b.Key.Help().Key+" ("+string(b.Kind)+")", len(changed)))
+			if len(changed) > 0 {
+				t.Fatalf("the platform changed: %v", changed)
+			}
+		})
+	}
 	for _, pt := range paths {
 		t.Run(pt.name, func(t *testing.T) {
 			var r cliRun
