@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wotr/wotr-tui/ops/config"
@@ -21,19 +22,44 @@ type Client struct {
 	Pool *pgxpool.Pool
 	// Name labels the server in reports (region or role).
 	Name string
+	// query runs runbook queries (QueryRows): one connection, as the
+	// endpoint's query-dsn role, or as dsn when none is configured.
+	query *pgxpool.Pool
 }
 
-// New opens a lazy pool of at most 2 connections: the console must not eat
-// into the platform's connection budget.
+// New opens a lazy pool of at most 2 connections, and one of 1 for runbook
+// queries: the console must not eat into the platform's connection budget.
 func New(ctx context.Context, ep config.PostgresEndpoint, name string) (*Client, error) {
 	if ep.DSN == "" {
 		return nil, errors.New("postgres: dsn is empty")
 	}
-	cfg, err := pgxpool.ParseConfig(ep.DSN)
+	pool, err := newPool(ctx, ep.DSN, "dsn", 2, false)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: parse dsn %s: %w", config.MaskDSN(ep.DSN), err)
+		return nil, err
 	}
-	cfg.MaxConns = 2
+	qdsn, field := ep.DSN, "dsn"
+	if ep.QueryDSN != "" {
+		qdsn, field = ep.QueryDSN, "query-dsn"
+	}
+	query, err := newPool(ctx, qdsn, field, 1, true)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Client{Pool: pool, Name: name, query: query}, nil
+}
+
+func newPool(ctx context.Context, dsn, field string, maxConns int32, runbook bool) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse %s %s: %w", field, config.MaskDSN(dsn), maskErr(err, dsn))
+	}
+	if runbook {
+		// The extended protocol only: one statement per query, and no
+		// statement cache for DISCARD ALL to invalidate.
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	}
+	cfg.MaxConns = maxConns
 	cfg.MinConns = 0
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	if cfg.ConnConfig.RuntimeParams == nil {
@@ -41,16 +67,33 @@ func New(ctx context.Context, ep config.PostgresEndpoint, name string) (*Client,
 	}
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "wotr-tui"
+		if runbook {
+			cfg.ConnConfig.RuntimeParams["application_name"] = "wotr-tui runbook"
+		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %s: %w", config.MaskDSN(ep.DSN), err)
+		return nil, fmt.Errorf("postgres: %s %s: %w", field, config.MaskDSN(dsn), maskErr(err, dsn))
 	}
-	return &Client{Pool: pool, Name: name}, nil
+	return pool, nil
 }
 
-// Close closes the pool.
-func (c *Client) Close() { c.Pool.Close() }
+// maskErr keeps a DSN's password out of an error that quotes the DSN.
+func maskErr(err error, dsn string) error {
+	masked := config.MaskSecrets(err.Error(), dsn)
+	if masked == err.Error() {
+		return err
+	}
+	return errors.New(masked)
+}
+
+// Close closes the pools.
+func (c *Client) Close() {
+	c.Pool.Close()
+	if c.query != nil {
+		c.query.Close()
+	}
+}
 
 func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {

@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 func primary(t *testing.T) *Client {
 	t.Helper()
 	p := localtest.Platform(t, local.Postgres)
-	c, err := New(context.Background(), config.PostgresEndpoint{DSN: p.Postgres.Primary.DSN}, "primary")
+	c, err := New(context.Background(), config.PostgresEndpoint{DSN: p.Postgres.Primary.DSN, QueryDSN: p.Postgres.Primary.QueryDSN}, "primary")
 	if err != nil {
 		t.Fatal(err)
 	}

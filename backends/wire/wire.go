@@ -339,8 +339,8 @@ var _ action.Backends = (*Platform)(nil)
 // fresh snapshot per Collect); every region's SQL stores as
 // "postgres@REGION" and "clickhouse@REGION", with "postgres" following the
 // writable server and "clickhouse" the primary's; and the primary region's
-// Prometheus, Kubernetes and HAProxy. Actions go through Actions() unless the
-// context is read-only. Missing endpoints leave their steps erroring with
+// Prometheus, Kubernetes and HAProxy. Actions go through Actions(), which
+// refuses them in a read-only context. Missing endpoints leave their steps erroring with
 // "not configured"; prompts and progress are the caller's.
 func (p *Platform) RunbookEnv() (runbook.Env, error) {
 	th := p.cc.Health()
@@ -398,9 +398,9 @@ func (p *Platform) RunbookEnv() (runbook.Env, error) {
 			env.LB = lb
 		}
 	}
-	if !p.cc.ReadOnly {
-		env.Actor = p.Actions()
-	}
+	// Always the action service: it is the one place that refuses a
+	// read-only context, so action steps come back refused (exit 3).
+	env.Actor = p.Actions()
 	return env, nil
 }
 

@@ -2,11 +2,14 @@ package wire
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wotr/wotr-tui/backends/postgres"
+	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/ops/state"
 )
@@ -129,17 +132,35 @@ func TestSourcesOpenOnlyWhatTheirCapsRead(t *testing.T) {
 	}
 }
 
-func TestReadOnlyRunbookEnvHasNoActor(t *testing.T) {
+// A read-only context's runbooks act through the action service like the
+// CLI does, and it refuses them before opening anything for the action.
+func TestReadOnlyRunbookEnvActorRefuses(t *testing.T) {
 	cc := twoRegions(t)
 	cc.ReadOnly = true
-	p := Open(context.Background(), cc)
+	cc.AuditLog = filepath.Join(t.TempDir(), "audit.jsonl") // the refusal is audited
+	var opened []string
+	p := Open(context.Background(), cc, OnOpen(func(system, region string) { opened = append(opened, system+"/"+region) }))
 	defer p.Close()
 	env, err := p.RunbookEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env.Actor != nil {
-		t.Fatal("a read-only context's runbooks can act")
+	if env.Actor == nil {
+		t.Fatal("no actor: action steps would error instead of being refused")
+	}
+	before := len(opened)
+	plan, err := env.Actor.Plan(context.Background(), action.Request{Kind: action.KindScale, Target: "api", Params: map[string]string{"replicas": "3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.Blocked || !strings.Contains(plan.Summary, "read-only") {
+		t.Fatalf("plan in a read-only context: %+v", plan)
+	}
+	if _, err := env.Actor.Execute(context.Background(), plan, "yes", nil); !errors.Is(err, action.ErrRefused) {
+		t.Fatalf("execute in a read-only context: %v", err)
+	}
+	if len(opened) != before {
+		t.Fatalf("clients opened for a refused action: %v", opened[before:])
 	}
 }
 

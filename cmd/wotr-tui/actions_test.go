@@ -53,8 +53,8 @@ func contextFor(t *testing.T, p *local.Platform) config.ContextConfig {
 		primary.Kafka = &config.KafkaEndpoint{Brokers: p.Kafka.Brokers}
 	}
 	if p.Postgres != nil {
-		primary.Postgres = &config.PostgresEndpoint{DSN: p.Postgres.Primary.DSN, DataDir: p.Postgres.Primary.DataDir}
-		secondary.Postgres = &config.PostgresEndpoint{DSN: p.Postgres.Standby.DSN, DataDir: p.Postgres.Standby.DataDir}
+		primary.Postgres = &config.PostgresEndpoint{DSN: p.Postgres.Primary.DSN, QueryDSN: p.Postgres.Primary.QueryDSN, DataDir: p.Postgres.Primary.DataDir}
+		secondary.Postgres = &config.PostgresEndpoint{DSN: p.Postgres.Standby.DSN, QueryDSN: p.Postgres.Standby.QueryDSN, DataDir: p.Postgres.Standby.DataDir}
 	}
 	if p.Redis != nil {
 		primary.Redis = &config.RedisEndpoint{Addr: p.Redis.Primary.Addr}

@@ -56,7 +56,10 @@ func runTUI(ctx context.Context, d *deps, f *tuiFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
+	// --read-only makes the context read-only, so the action service (the
+	// one chokepoint) refuses every action, whichever key or step asks.
 	readOnly := f.readOnly || cc.ReadOnly
+	cc.ReadOnly = readOnly
 	platform := d.open(ctx, *cc)
 	col, err := platform.Collector(collect.Options{Context: cc.Name})
 	if err != nil {
@@ -67,9 +70,6 @@ func runTUI(ctx context.Context, d *deps, f *tuiFlags) error {
 	if err != nil {
 		platform.Close()
 		return withCode(ExitFailed, err)
-	}
-	if readOnly {
-		env.Actor = nil // action steps report "not available"
 	}
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	polled := make(chan struct{})

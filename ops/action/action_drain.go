@@ -135,9 +135,9 @@ func (drainAction) params() []ParamSpec {
 		{Name: "timeout", Type: ParamDuration, Help: "give up after this long (default 5m)"},
 		{Name: "pdb-wait", Type: ParamDuration, Default: "10s", Help: "how long an eviction a PodDisruptionBudget refuses is retried before the drain reports the block"},
 		{Name: "ignore-daemonsets", Type: ParamBool, Default: "true", Help: "leave DaemonSet pods in place"},
-		{Name: "delete-emptydir-data", Type: ParamBool, Default: "false", Help: "evict pods with emptyDir volumes (their data is lost)"},
-		{Name: "force-unmanaged", Type: ParamBool, Default: "false", Help: "delete pods that no controller recreates"},
-		{Name: "disable-eviction", Type: ParamBool, Default: "false", Help: "delete instead of evict (bypasses PodDisruptionBudgets)"},
+		{Name: "delete-emptydir-data", Type: ParamBool, Default: "false", Help: "evict pods with emptyDir volumes (their data is lost)", OperatorOnly: true},
+		{Name: "force-unmanaged", Type: ParamBool, Default: "false", Help: "delete pods that no controller recreates", OperatorOnly: true},
+		{Name: "disable-eviction", Type: ParamBool, Default: "false", Help: "delete instead of evict (bypasses PodDisruptionBudgets)", OperatorOnly: true},
 	}
 }
 

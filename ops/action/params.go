@@ -28,6 +28,10 @@ type ParamSpec struct {
 	// own default, described in Help.
 	Default string
 	Help    string
+	// OperatorOnly marks a parameter that overrides a safety check (a PDB, a
+	// refusal to delete data): only an operator at the CLI or the console may
+	// set it, never a runbook.
+	OperatorOnly bool
 }
 
 // regionParam is common to every action.
@@ -57,6 +61,28 @@ func ParamOf(kind Kind, name string) (ParamSpec, bool) {
 		}
 	}
 	return ParamSpec{}, false
+}
+
+// RunbookRule is what a runbook's action step may not do, whatever the
+// action: override a failed preflight check (force, reason) or set an
+// operator-only parameter. Nil when req is allowed in a runbook.
+func RunbookRule(req Request) error {
+	if req.Force {
+		return Invalidf("action %s: force overrides failed preflight checks; a runbook cannot set it, only an operator's --force --reason", req.Kind)
+	}
+	if req.Reason != "" {
+		return Invalidf("action %s: reason goes with an operator's --force; a runbook cannot set it", req.Kind)
+	}
+	specs, err := Params(req.Kind)
+	if err != nil {
+		return err
+	}
+	for _, s := range specs {
+		if _, given := req.Params[s.Name]; given && s.OperatorOnly {
+			return Invalidf("action %s: parameter %q overrides a safety check (%s); a runbook cannot set it, only an operator at the CLI or the console", req.Kind, s.Name, s.Help)
+		}
+	}
+	return nil
 }
 
 // ParseParams checks raw parameters against the kind's specs: every name

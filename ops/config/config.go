@@ -91,9 +91,12 @@ type PromEndpoint struct {
 	URL string `json:"url" yaml:"url"`
 }
 
-// PostgresEndpoint: DSN is secret and never printed unmasked.
+// PostgresEndpoint: DSN and QueryDSN are secret and never printed unmasked.
 type PostgresEndpoint struct {
 	DSN string `json:"dsn" yaml:"dsn"`
+	// QueryDSN connects runbook sql: steps as a read-only role (see
+	// ops/runbook/runbooks/README.md); empty: DSN, with the same guards.
+	QueryDSN string `json:"query-dsn,omitempty" yaml:"query-dsn,omitempty"`
 	// DataDir and BinDir are set for local installations (backup, promote fencing).
 	DataDir string `json:"data-dir,omitempty" yaml:"data-dir,omitempty"`
 }

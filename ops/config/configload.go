@@ -72,24 +72,37 @@ func Load(path string) (*Config, error) {
 	return cfg, nil
 }
 
-// Parse validates data as the config file named path.
+// MaxFileSize bounds a config file: contexts, not data.
+const MaxFileSize = 1 << 20
+
+// Parse validates data as the config file named path. No error it returns
+// contains a secret: DSN passwords, URL credentials and the values of
+// password keys are masked wherever they appear.
 func Parse(path string, data []byte) (*Config, error) {
+	if len(data) > MaxFileSize {
+		return nil, &Error{File: path, Rule: fmt.Sprintf("file is %d bytes; a config file is at most %d", len(data), MaxFileSize)}
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, &Error{File: path, Line: yamlErrLine(err), Rule: "not valid YAML: " + err.Error()}
+		return nil, &Error{File: path, Line: yamlErrLine(err), Rule: "not valid YAML: " + MaskSecrets(err.Error())}
 	}
 	cfg := &Config{}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return cfg, nil // empty file: no contexts
 	}
-	v := &configValidator{file: path, lines: map[string]int{}}
+	v := &configValidator{file: path, lines: map[string]int{}, secrets: secretsOf(&doc)}
+	if err := RefuseAliases(&doc); err != nil {
+		v.errs = append(v.errs, &Error{File: path, Line: err.Line, Rule: err.Rule})
+		return nil, v.err()
+	}
 	root := doc.Content[0]
 	v.walk(root, reflect.TypeOf(Config{}), "")
 	if len(v.errs) > 0 {
 		return nil, v.err()
 	}
 	if err := root.Decode(cfg); err != nil {
-		return nil, &Error{File: path, Line: yamlErrLine(err), Rule: err.Error()}
+		v.errs = append(v.errs, &Error{File: path, Line: yamlErrLine(err), Rule: err.Error()})
+		return nil, v.err()
 	}
 	v.validate(cfg)
 	if len(v.errs) > 0 {
@@ -148,9 +161,10 @@ func (c *ContextConfig) RegionsPrimaryFirst() []RegionConfig {
 }
 
 type configValidator struct {
-	file  string
-	lines map[string]int // field path -> line
-	errs  []error
+	file    string
+	lines   map[string]int // field path -> line
+	errs    []error
+	secrets []string // values of password, dsn and query-dsn keys
 }
 
 func (v *configValidator) add(field, rule string) {
@@ -168,6 +182,12 @@ func (v *configValidator) add(field, rule string) {
 }
 
 func (v *configValidator) err() error {
+	for _, e := range v.errs {
+		if ce, ok := e.(*Error); ok {
+			ce.Field = MaskSecrets(ce.Field, v.secrets...)
+			ce.Rule = MaskSecrets(ce.Rule, v.secrets...)
+		}
+	}
 	sort.SliceStable(v.errs, func(i, j int) bool {
 		return v.errs[i].(*Error).Line < v.errs[j].(*Error).Line
 	})
@@ -177,9 +197,6 @@ func (v *configValidator) err() error {
 // walk checks node against the shape of t (unknown keys, wrong kinds) and
 // records the line of every field path.
 func (v *configValidator) walk(n *yaml.Node, t reflect.Type, path string) {
-	if n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
 	v.lines[path] = n.Line
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -351,6 +368,11 @@ func (v *configValidator) validateContext(p string, c *ContextConfig) {
 				v.add(rp+".postgres.dsn", "missing: PostgreSQL DSN (postgres://user@host:port/db)")
 			} else if err := checkDSN(pg.DSN); err != nil {
 				v.add(rp+".postgres.dsn", fmt.Sprintf("dsn %s: %v", MaskDSN(pg.DSN), err))
+			}
+			if pg.QueryDSN != "" {
+				if err := checkDSN(pg.QueryDSN); err != nil {
+					v.add(rp+".postgres.query-dsn", fmt.Sprintf("query-dsn %s: %v", MaskDSN(pg.QueryDSN), err))
+				}
 			}
 		}
 		if rd := r.Redis; rd != nil {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	yamlv3 "gopkg.in/yaml.v3"
 	"sigs.k8s.io/yaml"
 
 	"github.com/wotr/wotr-tui/ops/action"
@@ -97,8 +98,22 @@ func (s Step) Kind() string {
 	return "invalid"
 }
 
-// Parse parses and validates one runbook file.
+// MaxFileSize bounds a runbook file: steps, not data.
+const MaxFileSize = 1 << 20
+
+// Parse parses and validates one runbook file. YAML anchors and aliases are
+// refused: a few lines of them can expand to billions of nodes.
 func Parse(source string, data []byte) (*Runbook, error) {
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("runbook %s: file is %d bytes; a runbook is at most %d", source, len(data), MaxFileSize)
+	}
+	var doc yamlv3.Node
+	if err := yamlv3.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("runbook %s: not valid YAML: %w", source, err)
+	}
+	if aerr := config.RefuseAliases(&doc); aerr != nil {
+		return nil, fmt.Errorf("runbook %s:%d: %s", source, aerr.Line, aerr.Rule)
+	}
 	var rb Runbook
 	if err := yaml.UnmarshalStrict(data, &rb); err != nil {
 		return nil, fmt.Errorf("runbook %s: %w", source, err)
@@ -154,6 +169,9 @@ func (rb *Runbook) validate() error {
 			// The action's own specs: a step cannot pass what the CLI and the
 			// console could not.
 			if _, err := action.ParseParams(s.Action.Kind, s.Action.Params); err != nil {
+				return fmt.Errorf("step %q: %w", s.ID, err)
+			}
+			if err := action.RunbookRule(*s.Action); err != nil {
 				return fmt.Errorf("step %q: %w", s.ID, err)
 			}
 		}

@@ -440,6 +440,11 @@ func runActionStep(ctx context.Context, env Env, step Step, res *StepResult) {
 		res.Status, res.Summary = StepError, "actions: not available for this context"
 		return
 	}
+	// Parse refused these already; a runbook built in code meets the same rule.
+	if err := action.RunbookRule(*step.Action); err != nil {
+		res.Status, res.Summary = StepRefused, err.Error()
+		return
+	}
 	plan, err := env.Actor.Plan(ctx, *step.Action)
 	if err != nil {
 		res.Status, res.Summary = StepError, "plan: "+err.Error()

@@ -459,8 +459,8 @@ func ContextFor(p *local.Platform, backupDir string) config.ContextConfig {
 	secondary := config.RegionConfig{Name: RegionSecondary, Role: "secondary"}
 	shared(&primary)
 	if pg := p.Postgres; pg != nil {
-		primary.Postgres = &config.PostgresEndpoint{DSN: pgURL(pg, pg.Primary), DataDir: pg.Primary.DataDir}
-		secondary.Postgres = &config.PostgresEndpoint{DSN: pgURL(pg, pg.Standby), DataDir: pg.Standby.DataDir}
+		primary.Postgres = &config.PostgresEndpoint{DSN: pgURL(pg, pg.Primary, pg.Superuser), QueryDSN: pgURL(pg, pg.Primary, local.PostgresRunbookUser), DataDir: pg.Primary.DataDir}
+		secondary.Postgres = &config.PostgresEndpoint{DSN: pgURL(pg, pg.Standby, pg.Superuser), QueryDSN: pgURL(pg, pg.Standby, local.PostgresRunbookUser), DataDir: pg.Standby.DataDir}
 	}
 	if r := p.Redis; r != nil {
 		primary.Redis = &config.RedisEndpoint{Addr: r.Primary.Addr}
@@ -469,8 +469,8 @@ func ContextFor(p *local.Platform, backupDir string) config.ContextConfig {
 	return config.ContextConfig{Name: ContextName, BackupDir: backupDir, Regions: []config.RegionConfig{primary, secondary}}
 }
 
-func pgURL(pg *local.PostgresPair, s local.PostgresServer) string {
-	u := url.URL{Scheme: "postgres", User: url.UserPassword(pg.Superuser, pg.Password),
+func pgURL(pg *local.PostgresPair, s local.PostgresServer, user string) string {
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(user, pg.Password),
 		Host: net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), Path: "/" + local.PostgresDatabase, RawQuery: "sslmode=disable"}
 	return u.String()
 }

@@ -22,7 +22,22 @@ const (
 	PostgresDatabase        = "wotr"
 	PostgresReplicationUser = "replicator"
 	PostgresStandbyName     = "secondary" // application_name in pg_stat_replication
+	// PostgresRunbookUser is the read-only role runbook queries run as (same
+	// password); its grants are postgresRunbookGrants.
+	PostgresRunbookUser = "wotr_runbook"
 )
+
+// postgresRunbookGrants make the runbook role: it reads statistics, settings
+// and the platform's tables, and nothing else; ops/runbook/runbooks/README.md
+// gives the same statements for production.
+var postgresRunbookGrants = []string{
+	"GRANT pg_monitor TO " + PostgresRunbookUser,
+	"GRANT CONNECT ON DATABASE " + PostgresDatabase + " TO " + PostgresRunbookUser,
+	"GRANT USAGE ON SCHEMA public TO " + PostgresRunbookUser,
+	"GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + PostgresRunbookUser,
+	"ALTER DEFAULT PRIVILEGES FOR ROLE " + PostgresSuperuser + " IN SCHEMA public GRANT SELECT ON TABLES TO " + PostgresRunbookUser,
+	"ALTER ROLE " + PostgresRunbookUser + " SET statement_timeout = '10s'",
+}
 
 // PostgresOptions configures the primary and its streaming standby.
 type PostgresOptions struct {
@@ -81,8 +96,10 @@ type PostgresServer struct {
 	// SocketDir holds the unix socket (trust auth for the OS user).
 	SocketDir string
 	// DSN connects to the wotr database as the superuser.
-	DSN  string
-	Proc *Process
+	DSN string
+	// QueryDSN connects to it as PostgresRunbookUser (runbook queries).
+	QueryDSN string
+	Proc     *Process
 }
 
 // Addr is host:port.
@@ -165,6 +182,7 @@ func (p *Platform) startPostgres(ctx context.Context) error {
 		proc, _, err := p.startOnFreshPorts(ctx, Postgres, what, 1, func(_ int, ports []int) (*Process, error) {
 			s.Port = ports[0]
 			s.DSN = postgresDSN(s.Host, s.Port, PostgresSuperuser, o.Password, PostgresDatabase)
+			s.QueryDSN = postgresDSN(s.Host, s.Port, PostgresRunbookUser, o.Password, PostgresDatabase)
 			return p.startPostgresServer(pair, *s)
 		}, ready)
 		s.Proc = proc
@@ -206,8 +224,15 @@ wal_log_hints = on
 	if err := pgExec(ctx, postgresDSN("127.0.0.1", pair.Primary.Port, PostgresSuperuser, o.Password, "postgres"),
 		fmt.Sprintf("CREATE ROLE %s WITH REPLICATION LOGIN PASSWORD '%s'", PostgresReplicationUser, o.Password),
 		"CREATE DATABASE "+PostgresDatabase,
+		// Neither a superuser nor able to become one; the standby gets it by pg_basebackup.
+		fmt.Sprintf("CREATE ROLE %s WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD '%s'", PostgresRunbookUser, o.Password),
 	); err != nil {
 		return fmt.Errorf("postgres primary setup: %w", err)
+	}
+	// Default privileges and schema grants live in the wotr database itself.
+	if err := pgExec(ctx, postgresDSN("127.0.0.1", pair.Primary.Port, PostgresSuperuser, o.Password, PostgresDatabase),
+		postgresRunbookGrants...); err != nil {
+		return fmt.Errorf("postgres runbook role: %w", err)
 	}
 
 	backupArgs := []string{"-D", pair.Standby.DataDir, "-R", "-X", "stream", "-c", "fast",
