@@ -518,10 +518,11 @@ func TestConsumerFillsBatchWithinBatchWait(t *testing.T) {
 func TestConsumerDoesNotWaitOnceBatchIsBigEnough(t *testing.T) {
 	p := platform(t)
 	topic := newTopic(t, p, 1)
-	startConsumer(t, merge(env(p, topic), "BATCH_WAIT", "1m", "BATCH_MIN_SIZE", "3"))
+	// BATCH_WAIT stays below BATCH_TIMEOUT (30s); the deadline is half of it.
+	startConsumer(t, merge(env(p, topic), "BATCH_WAIT", "25s", "BATCH_MIN_SIZE", "3"))
 	prefix := "big-" + randHex(4)
 	produceEvents(t, p, topic, makeEvents(prefix, 3))
-	localtest.Eventually(t, 20*time.Second, "3 events stored well before BATCH_WAIT", func() error {
+	localtest.Eventually(t, 12*time.Second, "3 events stored well before BATCH_WAIT", func() error {
 		if n := storedCount(t, p, prefix); n != 3 {
 			return fmt.Errorf("%d of 3 stored", n)
 		}
