@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/wotr/wotr-tui/ops/audit"
 	"github.com/wotr/wotr-tui/ops/config"
@@ -58,15 +59,10 @@ func TestKill9MidActionLeavesAnIntent(t *testing.T) {
 		return n.Spec.Unschedulable
 	}
 	reset := func() {
-		n, err := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-		if err != nil {
+		// A patch, not an update: kwok's heartbeats change the node meanwhile.
+		patch := []byte(`{"spec":{"unschedulable":false}}`)
+		if _, err := cs.CoreV1().Nodes().Patch(ctx, node, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
-		}
-		if n.Spec.Unschedulable {
-			n.Spec.Unschedulable = false
-			if _, err := cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
-				t.Fatal(err)
-			}
 		}
 		eventually(t, 60*time.Second, "4 pods running on "+node, func() (bool, string) {
 			pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
