@@ -5,7 +5,7 @@ PKGS      := ./...
 TEST_TIMEOUT ?= 25m
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test unit chaos demo deps controlplane bench lint fmt clean
+.PHONY: all build test unit fuzz chaos demo deps controlplane bench lint fmt clean
 
 all: build
 
@@ -25,6 +25,19 @@ controlplane:
 ## test: every test, integration included (installs and builds what it needs first)
 test: deps controlplane build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 2 $(PKGS)
+	$(MAKE) fuzz
+
+## fuzz: every Fuzz target in the repository for $(FUZZTIME) each (go test
+## fuzzes one target of one package at a time)
+FUZZTIME ?= 5s
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
+		pkg=./$$(dirname $${f#./}); \
+		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "fuzz $$pkg $$name"; \
+			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 ## unit: tests that need no local platform
 unit:

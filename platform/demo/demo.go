@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -181,6 +182,8 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 			lo.Logger = log
 		}
 		lo.Postgres.Durable = true
+		// Proxies in front of the stores, for the control API's /faults.
+		lo.Faults = true
 		if lo.Postgres.MaxConnections == 0 {
 			// Room for the connection budget at the HPA maximum (10 per API
 			// instance x 11 with surge) plus the console, consumers and
@@ -292,7 +295,10 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 		if addr == "" {
 			addr = "127.0.0.1:0"
 		}
-		bound, err := ServeControl(runCtx, addr, ControlHandler(lg, sup.Instances))
+		mux := http.NewServeMux()
+		mux.Handle("/", ControlHandler(lg, sup.Instances))
+		faultRoutes(mux, p.Faults, p.Processes, sup)
+		bound, err := ServeControl(runCtx, addr, mux)
 		if err != nil {
 			return nil, err
 		}
@@ -356,19 +362,28 @@ func waitReady(ctx context.Context, s *Supervisor, deployment string, n int, tim
 // servicesOf maps the cluster service names to the platform's local endpoints.
 func servicesOf(p *local.Platform) ServiceMap {
 	m := ServiceMap{}
+	// Pods reach the stores through their fault proxies when there are any,
+	// so a fault set on the control API is one the platform feels.
+	via := func(proxy, addr string) string {
+		if a, err := p.ProxyAddr(proxy); err == nil {
+			return a
+		}
+		return addr
+	}
 	if p.Postgres != nil {
-		m[SvcPostgres] = p.Postgres.Primary.Addr()
-		m[SvcPostgresStandby] = p.Postgres.Standby.Addr()
+		m[SvcPostgres] = via("postgres-primary", p.Postgres.Primary.Addr())
+		m[SvcPostgresStandby] = via("postgres-standby", p.Postgres.Standby.Addr())
 	}
 	if p.Redis != nil {
-		m[SvcRedis] = p.Redis.Primary.Addr
-		m[SvcRedisReplica] = p.Redis.Replica.Addr
+		m[SvcRedis] = via("redis-primary", p.Redis.Primary.Addr)
+		m[SvcRedisReplica] = via("redis-replica", p.Redis.Replica.Addr)
 	}
 	if p.Kafka != nil && len(p.Kafka.Brokers) > 0 {
 		m[SvcKafka] = p.Kafka.Brokers[0]
 	}
 	if p.ClickHouse != nil && len(p.ClickHouse.Replicas) > 0 {
-		m[SvcClickHouse] = p.ClickHouse.Replicas[0].NativeAddr
+		r := p.ClickHouse.Replicas[0]
+		m[SvcClickHouse] = via("clickhouse-"+r.Shard+"-"+r.Name, r.NativeAddr)
 	}
 	return m
 }

@@ -42,7 +42,8 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		binDir = dir
-		var opts local.Options
+		// Faults as in `wotr-tui demo`: pods reach the stores through proxies.
+		opts := local.Options{Faults: true}
 		if only := os.Getenv("WOTR_LOCAL_ONLY"); only != "" {
 			opts.Only = strings.Split(only, ",")
 		}

@@ -360,18 +360,32 @@ const ControlHelp = `Load control (HTTP on the control address the demo prints):
                                      builds (sets env on wotr-consumer, which rolls it); 0 restores
   GET  /instances                    the local processes standing for pods
   POST /load with a JSON body {"rate":500,"mode":"steady",...} sets several at once.
-Example: curl -X POST 'http://CONTROL/load?rate=1000&skew=0.5'`
+Example: curl -X POST 'http://CONTROL/load?rate=1000&skew=0.5'
+
+Faults (the platform runs a TCP proxy in front of every store; pods reach the
+stores through them):
+  GET    /faults                     proxies (name, address, target, fault) and processes
+  POST   /faults/NAME                set one fault: {"latency":"200ms"} | {"blackhole":true}
+                                     | {"reset":true} | {"bandwidth":"100KiB"} (bytes/s)
+  DELETE /faults/NAME                forward unchanged again
+  POST   /processes/NAME/ACTION      ACTION kill, pause or resume; NAME a platform process
+                                     (redis-primary, postgres-primary, ...; not restarted)
+                                     or a pod (restarted by the supervisor with back-off)
+Proxies: redis-primary, redis-replica, postgres-primary, postgres-standby,
+kafka-N, clickhouse-SHARD-REPLICA.
+Example: curl -X POST -d '{"blackhole":true}' http://CONTROL/faults/redis-primary`
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
 
 // ControlHandler serves the load control API; instances may be nil.
 func ControlHandler(g *LoadGenerator, instances func() []Instance) http.Handler {
 	mux := http.NewServeMux()
-	writeJSON := func(w http.ResponseWriter, status int, v any) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(v)
-	}
 	mux.HandleFunc("GET /load", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, g.Stats()) })
 	mux.HandleFunc("POST /load", func(w http.ResponseWriter, r *http.Request) {
 		s, err := settingsFromRequest(g.Settings(), r)

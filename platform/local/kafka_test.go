@@ -3,6 +3,10 @@ package local_test
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,4 +100,97 @@ func TestKafkaStopRestart(t *testing.T) {
 	if got := len(topics[local.TopicIngestEvents].Partitions); got != 10 {
 		t.Fatalf("after restart %s has %d partitions, want 10", local.TopicIngestEvents, got)
 	}
+}
+
+// Every record Kafka acknowledged (acks=all) before a Stop is there after the
+// Restart: what the chaos suite's kafka-down fault relies on.
+func TestKafkaRestartKeepsAcknowledged(t *testing.T) {
+	p := localtest.Private(t, local.Options{Only: []string{local.Kafka}, Faults: true, Kafka: local.KafkaOptions{Brokers: 1}})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	topic := fmt.Sprintf("restart-acked-%d", time.Now().UnixNano())
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.Kafka.Brokers...), kgo.DefaultProduceTopic(topic),
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordDeliveryTimeout(time.Second), kgo.AllowIdempotentProduceCancellation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 4, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	var n atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				v := strconv.FormatInt(n.Add(1), 10)
+				if cl.ProduceSync(ctx, &kgo.Record{Key: []byte(v), Value: []byte(v)}).FirstErr() == nil {
+					mu.Lock()
+					acked[v] = true
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	localtest.Eventually(t, 20*time.Second, "acknowledged records", func() error {
+		if c := count(); c < 2000 {
+			return fmt.Errorf("%d acknowledged", c)
+		}
+		return nil
+	})
+	if err := p.Kafka.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	before := count()
+	if err := p.Kafka.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	localtest.Eventually(t, 20*time.Second, "acknowledgements after the restart", func() error {
+		if c := count(); c < before+500 {
+			return fmt.Errorf("%d acknowledged, %d at the stop", c, before)
+		}
+		return nil
+	})
+	close(stop)
+	wg.Wait()
+
+	rd, err := kgo.NewClient(kgo.SeedBrokers(p.Kafka.Brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	ends, err := kadm.NewClient(rd).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	ends.Each(func(o kadm.ListedOffset) { want += o.Offset })
+	have := map[string]bool{}
+	for seen := int64(0); seen < want && ctx.Err() == nil; {
+		rd.PollFetches(ctx).EachRecord(func(r *kgo.Record) { seen++; have[string(r.Value)] = true })
+	}
+	var lost []string
+	for v := range acked {
+		if !have[v] {
+			lost = append(lost, v)
+		}
+	}
+	if len(lost) > 0 {
+		sort.Slice(lost, func(i, j int) bool {
+			return len(lost[i]) < len(lost[j]) || len(lost[i]) == len(lost[j]) && lost[i] < lost[j]
+		})
+		t.Fatalf("%d of %d acknowledged records lost across Stop/Restart (%d records in the log), e.g. %v", len(lost), len(acked), want, lost[:min(10, len(lost))])
+	}
+	t.Logf("%d acknowledged, %d at the stop, %d records in the log", len(acked), before, want)
 }
