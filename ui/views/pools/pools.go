@@ -18,7 +18,7 @@ func New(ctx *common.Context) *base.TableView {
 		Name: "pools", Title: "Pools", Short: "Pool", Aliases: []string{"pool", "conn", "connections"},
 		Sources: []string{"prom", "postgres", "redis", "clickhouse"},
 		Columns: []table.Column{
-			{Title: "POD", Width: 14, Flex: true},
+			{Title: "POD", Width: 14, Flex: true, Ident: true},
 			{Title: "STORE", Width: 10},
 			{Title: "IN USE", Width: 7, Right: true, Numeric: true},
 			{Title: "SIZE", Width: 5, Right: true, Numeric: true},

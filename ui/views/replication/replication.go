@@ -115,11 +115,15 @@ func (v *View) View() string {
 		if len(rows) == 0 {
 			p = append(p, st.Muted.Render(common.Fit(" none", pw)))
 		}
+		// the name has the room first: the state is a word, the name an identity
+		lagW, longest := 7, 0
 		for _, r := range rows {
-			lagW := 7
-			stateW := min(12, max(pw-lagW-12, 4))
-			nameW := max(pw-lagW-stateW-3, 4)
-			line := " " + common.Fit(common.Sanitize(r.name), nameW) + " " + common.Fit(r.state, stateW) + " " +
+			longest = max(longest, common.Width(common.Sanitize(r.name)))
+		}
+		nameW := max(min(longest, pw-lagW-3-6), 4)
+		stateW := max(pw-lagW-nameW-3, 4)
+		for _, r := range rows {
+			line := " " + common.FitMiddle(common.Sanitize(r.name), nameW) + " " + common.Fit(r.state, stateW) + " " +
 				st.LevelStyle(r.level).Render(common.FitRight(present.Seconds(r.lag), lagW))
 			p = append(p, common.Fit(line, pw))
 			if v.w >= 120 {
@@ -149,10 +153,17 @@ func (v *View) View() string {
 	for _, r := range v.rows {
 		maxLag = math.Max(maxLag, r.lag)
 	}
+	labelW := 0
 	for _, s := range stores {
 		for _, r := range v.visible(s.title) {
-			label := common.Fit(s.source+"/"+common.Sanitize(r.name), 22)
-			barW := max(v.w-22-10, 4)
+			labelW = max(labelW, common.Width(s.source+"/"+common.Sanitize(r.name)))
+		}
+	}
+	labelW = min(labelW, max(v.w/3, 22))
+	for _, s := range stores {
+		for _, r := range v.visible(s.title) {
+			label := common.FitMiddle(s.source+"/"+common.Sanitize(r.name), labelW)
+			barW := max(v.w-labelW-10, 4)
 			lines = append(lines, " "+label+" "+st.LevelStyle(r.level).Render(common.Bar(r.lag/maxLag, barW))+" "+common.FitRight(present.Seconds(r.lag), 6))
 		}
 	}
