@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ui/common"
 )
 
@@ -462,4 +463,32 @@ func (m *Model) cellText(row Row, i, w int) string {
 		return common.FitMiddle(t, w)
 	}
 	return common.Fit(t, w)
+}
+
+// Export is the table as shown: the filtered rows in their sort order, the
+// full text of each cell. Columns without a title or without any text
+// (sparklines, bars) are left out.
+func (m *Model) Export() present.Table {
+	var t present.Table
+	var cols []int
+	for i, c := range m.cols {
+		if c.Title == "" {
+			continue
+		}
+		for _, ri := range m.view {
+			if cell(m.rows[ri], i) != "" {
+				cols = append(cols, i)
+				t.Headers = append(t.Headers, c.Title)
+				break
+			}
+		}
+	}
+	for _, ri := range m.view {
+		r := make([]string, len(cols))
+		for j, i := range cols {
+			r[j] = cell(m.rows[ri], i)
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	return t
 }

@@ -153,6 +153,14 @@ func (v *View) layout() {
 	}
 }
 
+// Export the focused table, or the drill-in's partitions.
+func (v *View) Export() (present.Table, bool) {
+	if v.drill != nil {
+		return v.drill.parts.Export(), true
+	}
+	return v.focused().Export(), true
+}
+
 // Back closes the drill-in.
 func (v *View) Back() bool {
 	if v.drill == nil {

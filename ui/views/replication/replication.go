@@ -175,6 +175,23 @@ func (v *View) visible(store string) []replica {
 
 var stores = []struct{ title, source string }{{"PostgreSQL", "postgres"}, {"ClickHouse", "clickhouse"}, {"Redis", "redis"}}
 
+// Export the replicas shown, lag in seconds ("" when not reported).
+func (v *View) Export() (present.Table, bool) {
+	t := present.Table{Headers: []string{"STORE", "REPLICA", "STATE", "PRIMARY SEES", "REPLICA REPORTS", "DETAIL"}}
+	sec := func(x float64) string {
+		if math.IsNaN(x) {
+			return ""
+		}
+		return present.Seconds(x)
+	}
+	for _, s := range stores {
+		for _, r := range v.visible(s.title) {
+			t.Rows = append(t.Rows, []string{s.source, r.name, r.state, sec(r.seen), sec(r.own), r.detail})
+		}
+	}
+	return t, true
+}
+
 // lagCell is a lag figure, "-" when nobody reported it.
 func lagCell(x float64, w int) string {
 	if math.IsNaN(x) {
