@@ -329,6 +329,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(m.loadAudit(), m.toView("runbooks", msg))
 	case common.RunbookMsg:
 		return m, m.toView("runbooks", msg)
+	case exportedMsg:
+		if msg.err != nil {
+			m.status = "export failed: " + msg.err.Error()
+		} else {
+			// the file name is the part to read: cut the directory, not it
+			m.status = "exported to " + strings.TrimRight(common.FitMiddle(msg.path, max(m.ctx.Width-12, 20)), " ")
+		}
+		return m, nil
 	case tea.KeyMsg:
 		return m, m.key(msg)
 	}
@@ -445,6 +453,8 @@ func (m *Model) key(km tea.KeyMsg) tea.Cmd {
 			m.current = n - 1
 		}
 		return nil
+	case key.Matches(km, k.Export):
+		return m.export()
 	case key.Matches(km, k.Back):
 		if m.Current().Back() {
 			return nil
@@ -707,7 +717,7 @@ func (m *Model) shortHelp() string {
 // helpView is the full help generated from the global, view and action keys.
 func (m *Model) helpView() string {
 	k := m.ctx.Keys
-	groups := [][]key.Binding{{k.Views, k.Command, k.Filter, k.Help, k.Back, k.Quit}}
+	groups := [][]key.Binding{{k.Views, k.Command, k.Filter, k.Export, k.Help, k.Back, k.Quit}}
 	groups = append(groups, m.Current().FullHelp()...)
 	if !m.ctx.ReadOnly {
 		acts := []key.Binding{}

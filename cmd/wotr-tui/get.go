@@ -29,7 +29,7 @@ type readFlags struct {
 }
 
 func (f *readFlags) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "output format: table, wide, json or yaml")
+	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "output format: table, wide, json, yaml or csv (the table's rows; tables apart by an empty line)")
 	cmd.Flags().BoolVarP(&f.watch, "watch", "w", false, "keep polling and print again every --interval")
 	cmd.Flags().DurationVar(&f.interval, "interval", 2*time.Second, "poll interval with --watch")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Second, "timeout of each source's poll")
@@ -40,9 +40,9 @@ func (f *readFlags) bind(cmd *cobra.Command) {
 
 func (f *readFlags) validate() error {
 	switch f.output {
-	case "table", "wide", "json", "yaml":
+	case "table", "wide", "json", "yaml", "csv":
 	default:
-		return fmt.Errorf("-o %q: output must be table, wide, json or yaml", f.output)
+		return fmt.Errorf("-o %q: output must be table, wide, json, yaml or csv", f.output)
 	}
 	if f.timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be positive", f.timeout)
@@ -209,7 +209,11 @@ func printSnapshot(w io.Writer, output, kind string, s state.Snapshot, th health
 		if len(t.Rows) == 0 && i > 0 {
 			continue
 		}
-		if err := present.Write(w, t); err != nil {
+		write := present.Write
+		if output == "csv" {
+			write = present.WriteCSV
+		}
+		if err := write(w, t); err != nil {
 			return err
 		}
 	}

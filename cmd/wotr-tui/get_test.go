@@ -25,7 +25,7 @@ func TestGetUsageErrors(t *testing.T) {
 	}{
 		{[]string{"get"}, "get needs one kind"},
 		{[]string{"get", "pods"}, `unknown kind "pods"`},
-		{[]string{"get", "lag", "-o", "xml"}, `-o "xml": output must be table, wide, json or yaml`},
+		{[]string{"get", "lag", "-o", "xml"}, `-o "xml": output must be table, wide, json, yaml or csv`},
 		{[]string{"get", "lag", "--timeout", "0s"}, "--timeout 0s: must be positive"},
 		{[]string{"status", "extra"}, "unknown command"},
 	}

@@ -5,6 +5,7 @@
 package present
 
 import (
+	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
@@ -22,6 +23,18 @@ type Table struct {
 	Title   string
 	Headers []string
 	Rows    [][]string
+}
+
+// WriteCSV prints t's header and rows as RFC 4180 CSV, for spreadsheets.
+func WriteCSV(w io.Writer, t Table) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(t.Headers); err != nil {
+		return err
+	}
+	if err := cw.WriteAll(t.Rows); err != nil {
+		return err
+	}
+	return cw.Error()
 }
 
 // Write prints t aligned in columns (kubectl's style).

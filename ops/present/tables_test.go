@@ -97,3 +97,14 @@ func TestOverviewJudgesWithThresholds(t *testing.T) {
 		t.Errorf("thresholds row %q", got)
 	}
 }
+
+func TestWriteCSVQuotes(t *testing.T) {
+	var b strings.Builder
+	err := WriteCSV(&b, Table{Title: "not printed", Headers: []string{"NAME", "NOTE"}, Rows: [][]string{{"a", `say "hi", twice`}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "NAME,NOTE\na,\"say \"\"hi\"\", twice\"\n"; b.String() != want {
+		t.Errorf("csv %q, want %q", b.String(), want)
+	}
+}

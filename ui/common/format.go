@@ -45,6 +45,25 @@ func Fit(s string, w int) string {
 	return s + strings.Repeat(" ", w-sw)
 }
 
+// FitMiddle pads or shortens s to exactly w cells, cutting the middle: the
+// end of a name (pod hash, member id, host:port) is what tells it apart.
+func FitMiddle(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	sw := ansi.StringWidth(s)
+	if sw <= w {
+		return s + strings.Repeat(" ", w-sw)
+	}
+	if w < 4 {
+		return ansi.Truncate(s, w, "…")
+	}
+	// a third for the head, the rest for the tail
+	head := (w - 1) / 3
+	tail := w - 1 - head
+	return ansi.Truncate(s, head, "") + "…" + ansi.TruncateLeft(s, sw-tail, "")
+}
+
 // FitRight right-aligns s in w cells.
 func FitRight(s string, w int) string {
 	if w <= 0 {

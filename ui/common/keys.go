@@ -7,6 +7,7 @@ type Keys struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 	Enter, Back, Tab                        key.Binding
 	Filter, Command, Help, Quit             key.Binding
+	Export                                  key.Binding
 	SortNext, SortReverse                   key.Binding
 	Views                                   key.Binding
 }
@@ -27,6 +28,7 @@ func DefaultKeys() *Keys {
 		Command:     key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Export:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export to CSV")),
 		SortNext:    key.NewBinding(key.WithKeys(">"), key.WithHelp(">/<", "sort column")),
 		SortReverse: key.NewBinding(key.WithKeys("!"), key.WithHelp("!", "reverse sort")),
 		Views:       key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9", "0"), key.WithHelp("1-0", "views")),

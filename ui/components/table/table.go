@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ui/common"
 )
 
@@ -27,7 +28,14 @@ type Column struct {
 	Numeric  bool // sort by Row.Nums instead of the text
 	Status   bool // coloured by Row.Level
 	Muted    bool
+	// Ident marks a name column: it gets its width before value columns,
+	// and a name too long is cut in the middle, keeping its distinct end.
+	Ident bool
 }
+
+// identWant is how wide an identifier column asks to be before optional
+// columns are dropped; a pod name (deployment, hash, suffix) fits.
+const identWant = 24
 
 // Row of a table. Nums holds the sort values of numeric columns.
 type Row struct {
@@ -56,6 +64,7 @@ type Model struct {
 	focused bool
 	shown   []int // visible column indexes after the width layout
 	widths  []int
+	natural []int  // longest cell of each identifier column
 	Empty   string // shown when there are no rows
 }
 
@@ -72,7 +81,9 @@ func (m *Model) SetRows(rows []Row) {
 	for _, r := range rows {
 		m.lower = append(m.lower, strings.ToLower(strings.Join(r.Cells, "\x00")))
 	}
+	m.measure()
 	m.rebuild()
+	m.layout()
 	if sel != "" {
 		for i, ri := range m.view {
 			if m.rows[ri].Key == sel {
@@ -221,8 +232,34 @@ func (m *Model) clamp() {
 	}
 }
 
+// measure the longest cell of every identifier column (title and sort
+// arrow included).
+func (m *Model) measure() {
+	m.natural = make([]int, len(m.cols))
+	for i, c := range m.cols {
+		if !c.Ident {
+			continue
+		}
+		n := common.Width(c.Title) + 1
+		for _, r := range m.rows {
+			n = max(n, common.Width(cell(r, i)))
+		}
+		m.natural[i] = n
+	}
+}
+
+func (m *Model) want(i int) int {
+	w := m.cols[i].Width
+	if m.cols[i].Ident && i < len(m.natural) {
+		w = max(w, min(m.natural[i], identWant))
+	}
+	return w
+}
+
 // layout chooses the visible columns and their widths: one marker cell, one
-// space between columns, flex columns share what is left.
+// space between columns. Identifier columns ask for room first (optional
+// columns drop out for it) and take spare width up to their longest name;
+// other flex columns share what is left.
 func (m *Model) layout() {
 	idx := make([]int, 0, len(m.cols))
 	for i := range m.cols {
@@ -231,7 +268,7 @@ func (m *Model) layout() {
 	need := func(ix []int) int {
 		w := 1
 		for _, i := range ix {
-			w += m.cols[i].Width + 1
+			w += m.want(i) + 1
 		}
 		return w
 	}
@@ -251,17 +288,33 @@ func (m *Model) layout() {
 	widths := make([]int, len(idx))
 	flex := 0
 	for j, i := range idx {
-		widths[j] = m.cols[i].Width
-		if m.cols[i].Flex {
+		widths[j] = m.want(i)
+		if m.cols[i].Flex && !m.cols[i].Ident {
 			flex++
 		}
 	}
 	spare := m.width - need(idx)
+	// still too narrow: identifier columns give back down to their minimum
+	for j, i := range idx {
+		if spare >= 0 {
+			break
+		}
+		give := min(widths[j]-m.cols[i].Width, -spare)
+		widths[j] -= give
+		spare += give
+	}
+	for j, i := range idx {
+		if m.cols[i].Ident && spare > 0 && i < len(m.natural) {
+			take := min(max(m.natural[i]-widths[j], 0), spare)
+			widths[j] += take
+			spare -= take
+		}
+	}
 	if spare > 0 && flex > 0 {
 		per := spare / flex
 		extra := spare % flex
 		for j, i := range idx {
-			if m.cols[i].Flex {
+			if m.cols[i].Flex && !m.cols[i].Ident {
 				widths[j] += per
 				if extra > 0 {
 					widths[j]++
@@ -403,8 +456,39 @@ func (m *Model) cellText(row Row, i, w int) string {
 	if t == "" {
 		t = cell(row, i)
 	}
-	if m.cols[i].Right {
+	switch {
+	case m.cols[i].Right:
 		return common.FitRight(t, w)
+	case m.cols[i].Ident:
+		return common.FitMiddle(t, w)
 	}
 	return common.Fit(t, w)
+}
+
+// Export is the table as shown: the filtered rows in their sort order, the
+// full text of each cell. Columns without a title or without any text
+// (sparklines, bars) are left out.
+func (m *Model) Export() present.Table {
+	var t present.Table
+	var cols []int
+	for i, c := range m.cols {
+		if c.Title == "" {
+			continue
+		}
+		for _, ri := range m.view {
+			if cell(m.rows[ri], i) != "" {
+				cols = append(cols, i)
+				t.Headers = append(t.Headers, c.Title)
+				break
+			}
+		}
+	}
+	for _, ri := range m.view {
+		r := make([]string, len(cols))
+		for j, i := range cols {
+			r[j] = cell(m.rows[ri], i)
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	return t
 }

@@ -27,7 +27,7 @@ func New(ctx *common.Context) *base.TableView {
 		Sources: []string{"backup"},
 		Columns: []table.Column{
 			{Title: "STORE", Width: 10},
-			{Title: "ID", Width: 14, Flex: true},
+			{Title: "ID", Width: 14, Flex: true, Ident: true},
 			{Title: "STATE", Width: 7, Status: true},
 			{Title: "AGE", Width: 5, Right: true, Numeric: true},
 			{Title: "TOOK", Width: 5, Right: true, Numeric: true, Priority: 1},

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
 )
@@ -108,6 +109,17 @@ func (v *TableView) summary() []string {
 		return nil
 	}
 	return v.spec.Summary(v.ctx, v.data, v.w)
+}
+
+// Export the table; a drill-in exports itself or nothing.
+func (v *TableView) Export() (present.Table, bool) {
+	if v.drill != nil {
+		if e, ok := v.drill.(interface{ Export() (present.Table, bool) }); ok {
+			return e.Export()
+		}
+		return present.Table{}, false
+	}
+	return v.Table.Export(), true
 }
 
 // Back closes the drill-in.

@@ -43,7 +43,7 @@ type View struct {
 func New(ctx *common.Context) *View {
 	v := &View{ctx: ctx, data: &common.Data{}}
 	v.groups = table.New(ctx, []table.Column{
-		{Title: "GROUP", Width: 14, Flex: true},
+		{Title: "GROUP", Width: 14, Flex: true, Ident: true},
 		{Title: "STATE", Width: 8, Priority: 3},
 		{Title: "MEMB", Width: 4, Right: true, Numeric: true},
 		{Title: "LAG", Width: 7, Right: true, Numeric: true},
@@ -54,7 +54,7 @@ func New(ctx *common.Context) *View {
 	}, 6, true)
 	v.groups.Empty = "no consumer groups"
 	v.topics = table.New(ctx, []table.Column{
-		{Title: "TOPIC", Width: 14, Flex: true},
+		{Title: "TOPIC", Width: 14, Flex: true, Ident: true},
 		{Title: "PARTS", Width: 5, Right: true, Numeric: true},
 		{Title: "RF", Width: 3, Right: true, Numeric: true},
 		{Title: "RATE/s", Width: 8, Right: true, Numeric: true},
@@ -151,6 +151,14 @@ func (v *View) layout() {
 	if v.drill != nil {
 		v.drill.SetSize(v.w, body)
 	}
+}
+
+// Export the focused table, or the drill-in's partitions.
+func (v *View) Export() (present.Table, bool) {
+	if v.drill != nil {
+		return v.drill.parts.Export(), true
+	}
+	return v.focused().Export(), true
 }
 
 // Back closes the drill-in.
@@ -271,18 +279,18 @@ type groupDrill struct {
 func newGroupDrill(ctx *common.Context, d *common.Data, group string) *groupDrill {
 	g := &groupDrill{ctx: ctx, group: group}
 	g.parts = table.New(ctx, []table.Column{
-		{Title: "TOPIC", Width: 12, Flex: true},
+		{Title: "TOPIC", Width: 12, Flex: true, Ident: true},
 		{Title: "PART", Width: 4, Right: true, Numeric: true},
 		{Title: "COMMITTED", Width: 10, Right: true, Numeric: true, Priority: 2},
 		{Title: "END", Width: 10, Right: true, Numeric: true, Priority: 2},
 		{Title: "LAG", Width: 7, Right: true, Numeric: true},
 		{Title: "LAG(s)", Width: 6, Right: true, Numeric: true},
-		{Title: "MEMBER", Width: 12, Flex: true, Priority: 1},
+		{Title: "MEMBER", Width: 12, Flex: true, Priority: 1, Ident: true},
 		{Title: "STATUS", Width: 7, Status: true},
 	}, 4, true)
 	g.parts.Empty = "no partitions"
 	g.members = table.New(ctx, []table.Column{
-		{Title: "MEMBER", Width: 10, Flex: true},
+		{Title: "MEMBER", Width: 10, Flex: true, Ident: true},
 		{Title: "CLIENT", Width: 15, Priority: 2},
 		{Title: "HOST", Width: 12, Priority: 1},
 		{Title: "PARTS", Width: 5, Right: true, Numeric: true},
@@ -300,6 +308,7 @@ func (g *groupDrill) Title() string { return g.group }
 func (g *groupDrill) SetData(d *common.Data) {
 	g.data = d
 	grp, _ := findGroup(d, g.group)
+	prefix := sharedPrefix(grp.Members)
 	rows := make([]table.Row, 0, len(grp.Partitions))
 	for _, p := range grp.Partitions {
 		committed := present.Count(float64(p.Committed))
@@ -308,7 +317,7 @@ func (g *groupDrill) SetData(d *common.Data) {
 		}
 		rows = append(rows, table.Row{
 			Key:   p.Topic + "/" + strconv.Itoa(int(p.Partition)),
-			Cells: []string{p.Topic, strconv.Itoa(int(p.Partition)), committed, present.Count(float64(p.End)), present.Count(float64(p.Lag)), present.Seconds(p.LagSeconds), common.Sanitize(p.Member), string(p.Status)},
+			Cells: []string{p.Topic, strconv.Itoa(int(p.Partition)), committed, present.Count(float64(p.End)), present.Count(float64(p.Lag)), present.Seconds(p.LagSeconds), common.Sanitize(strings.TrimPrefix(p.Member, prefix)), string(p.Status)},
 			Nums:  []float64{math.NaN(), float64(p.Partition), float64(p.Committed), float64(p.End), float64(p.Lag), p.LagSeconds, math.NaN(), float64(p.Status.Severity())},
 			Level: health.Status(p.Status),
 		})
@@ -327,6 +336,7 @@ func memberRows(grp state.Group) []table.Row {
 	for _, p := range grp.Partitions {
 		topics[p.Topic] = true
 	}
+	prefix := sharedPrefix(grp.Members)
 	rows := make([]table.Row, 0, len(grp.Members))
 	for _, m := range grp.Members {
 		owned := map[string]bool{}
@@ -347,11 +357,34 @@ func memberRows(grp state.Group) []table.Row {
 		}
 		rows = append(rows, table.Row{
 			Key:   m.ID,
-			Cells: []string{common.Sanitize(m.ID), common.Sanitize(m.ClientID), common.Sanitize(m.Host), strconv.Itoa(len(owned)), present.Count(float64(lag)), common.Sanitize(compactAssigned(list, len(topics) == 1))},
+			Cells: []string{common.Sanitize(strings.TrimPrefix(m.ID, prefix)), common.Sanitize(m.ClientID), common.Sanitize(m.Host), strconv.Itoa(len(owned)), present.Count(float64(lag)), common.Sanitize(compactAssigned(list, len(topics) == 1))},
 			Nums:  []float64{math.NaN(), math.NaN(), math.NaN(), float64(len(owned)), float64(lag), math.NaN()},
 		})
 	}
 	return rows
+}
+
+// sharedPrefix is what every member id of the group starts with, up to a
+// dash: under the group's title it says nothing, and it pushes the part
+// that tells members apart off the screen. "" for fewer than two members
+// or a prefix too short to be in the way.
+func sharedPrefix(ms []state.GroupMember) string {
+	if len(ms) < 2 {
+		return ""
+	}
+	p := ms[0].ID
+	for _, m := range ms[1:] {
+		n := 0
+		for n < len(p) && n < len(m.ID) && p[n] == m.ID[n] {
+			n++
+		}
+		p = p[:n]
+	}
+	p = p[:strings.LastIndexByte(p, '-')+1]
+	if len(p) < 8 {
+		return ""
+	}
+	return p
 }
 
 // compactAssigned writes "topic/partition" names as "topic:0,3,6" per topic,

@@ -92,3 +92,20 @@ func TestGroupDrillShowsMembersTable(t *testing.T) {
 		}
 	}
 }
+
+func TestSharedPrefixDropsOnlyWholeCommonWords(t *testing.T) {
+	ms := []state.GroupMember{
+		{ID: "wotr-consumer-wotr-consumer-6d575c9f8-abcde-1f3a"},
+		{ID: "wotr-consumer-wotr-consumer-6d575c9f8-abxyz-2b4c"},
+	}
+	// "ab" is shared too, but cutting inside a word would lose the pod suffix
+	if got := sharedPrefix(ms); got != "wotr-consumer-wotr-consumer-6d575c9f8-" {
+		t.Errorf("prefix %q", got)
+	}
+	if got := sharedPrefix(ms[:1]); got != "" {
+		t.Errorf("one member: prefix %q, want none", got)
+	}
+	if got := sharedPrefix(membersGroup().Members); got != "" {
+		t.Errorf("short ids: prefix %q, want none", got)
+	}
+}

@@ -46,7 +46,7 @@ func New(ctx *common.Context) *base.TableView {
 		Aliases: []string{"inst", "pods", "po", "deploy", "deployments"},
 		Sources: []string{"prom", "kube"},
 		Columns: []table.Column{
-			{Title: "POD", Width: 12, Flex: true},
+			{Title: "POD", Width: 12, Flex: true, Ident: true},
 			{Title: "DEPLOY", Width: 10, Priority: 5},
 			{Title: "NODE", Width: 8, Priority: 6},
 			{Title: "RDY", Width: 3, Priority: 2, Status: true},

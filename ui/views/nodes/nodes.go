@@ -28,7 +28,7 @@ func New(ctx *common.Context) *base.TableView {
 		Name: "nodes", Title: "Nodes", Short: "Node", Aliases: []string{"no", "node"},
 		Sources: []string{"kube"},
 		Columns: []table.Column{
-			{Title: "NAME", Width: 14, Flex: true},
+			{Title: "NAME", Width: 14, Flex: true, Ident: true},
 			{Title: "STATUS", Width: 8, Status: true},
 			{Title: "SCHED", Width: 11}, // fits "schedulable"
 			{Title: "PODS", Width: 8, Right: true, Numeric: true},

@@ -258,16 +258,29 @@ func regionsArea(s state.Snapshot) Area {
 	for i, r := range s.Regions {
 		a.Level = common.Worst(a.Level, health.Region(r))
 		if i > 0 {
-			sum += " · "
+			sum += ", "
 		}
-		state := "ready"
-		if !r.Ready {
-			state = "NOT READY"
-		}
-		sum += fmt.Sprintf("%s %s %s", r.Name, r.Role, state)
+		sum += common.Sanitize(r.Name) + ": " + regionState(r)
 	}
 	a.Summary = sum
 	return a
+}
+
+// regionState reads "standby ready" or "primary NOT READY"; the role is
+// left out when the region's name already says it ("primary: ready").
+func regionState(r state.Region) string {
+	st := "ready"
+	if !r.Ready {
+		st = "NOT READY"
+	}
+	role := string(r.Role)
+	if r.Role == state.RoleSecondary {
+		role = "standby"
+	}
+	if r.Name == role {
+		return st
+	}
+	return role + " " + st
 }
 
 func backups(s state.Snapshot) Area {

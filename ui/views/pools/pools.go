@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/wotr/wotr-tui/ops/present"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
 	"github.com/wotr/wotr-tui/ui/views/base"
@@ -18,7 +19,7 @@ func New(ctx *common.Context) *base.TableView {
 		Name: "pools", Title: "Pools", Short: "Pool", Aliases: []string{"pool", "conn", "connections"},
 		Sources: []string{"prom", "postgres", "redis", "clickhouse"},
 		Columns: []table.Column{
-			{Title: "POD", Width: 14, Flex: true},
+			{Title: "POD", Width: 14, Flex: true, Ident: true},
 			{Title: "STORE", Width: 10},
 			{Title: "IN USE", Width: 7, Right: true, Numeric: true},
 			{Title: "SIZE", Width: 5, Right: true, Numeric: true},
@@ -50,12 +51,17 @@ func New(ctx *common.Context) *base.TableView {
 func summary(ctx *common.Context, d *common.Data, w int) []string {
 	st := ctx.Styles
 	out := []string{}
+	// a store runs in each region: its server line names the region
+	labelW := 11
+	for _, s := range d.Snap.Pools.Stores {
+		labelW = max(labelW, common.Width(storeLabel(s))+1)
+	}
 	for _, s := range d.Snap.Pools.Stores {
 		u := 0.0
 		if s.Limit > 0 {
 			u = float64(s.Connections) / float64(s.Limit)
 		}
-		line := " " + common.Fit(string(s.Store), 11) + fmt.Sprintf("%5d/%-5d ", s.Connections, s.Limit) +
+		line := " " + common.Fit(storeLabel(s), labelW) + fmt.Sprintf("%5d/%-5d ", s.Connections, s.Limit) +
 			st.LevelStyle(ctx.Health.Pool(u)).Render(common.Bar(u, 12)+" "+common.FitRight(present.Percent(u), 4)) + st.Muted.Render(" server connections")
 		if s.Stale {
 			line += st.Warn.Render(" ⚠ stale")
@@ -67,8 +73,15 @@ func summary(ctx *common.Context, d *common.Data, w int) []string {
 		if !b.OK {
 			verdict = st.Crit.Render("OVER LIMIT")
 		}
-		out = append(out, " "+common.Fit(string(b.Store), 11)+st.Muted.Render("budget ")+
+		out = append(out, " "+common.Fit(string(b.Store), labelW)+st.Muted.Render("budget ")+
 			fmt.Sprintf("%d per instance x %d = %d of %d ", b.PerInstance, b.Instances, b.Total, b.Limit)+verdict)
 	}
 	return out
+}
+
+func storeLabel(s state.StorePool) string {
+	if s.Region == "" {
+		return string(s.Store)
+	}
+	return string(s.Store) + " " + common.Sanitize(s.Region)
 }

@@ -27,7 +27,7 @@ func New(ctx *common.Context) *base.TableView {
 		Name: "regions", Title: "Regions", Short: "Reg", Aliases: []string{"region", "reg", "dr"},
 		Sources: []string{"*"},
 		Columns: []table.Column{
-			{Title: "REGION", Width: 10},
+			{Title: "REGION", Width: 10, Ident: true},
 			{Title: "ROLE", Width: 9},
 			{Title: "DR READY", Width: 8, Status: true},
 			{Title: "STANDBY LAG", Width: 11, Right: true, Numeric: true},
