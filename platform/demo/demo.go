@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -409,11 +410,13 @@ func (d *Demo) syncTargets(in []Instance) {
 	}
 	if p.HAProxy != nil {
 		var backends []local.Backend
+		live := map[string]bool{}
 		for _, i := range in {
 			if i.Deployment == APIDeployment {
-				backends = append(backends, local.Backend{Name: i.Pod, Addr: i.Addr})
+				backends = append(backends, local.Backend{Name: i.Pod, Addr: d.apiAddr(i, live)})
 			}
 		}
+		d.dropAPIProxies(live)
 		if len(backends) > p.HAProxy.Slots {
 			d.log.Warn("more API instances than HAProxy slots; extra ones get no traffic", "instances", len(backends), "slots", p.HAProxy.Slots)
 			backends = backends[:p.HAProxy.Slots]
@@ -576,4 +579,40 @@ func ScaleDeployment(ctx context.Context, p *local.Platform, name string, replic
 	sc.Spec.Replicas = replicas
 	_, err = c.UpdateScale(ctx, name, sc, metav1.UpdateOptions{})
 	return err
+}
+
+// apiProxyPrefix names the fault proxy in front of each API instance.
+const apiProxyPrefix = "api-instance-"
+
+// apiAddr is where the load balancer reaches an API instance: through its
+// fault proxy when the platform has a fault layer, so the control API can
+// slow, cut or reset one instance's traffic.
+func (d *Demo) apiAddr(i Instance, live map[string]bool) string {
+	f := d.Platform.Faults
+	if f == nil {
+		return i.Addr
+	}
+	name := apiProxyPrefix + i.Pod
+	pr, err := f.Ensure(name, i.Addr)
+	if err != nil {
+		d.log.Warn("api instance proxy", "pod", i.Pod, "err", err)
+		return i.Addr
+	}
+	live[name] = true
+	return pr.Addr()
+}
+
+// dropAPIProxies closes the proxies of API instances that are gone.
+func (d *Demo) dropAPIProxies(live map[string]bool) {
+	f := d.Platform.Faults
+	if f == nil {
+		return
+	}
+	for _, n := range f.Names() {
+		if strings.HasPrefix(n, apiProxyPrefix) && !live[n] {
+			if err := f.Remove(n); err != nil {
+				d.log.Warn("api instance proxy", "proxy", n, "err", err)
+			}
+		}
+	}
 }

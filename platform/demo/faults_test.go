@@ -153,6 +153,47 @@ func TestDemoFaultAPI(t *testing.T) {
 		t.Fatalf("PING through the proxy after clearing: %v", err)
 	}
 
+	// Each API instance sits behind its own proxy, the address HAProxy uses.
+	var api demo.ProxyState
+	localtest.Eventually(t, 60*time.Second, "an API instance proxy", func() error {
+		_, body := controlDo(t, http.MethodGet, ctl+"/faults", "")
+		var fs demo.FaultsState
+		if err := json.Unmarshal(body, &fs); err != nil {
+			return err
+		}
+		for _, pr := range fs.Proxies {
+			if strings.HasPrefix(pr.Name, "api-instance-") {
+				api = pr
+				return nil
+			}
+		}
+		return fmt.Errorf("no api-instance-* proxy in %+v", fs.Proxies)
+	})
+	health := func() error {
+		cl := http.Client{Timeout: 2 * time.Second}
+		resp, err := cl.Get("http://" + api.Addr + "/health")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	}
+	if err := health(); err != nil {
+		t.Fatalf("%s before the fault: %v", api.Name, err)
+	}
+	if st, body := controlDo(t, http.MethodPost, ctl+"/faults/"+api.Name, `{"reset":true}`); st != 200 {
+		t.Fatalf("reset %s: %d %s", api.Name, st, body)
+	}
+	if err := health(); err == nil {
+		t.Fatalf("%s answered through a resetting proxy", api.Name)
+	}
+	if st, body := controlDo(t, http.MethodDelete, ctl+"/faults/"+api.Name, ""); st != 200 {
+		t.Fatalf("clear %s: %d %s", api.Name, st, body)
+	}
+	if err := health(); err != nil {
+		t.Fatalf("%s after clearing: %v", api.Name, err)
+	}
+
 	var victim demo.Instance
 	localtest.Eventually(t, 60*time.Second, "a ready consumer pod", func() error {
 		for _, in := range d.Supervisor.Instances() {

@@ -362,8 +362,9 @@ const ControlHelp = `Load control (HTTP on the control address the demo prints):
   POST /load with a JSON body {"rate":500,"mode":"steady",...} sets several at once.
 Example: curl -X POST 'http://CONTROL/load?rate=1000&skew=0.5'
 
-Faults (the platform runs a TCP proxy in front of every store; pods reach the
-stores through them):
+Faults (the platform runs a TCP proxy in front of every store, and one in front
+of each API instance; pods reach the stores, and HAProxy the instances, through
+them):
   GET    /faults                     proxies (name, address, target, fault) and processes
   POST   /faults/NAME                set one fault: {"latency":"200ms"} | {"blackhole":true}
                                      | {"reset":true} | {"bandwidth":"100KiB"} (bytes/s)
@@ -372,7 +373,7 @@ stores through them):
                                      (redis-primary, postgres-primary, ...; not restarted)
                                      or a pod (restarted by the supervisor with back-off)
 Proxies: redis-primary, redis-replica, postgres-primary, postgres-standby,
-kafka-N, clickhouse-SHARD-REPLICA.
+kafka-N, clickhouse-SHARD-REPLICA, api-instance-POD.
 Example: curl -X POST -d '{"blackhole":true}' http://CONTROL/faults/redis-primary`
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -391,6 +391,33 @@ func (f *Faults) Add(name, target string) (*Proxy, error) {
 	return p, nil
 }
 
+// Ensure returns the proxy named name, pointed at target: a new one, or the
+// existing one repointed (an instance restarted on another port).
+func (f *Faults) Ensure(name, target string) (*Proxy, error) {
+	f.mu.Lock()
+	p, ok := f.proxies[name]
+	f.mu.Unlock()
+	if ok {
+		if p.Target() != target {
+			p.SetTarget(target)
+		}
+		return p, nil
+	}
+	return f.Add(name, target)
+}
+
+// Remove closes and forgets the proxy named name; an unknown name is a no-op.
+func (f *Faults) Remove(name string) error {
+	f.mu.Lock()
+	p, ok := f.proxies[name]
+	delete(f.proxies, name)
+	f.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return p.Close()
+}
+
 // Proxy returns the proxy named name.
 func (f *Faults) Proxy(name string) (*Proxy, error) {
 	f.mu.Lock()
