@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/wotr/wotr-tui/platform/demo"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
@@ -93,13 +95,18 @@ func TestDemoFaultAPI(t *testing.T) {
 	buildBinaries(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	noDemoPods(ctx, t, p)
 	rate := demo.DefaultLoadSettings()
 	rate.Rate = 50
 	d, err := demo.Start(ctx, demo.Options{Platform: p, BinDir: binDir, NoConfig: true, Load: &rate})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = d.Stop() }()
+	defer func() {
+		_ = d.Stop()
+		// The shared cluster is left without the demo's workloads for other tests.
+		_ = p.Kube.Clientset.AppsV1().Deployments(p.Kube.Namespace).DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{})
+	}()
 	ctl := d.Endpoints.Control
 
 	st, body := controlDo(t, http.MethodGet, ctl+"/faults", "")

@@ -12,6 +12,11 @@ import (
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
 
+// eventTime is every test event's created_at: created_at is in the table's
+// sorting key, so a redelivered event collapses under FINAL only when it
+// carries the same one (two inserts may fall either side of a second).
+var eventTime = time.Now().UTC().Truncate(time.Second)
+
 func insertEvents(ctx context.Context, t *testing.T, ch *local.ClickHouseCluster, replica int, source string, ids ...string) {
 	t.Helper()
 	conn, err := ch.Conn(replica)
@@ -23,9 +28,8 @@ func insertEvents(ctx context.Context, t *testing.T, ch *local.ClickHouseCluster
 	if err != nil {
 		t.Fatalf("prepare insert on replica %d: %v", replica, err)
 	}
-	now := time.Now().UTC().Truncate(time.Second)
 	for _, id := range ids {
-		if err := batch.Append(id, source, "test.event", now, `{"n":1}`); err != nil {
+		if err := batch.Append(id, source, "test.event", eventTime, `{"n":1}`); err != nil {
 			t.Fatal(err)
 		}
 	}

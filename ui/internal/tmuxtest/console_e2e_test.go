@@ -136,7 +136,9 @@ func TestConsoleAgainstDemo(t *testing.T) {
 				return fmt.Errorf("filter %q leaves %d %s rows", pod, len(rows), demo.APIDeployment)
 			}
 			f := cells(rows[0])
-			if shown := strings.TrimSuffix(f[0], "…"); !strings.HasPrefix(pod, shown) {
+			// A cut name keeps its head and its distinguishing tail.
+			head, tail, _ := strings.Cut(f[0], "…")
+			if !strings.HasPrefix(pod, head) || !strings.HasSuffix(pod, tail) {
 				return fmt.Errorf("filter %q leaves row of %q", pod, f[0])
 			}
 			rps, err := rpsOf(rows[0])
@@ -327,11 +329,16 @@ func instanceRows(screen, deployment string) []string {
 
 // rpsOf reads the RPS cell of an instance row: POD DEPLOY NODE RDY RPS ...
 func rpsOf(line string) (float64, error) {
+	// RPS follows READY; the columns before it depend on the width.
 	f := cells(line)
-	if len(f) < 5 {
-		return 0, fmt.Errorf("row %q: too few cells", line)
+	i := 1
+	for i < len(f) && f[i] != "yes" && f[i] != "no" {
+		i++
 	}
-	v, err := parseCount(f[4])
+	if i+1 >= len(f) {
+		return 0, fmt.Errorf("row %q: no READY cell followed by RPS", line)
+	}
+	v, err := parseCount(f[i+1])
 	if err != nil {
 		return 0, fmt.Errorf("row %q: RPS %w", line, err)
 	}
