@@ -332,14 +332,11 @@ func newAuditCmd(d *deps) *cobra.Command {
 		Short: "List the audit log of actions, newest first (verify: check its hash chain)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "table" && output != "json" {
-				return withCode(ExitUsage, fmt.Errorf("-o %q: output is table or json", output))
-			}
-			cc, err := d.contextConfig()
+			log, err := auditLog(d, output)
 			if err != nil {
-				return withCode(ExitUsage, err)
+				return err
 			}
-			recs, err := audit.NewLog(audit.PathFor(*cc)).Records(cmdContext(cmd), limit)
+			recs, err := log.Records(cmdContext(cmd), limit)
 			var dmg *audit.DamageError
 			if err != nil && !errors.As(err, &dmg) {
 				return withCode(ExitFailed, err)
@@ -374,6 +371,18 @@ func newAuditCmd(d *deps) *cobra.Command {
 	return cmd
 }
 
+// auditLog is the context's audit log, once -o is known to be table or json.
+func auditLog(d *deps, output string) (*audit.Log, error) {
+	if output != "table" && output != "json" {
+		return nil, withCode(ExitUsage, fmt.Errorf("-o %q: output is table or json", output))
+	}
+	cc, err := d.contextConfig()
+	if err != nil {
+		return nil, withCode(ExitUsage, err)
+	}
+	return audit.NewLog(audit.PathFor(*cc)), nil
+}
+
 // newAuditVerifyCmd checks the log's hash chain: exit 0 when intact, 1 at
 // the first line that does not check out.
 func newAuditVerifyCmd(d *deps) *cobra.Command {
@@ -383,14 +392,11 @@ func newAuditVerifyCmd(d *deps) *cobra.Command {
 		Short: "Check the audit log's hash chain; report the first edited, deleted, reordered or torn record",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "table" && output != "json" {
-				return withCode(ExitUsage, fmt.Errorf("-o %q: output is table or json", output))
-			}
-			cc, err := d.contextConfig()
+			log, err := auditLog(d, output)
 			if err != nil {
-				return withCode(ExitUsage, err)
+				return err
 			}
-			rep, err := audit.NewLog(audit.PathFor(*cc)).Verify(cmdContext(cmd))
+			rep, err := log.Verify(cmdContext(cmd))
 			if err != nil {
 				return withCode(ExitFailed, err)
 			}

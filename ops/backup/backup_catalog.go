@@ -130,23 +130,7 @@ func updateCatalog(dir string, fn func(*catalog)) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, CatalogFile+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, CatalogFile))
+	return config.WritePrivate(filepath.Join(dir, CatalogFile), append(data, '\n'))
 }
 
 // PutEntry inserts or replaces the entry with the same ID and store.
