@@ -354,13 +354,21 @@ func newAuditCmd(d *deps) *cobra.Command {
 				return withCode(ExitFailed, enc.Encode(recs))
 			}
 			tw := tabwriter.NewWriter(d.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TIME\tWHO\tCONTEXT\tACTION\tTARGET\tOUTCOME\tSUMMARY")
+			fmt.Fprintln(tw, "ID\tTIME\tWHO\tCONTEXT\tACTION\tTARGET\tOUTCOME\tSUMMARY")
 			for _, r := range recs {
 				outcome := r.Outcome
 				if r.DryRun {
 					outcome += " (dry-run)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format(time.RFC3339), r.Who, r.Context, r.Action, r.Target, outcome, r.Detail())
+				id := r.ActionID()
+				if id == "" {
+					id = "-"
+				}
+				summary := r.Detail()
+				if r.Undoes != "" {
+					summary = "undoes " + r.Undoes + ": " + summary
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id, r.Time.Local().Format(time.RFC3339), r.Who, r.Context, r.Action, r.Target, outcome, summary)
 			}
 			return withCode(ExitFailed, tw.Flush())
 		},

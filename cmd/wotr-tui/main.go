@@ -150,6 +150,8 @@ func newRootCmd(d *deps) *cobra.Command {
 		newPromoteCmd(d),
 		newBackupCmd(d),
 		newBackupsCmd(d),
+		newOffsetsCmd(d),
+		newUndoCmd(d),
 		newAuditCmd(d),
 		newRunbookCmd(d),
 		newDemoCmd(d),

@@ -50,6 +50,10 @@ type Plan struct {
 	Destructive   bool   `json:"destructive"`
 	// Blocked is true when a preflight check failed and Force was not given.
 	Blocked bool `json:"blocked"`
+	// OffsetReset is an offset reset's per-partition move.
+	OffsetReset *OffsetReset `json:"offsetReset,omitempty"`
+	// Inner is the plan an undo runs: the recorded way back.
+	Inner *Plan `json:"inner,omitempty"`
 }
 
 // Progress is one event of a running action.
@@ -73,6 +77,11 @@ type Result struct {
 	Measurements map[string]float64 `json:"measurements,omitempty"`
 	// Phases of a long action in the order they ran, with their timings.
 	Phases []PhaseTiming `json:"phases,omitempty"`
+	// OffsetReset is what an offset reset committed, previous offsets included.
+	OffsetReset *OffsetReset `json:"offsetReset,omitempty"`
+	// Undo is the request that reverses this action, from the state it found
+	// (previous replicas, HPA bounds, offsets); nil when it cannot be undone.
+	Undo *Request `json:"undo,omitempty"`
 }
 
 // Actor plans and executes actions. Implemented in ops by the action service;

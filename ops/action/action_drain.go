@@ -222,6 +222,11 @@ func (drainAction) execute(ctx context.Context, a *Service, p *Plan, res *Result
 	if err != nil {
 		return err
 	}
+	// Only a drain that cordoned the node is undone by uncordoning it.
+	before, err := d.PreviewDrain(ctx, node, DrainOptions{IgnoreDaemonSets: true, GracePeriodSeconds: -1})
+	if err != nil {
+		return err
+	}
 	moved := 0
 	var blocked []string
 	err = d.Drain(ctx, node, o, func(ev DrainEvent) {
@@ -241,6 +246,9 @@ func (drainAction) execute(ctx context.Context, a *Service, p *Plan, res *Result
 		return nil
 	}
 	res.Summary = fmt.Sprintf("%s drained: %d pods moved", node, moved)
+	if !before.Cordoned {
+		res.Undo = nodeUndo(p.Request, false)
+	}
 	// Verify: the node is cordoned and holds no evictable pod.
 	pv, err := d.PreviewDrain(ctx, node, o)
 	if err != nil {
@@ -337,6 +345,7 @@ func (c cordonAction) execute(ctx context.Context, a *Service, p *Plan, res *Res
 		return nil
 	case changed:
 		res.Summary = fmt.Sprintf("%s is now %s", node, schedulable)
+		res.Undo = nodeUndo(p.Request, !c.cordon)
 	default:
 		res.Summary = fmt.Sprintf("%s was already %s", node, schedulable)
 	}
@@ -354,4 +363,16 @@ func (c cordonAction) execute(ctx context.Context, a *Service, p *Plan, res *Res
 	}
 	progress(Progress{Step: c.verb(), Detail: "done", Done: 1, Total: 1})
 	return nil
+}
+
+// nodeUndo sets the node's schedulability back: cordon or uncordon.
+func nodeUndo(req Request, cordon bool) *Request {
+	u := &Request{Kind: KindUncordon, Target: req.Target}
+	if cordon {
+		u.Kind = KindCordon
+	}
+	if r := req.Params[ParamRegion]; r != "" {
+		u.Params = map[string]string{ParamRegion: r}
+	}
+	return u
 }

@@ -409,6 +409,7 @@ func (scaleAction) execute(ctx context.Context, a *Service, p *Plan, res *Result
 		res.Summary = "dry run (server side): " + res.Summary
 		return nil
 	}
+	res.Undo = scaleUndo(req, w, hpa)
 	o := a.opts()
 	progress(Progress{Step: "verify", Detail: fmt.Sprintf("waiting for %d..%d replicas ready", lo, hi), Done: 1, Total: 2})
 	var settled int32
@@ -472,4 +473,19 @@ func verifyGroup(ctx context.Context, a *Service, replicas int32) Check {
 		c.Status, c.Detail = CheckPass, detail
 	}
 	return c
+}
+
+// scaleUndo is the scale back to what execute found: the HPA's bounds, or
+// the Deployment's replicas.
+func scaleUndo(req Request, w WorkloadStatus, hpa *state.HPA) *Request {
+	u := &Request{Kind: KindScale, Target: req.Target, Params: map[string]string{}}
+	if hpa != nil {
+		u.Params["min"], u.Params["max"] = fmt.Sprint(hpa.Min), fmt.Sprint(hpa.Max)
+	} else {
+		u.Params["replicas"] = fmt.Sprint(w.Replicas)
+	}
+	if r := req.Params[ParamRegion]; r != "" {
+		u.Params[ParamRegion] = r
+	}
+	return u
 }

@@ -45,17 +45,19 @@ type Kind string
 
 // Action kinds.
 const (
-	KindScale      Kind = "scale"
-	KindPartitions Kind = "partitions"
-	KindDrain      Kind = "drain"
-	KindCordon     Kind = "cordon"
-	KindUncordon   Kind = "uncordon"
-	KindPromote    Kind = "promote"
-	KindBackup     Kind = "backup"
+	KindScale       Kind = "scale"
+	KindPartitions  Kind = "partitions"
+	KindDrain       Kind = "drain"
+	KindCordon      Kind = "cordon"
+	KindUncordon    Kind = "uncordon"
+	KindPromote     Kind = "promote"
+	KindBackup      Kind = "backup"
+	KindOffsetReset Kind = "offset-reset"
+	KindUndo        Kind = "undo"
 )
 
 // Kinds lists every action the service knows.
-var Kinds = []Kind{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup}
+var Kinds = []Kind{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup, KindOffsetReset, KindUndo}
 
 // Backends hands the actions a region's client of one system: "kube",
 // "kafka", "postgres", "redis", "clickhouse" or "prom" (per-instance load, to
@@ -270,6 +272,10 @@ func implFor(kind Kind) (actionImpl, error) {
 		return promoteAction{}, nil
 	case KindBackup:
 		return backupAction{}, nil
+	case KindOffsetReset:
+		return offsetResetAction{}, nil
+	case KindUndo:
+		return undoAction{}, nil
 	}
 	known := make([]string, len(Kinds))
 	for i, k := range Kinds {
@@ -389,7 +395,7 @@ func (a *Service) Execute(ctx context.Context, p *Plan, confirmation string, pro
 		res.Summary = res.Error
 		return res, Refusedf("%s", res.Error)
 	}
-	err = impl.execute(ctx, a, p, res, emit)
+	err = impl.execute(context.WithValue(ctx, intentKey{}, intent), a, p, res, emit)
 	if err != nil {
 		outcome := audit.OutcomeFailed
 		if errors.Is(err, ErrRefused) || errors.Is(err, ErrBlocked) {

@@ -22,6 +22,9 @@ func (a *Service) record(p *Plan) audit.Record {
 		rec.DryRun, rec.Force, rec.Reason = p.Request.DryRun, p.Request.Force, p.Request.Reason
 		rec.Params = p.Request.Params
 		rec.Summary = p.Summary
+		if p.Request.Kind == KindUndo {
+			rec.Undoes = p.Request.Target
+		}
 	}
 	return rec
 }

@@ -69,8 +69,10 @@ type Record struct {
 	Force   bool      `json:"force,omitempty"`
 	Reason  string    `json:"reason,omitempty"`
 	// Params are the request's parameters (also inside Plan).
-	Params  map[string]string `json:"params,omitempty"`
-	Outcome string            `json:"outcome"` // ok, failed, refused; interrupted or running when read
+	Params map[string]string `json:"params,omitempty"`
+	// Undoes is, on an undo, the action ID it reverses.
+	Undoes  string `json:"undoes,omitempty"`
+	Outcome string `json:"outcome"` // ok, failed, refused; interrupted or running when read
 	// Summary is the result's summary, or the plan's when nothing ran.
 	Summary string          `json:"summary,omitempty"`
 	Error   string          `json:"error,omitempty"`
@@ -80,6 +82,15 @@ type Record struct {
 	Torn []byte `json:"torn,omitempty"`
 	// Line is where the record was read from (not stored).
 	Line int `json:"-"`
+}
+
+// ActionID names the action a record belongs to: the intent's ID (a
+// result carries it as Intent); a refusal has none.
+func (r Record) ActionID() string {
+	if r.Kind == KindResult {
+		return r.Intent
+	}
+	return r.ID
 }
 
 // Reader lists audit records, newest first; the TUI's audit view uses it.
