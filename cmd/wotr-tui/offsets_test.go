@@ -58,13 +58,7 @@ func newOffsetFixture(t *testing.T, p *local.Platform) *offsetFixture {
 
 func (f *offsetFixture) commit(t *testing.T, offs map[int32]int64) {
 	t.Helper()
-	os := kadm.Offsets{}
-	for p, o := range offs {
-		os.Add(kadm.Offset{Topic: f.topic, Partition: p, At: o, LeaderEpoch: -1})
-	}
-	if _, err := f.adm.CommitOffsets(context.Background(), f.group, os); err != nil {
-		t.Fatal(err)
-	}
+	commitOffsets(t, f.brokers, f.group, f.topic, offs)
 }
 
 func (f *offsetFixture) committed(t *testing.T) string {
@@ -382,5 +376,21 @@ func hpaFor(dep, ns string, min, max int32) *autoscalingv2.HorizontalPodAutoscal
 			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: dep},
 			MinReplicas:    &min, MaxReplicas: max,
 		},
+	}
+}
+
+func commitOffsets(t *testing.T, brokers []string, group, topic string, offs map[int32]int64) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	os := kadm.Offsets{}
+	for part, o := range offs {
+		os.Add(kadm.Offset{Topic: topic, Partition: part, At: o, LeaderEpoch: -1})
+	}
+	if _, err := kadm.NewClient(cl).CommitOffsets(context.Background(), group, os); err != nil {
+		t.Fatal(err)
 	}
 }

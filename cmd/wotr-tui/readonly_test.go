@@ -64,6 +64,20 @@ func platformState(t *testing.T, p *local.Platform, backupDir string) []string {
 	for _, td := range topics.Sorted() {
 		out = append(out, fmt.Sprintf("topic %s partitions=%d", td.Topic, len(td.Partitions)))
 	}
+	groups, err := kadm.NewClient(cl).ListGroups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range groups.Groups() {
+		offs, err := kadm.NewClient(cl).FetchOffsets(ctx, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		offs.Each(func(o kadm.OffsetResponse) {
+			out = append(out, fmt.Sprintf("group %s %s/%d committed=%d", g, o.Topic, o.Partition, o.At))
+		})
+	}
+	sort.Strings(out)
 	for _, s := range []local.PostgresServer{p.Postgres.Primary, p.Postgres.Standby} {
 		conn, err := pgx.Connect(ctx, s.DSN)
 		if err != nil {
@@ -122,6 +136,8 @@ func TestReadOnlyContextChangesNothing(t *testing.T) {
 	// uncordon gets a node it would change.
 	setUnschedulable(t, p, cordoned, true)
 	t.Cleanup(func() { setUnschedulable(t, p, cordoned, false) })
+	// The reset gets a group whose offsets it would move.
+	commitOffsets(t, p.Kafka.Brokers, "wotr-consumer-group", local.TopicIngestEvents, map[int32]int64{0: 0})
 	before := platformState(t, p, cc.BackupDir)
 
 	type path struct {
@@ -131,22 +147,26 @@ func TestReadOnlyContextChangesNothing(t *testing.T) {
 		runbook string
 	}
 	verbs := map[action.Kind][]string{
-		action.KindScale:      {"scale", "api", "--replicas", "5"},
-		action.KindPartitions: {"partitions", local.TopicIngestEvents, "--count", "20"},
-		action.KindDrain:      {"drain", node},
-		action.KindCordon:     {"cordon", node},
-		action.KindUncordon:   {"uncordon", cordoned},
-		action.KindPromote:    {"promote", "secondary", "--confirm", "secondary"},
-		action.KindBackup:     {"backup", "postgres"},
+		action.KindScale:       {"scale", "api", "--replicas", "5"},
+		action.KindPartitions:  {"partitions", local.TopicIngestEvents, "--count", "20"},
+		action.KindDrain:       {"drain", node},
+		action.KindCordon:      {"cordon", node},
+		action.KindUncordon:    {"uncordon", cordoned},
+		action.KindPromote:     {"promote", "secondary", "--confirm", "secondary"},
+		action.KindBackup:      {"backup", "postgres"},
+		action.KindOffsetReset: {"offsets", "reset", "wotr-consumer-group", "--topic", local.TopicIngestEvents, "--to-earliest", "--stop-consumers"},
+		action.KindUndo:        {"undo", "0123456789abcdef"},
 	}
 	steps := map[action.Kind]string{
-		action.KindScale:      `{kind: scale, target: api, params: {replicas: "5"}}`,
-		action.KindPartitions: `{kind: partitions, target: ` + local.TopicIngestEvents + `, params: {count: "20"}}`,
-		action.KindDrain:      `{kind: drain, target: ` + node + `}`,
-		action.KindCordon:     `{kind: cordon, target: ` + node + `}`,
-		action.KindUncordon:   `{kind: uncordon, target: ` + cordoned + `}`,
-		action.KindPromote:    `{kind: promote, target: secondary}`,
-		action.KindBackup:     `{kind: backup, target: all}`,
+		action.KindScale:       `{kind: scale, target: api, params: {replicas: "5"}}`,
+		action.KindPartitions:  `{kind: partitions, target: ` + local.TopicIngestEvents + `, params: {count: "20"}}`,
+		action.KindDrain:       `{kind: drain, target: ` + node + `}`,
+		action.KindCordon:      `{kind: cordon, target: ` + node + `}`,
+		action.KindUncordon:    `{kind: uncordon, target: ` + cordoned + `}`,
+		action.KindPromote:     `{kind: promote, target: secondary}`,
+		action.KindBackup:      `{kind: backup, target: all}`,
+		action.KindOffsetReset: `{kind: offset-reset, target: wotr-consumer-group, params: {topic: ` + local.TopicIngestEvents + `, to-latest: "true"}}`,
+		action.KindUndo:        `{kind: undo, target: 0123456789abcdef}`,
 	}
 	var paths []path
 	for _, k := range action.Kinds {
