@@ -24,6 +24,7 @@ func (a opsAudit) Recent(ctx context.Context, limit int) ([]common.AuditEntry, e
 	for _, r := range recs {
 		e := common.AuditEntry{Time: r.Time, User: r.Who, Context: r.Context, Kind: r.Action, Target: r.Target, Outcome: r.Outcome}
 		e.Detail = r.Detail()
+		e.ID, e.Undoes = r.ActionID(), r.Undoes
 		if r.DryRun {
 			e.Outcome += " (dry-run)"
 		}

@@ -19,10 +19,12 @@ import (
 	"github.com/wotr/wotr-tui/backends/wire"
 	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/runbook"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/dialog"
+	auditview "github.com/wotr/wotr-tui/ui/views/audit"
 	"github.com/wotr/wotr-tui/ui/views/backups"
 	"github.com/wotr/wotr-tui/ui/views/consumers"
 	"github.com/wotr/wotr-tui/ui/views/instances"
@@ -216,8 +218,12 @@ steps:
 		{Key: regions.PromoteKey, Kind: action.KindPromote, Target: "secondary"},
 		{Key: backups.BackupKey, Kind: action.KindBackup, Target: "postgres",
 			Params: []common.Param{{Name: "store", Prompt: "store", Default: "postgres", AsTarget: true}}},
+		consumers.ResetAction(state.Group{Name: "wotr-consumer-group", Members: []state.GroupMember{{ID: "m"}}}, local.TopicIngestEvents),
+		auditview.UndoAction("0123456789abcdef"),
 	}
 	values := map[action.Kind]string{action.KindScale: "5", action.KindPartitions: "20"}
+	// The reset's later inputs: its mode (stop-consumers keeps its default).
+	later := map[action.Kind]string{action.KindOffsetReset: "to-earliest"}
 
 	var table []string
 	for _, b := range console {
@@ -233,6 +239,12 @@ steps:
 			enter := func() { cmd, _ = dlg.Update(tea.KeyMsg{Type: tea.KeyEnter}) }
 			if dlg.Stage() == dialog.StageParams {
 				typeText(values[b.Kind])
+				enter()
+			}
+			for i := 1; cmd == nil && dlg.Stage() == dialog.StageParams && i < len(b.Params); i++ {
+				if i == 1 {
+					typeText(later[b.Kind])
+				}
 				enter()
 			}
 			if cmd == nil {

@@ -49,6 +49,9 @@ type Param struct {
 	// AsTarget: the input is the action's target (the store to back up),
 	// not one of its parameters.
 	AsTarget bool
+	// Choices: the input picks one parameter by name, "NAME" (a bool set to
+	// true) or "NAME VALUE" (an offset reset's mode: "shift-by -100").
+	Choices []string
 }
 
 // ActionBinding binds a key of a view to an ops action on the selected row.

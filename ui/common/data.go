@@ -16,6 +16,10 @@ type AuditEntry struct {
 	Target  string
 	Outcome string // ok, failed, refused, interrupted, running; "(dry-run)" appended
 	Detail  string
+	// ID names the action (what undo takes); empty on a refusal.
+	ID string
+	// Undoes is, on an undo, the ID of the action it reverses.
+	Undoes string
 }
 
 // RunbookInfo is one runbook as listed by the runbooks engine.

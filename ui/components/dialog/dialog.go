@@ -121,6 +121,15 @@ func (m *Model) request() action.Request {
 			if v != "" {
 				req.Target = v
 			}
+		case len(p.Choices) > 0:
+			if v == "" {
+				continue
+			}
+			if req.Params == nil {
+				req.Params = map[string]string{}
+			}
+			name, val := choice(v, p.Choices)
+			req.Params[name] = val
 		default:
 			if req.Params == nil {
 				req.Params = map[string]string{}
@@ -129,6 +138,22 @@ func (m *Model) request() action.Request {
 		}
 	}
 	return req
+}
+
+// choice splits "NAME [VALUE]"; a bare NAME is true. A name not among
+// choices is passed whole, so the action's error names it.
+func choice(v string, choices []string) (string, string) {
+	name, val, _ := strings.Cut(v, " ")
+	name = strings.TrimPrefix(name, "--")
+	for _, c := range choices {
+		if c == name {
+			if val = strings.TrimSpace(val); val == "" {
+				val = "true"
+			}
+			return name, val
+		}
+	}
+	return v, "true"
 }
 
 func (m *Model) startPlan() tea.Cmd {

@@ -4,10 +4,22 @@ package audit
 import (
 	"math"
 
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/components/table"
 	"github.com/wotr/wotr-tui/ui/views/base"
 )
+
+// UndoKey undoes the selected action (the action service refuses what
+// cannot be undone, with the reason).
+var UndoKey = key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo"))
+
+// UndoAction undoes the audited action id.
+func UndoAction(id string) common.ActionBinding {
+	return common.ActionBinding{Key: UndoKey, Kind: action.KindUndo, Target: id}
+}
 
 // New builds the view.
 func New(ctx *common.Context) *base.TableView {
@@ -22,6 +34,14 @@ func New(ctx *common.Context) *base.TableView {
 			{Title: "DETAIL", Width: 10, Flex: true, Priority: 1},
 		},
 		SortCol: 0, Desc: true,
+		Actions: func(ctx *common.Context, d *common.Data, key string) []common.ActionBinding {
+			for _, a := range d.Audit {
+				if a.ID != "" && a.ID == key {
+					return []common.ActionBinding{UndoAction(a.ID)}
+				}
+			}
+			return nil
+		},
 		Empty: "no audit records",
 		EmptyMessage: func(d *common.Data) string {
 			switch {
@@ -45,9 +65,17 @@ func New(ctx *common.Context) *base.TableView {
 				case "refused":
 					lvl = common.LevelWarn
 				}
+				key := a.ID
+				if key == "" {
+					key = a.Time.UTC().Format("20060102T150405.000000000") + "/" + string(rune('a'+i%26))
+				}
+				detail := a.Detail
+				if a.Undoes != "" {
+					detail = "undoes " + a.Undoes + ": " + detail
+				}
 				out = append(out, table.Row{
-					Key:   a.Time.UTC().Format("20060102T150405.000000000") + "/" + string(rune('a'+i%26)),
-					Cells: []string{a.Time.UTC().Format("2006-01-02 15:04:05"), common.Sanitize(a.User), a.Kind, common.Sanitize(a.Target), a.Outcome, common.Sanitize(a.Detail)},
+					Key:   key,
+					Cells: []string{a.Time.UTC().Format("2006-01-02 15:04:05"), common.Sanitize(a.User), a.Kind, common.Sanitize(a.Target), a.Outcome, common.Sanitize(detail)},
 					Nums:  []float64{float64(a.Time.UnixNano()), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()},
 					Level: lvl,
 				})

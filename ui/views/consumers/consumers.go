@@ -25,6 +25,9 @@ import (
 // PartitionsKey alters the partition count of a topic.
 var PartitionsKey = key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "add partitions"))
 
+// ResetKey resets the selected group's offsets.
+var ResetKey = key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "reset offsets"))
+
 var sources = []string{"kafka"}
 
 // View of consumer groups and topics.
@@ -185,7 +188,11 @@ func (v *View) Actions() []common.ActionBinding {
 	if topic == "" {
 		return nil
 	}
-	return []common.ActionBinding{PartitionsAction(v.data, topic)}
+	acts := []common.ActionBinding{PartitionsAction(v.data, topic)}
+	if g, ok := findGroup(v.data, v.groups.SelectedKey()); ok && v.focus == 0 {
+		acts = append(acts, ResetAction(g, topic))
+	}
+	return acts
 }
 
 // PartitionsAction raises the partition count of topic.
@@ -516,4 +523,23 @@ func (g *groupDrill) View() string {
 	}
 	lines = append(lines, g.parts.View())
 	return base.Pad(strings.Split(strings.Join(lines, "\n"), "\n"), g.h)
+}
+
+// ResetAction resets group's offsets on topic: the operator picks the mode;
+// the consumers are stopped first when the group has members.
+func ResetAction(g state.Group, topic string) common.ActionBinding {
+	modes := make([]string, len(action.ResetModes))
+	for i, m := range action.ResetModes {
+		modes[i] = string(m)
+	}
+	stop := "no"
+	if len(g.Members) > 0 {
+		stop = "yes"
+	}
+	return common.ActionBinding{Key: ResetKey, Kind: action.KindOffsetReset, Target: g.Name,
+		Params: []common.Param{
+			{Name: action.ParamTopic, Prompt: "topic", Default: topic},
+			{Name: "mode", Prompt: "mode: to-earliest | to-latest | to-datetime RFC3339 | shift-by N | to-backup ID", Choices: modes},
+			{Name: action.ParamStopConsumers, Prompt: fmt.Sprintf("stop the consumers first (%d members): yes or no", len(g.Members)), Default: stop},
+		}}
 }
