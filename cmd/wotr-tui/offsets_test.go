@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/wotr/wotr-tui/backends/wire"
 	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/audit"
 	"github.com/wotr/wotr-tui/ops/backup"
@@ -227,7 +228,14 @@ func TestOffsetResetStopsConsumersAndUndo(t *testing.T) {
 	if c := checkByName(r.doc(t).Plan.Checks, "group members"); c == nil || c.Status != action.CheckFail || !strings.Contains(c.Detail, "--stop-consumers") {
 		t.Fatalf("live members check: %+v", c)
 	}
-	mustCode(t, app.run("offsets", "reset", f.group, "--topic", f.topic, "--shift-by", "-5", "--stop-consumers", "--dry-run"), ExitOK)
+	r = app.run("offsets", "reset", f.group, "--topic", f.topic, "--shift-by", "-5", "--stop-consumers", "--dry-run")
+	mustCode(t, r, ExitOK)
+	for _, want := range []string{"15 events replayed, 0 skipped", f.topic + "/0: 10 -> 5 (log 0..20), replays 5", "scaled to 0 first and back to 2 after"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("dry-run plan does not show %q:\n%s", want, r.out)
+		}
+	}
+	t.Logf("dry run:\n%s%s", r.out, r.err)
 	if got := f.committed(t); got != before {
 		t.Fatalf("refused or dry-run reset changed offsets: %s -> %s", before, got)
 	}
@@ -343,6 +351,11 @@ func TestUndoScaleHPAAndCordon(t *testing.T) {
 	if n, _ := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); n.Spec.Unschedulable {
 		t.Fatal("node still cordoned after undoing the cordon")
 	}
+	mustCode(t, app.run("drain", node, "--yes"), ExitOK)
+	mustCode(t, app.run("undo", lastID(), "--yes"), ExitOK)
+	if n, _ := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); n.Spec.Unschedulable {
+		t.Fatal("node still cordoned after undoing the drain")
+	}
 	// Cordoning a cordoned node changes nothing: there is nothing to undo.
 	mustCode(t, app.run("cordon", node, "--yes"), ExitOK)
 	mustCode(t, app.run("cordon", node, "--yes"), ExitOK)
@@ -392,5 +405,59 @@ func commitOffsets(t *testing.T, brokers []string, group, topic string, offs map
 	}
 	if _, err := kadm.NewClient(cl).CommitOffsets(context.Background(), group, os); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A member outside the Deployment keeps the group from emptying: the
+// reset fails without committing, the consumers are scaled back, and the
+// failed record cannot be undone.
+func TestOffsetResetScalesConsumersBackWhenTheGroupStaysBusy(t *testing.T) {
+	p := localtest.Platform(t, local.Kafka, local.Kube)
+	f := newOffsetFixture(t, p)
+	cc := contextFor(t, p)
+	cc.Regions[0].Kafka.Group = f.group
+	cs, ns := p.Kube.Clientset, p.Kube.Namespace
+	createDeployment(t, cs, deployment("wotr-consumer", ns, 2, nil, nil))
+	stray, err := kgo.NewClient(kgo.SeedBrokers(f.brokers...), kgo.ConsumerGroup(f.group), kgo.ConsumeTopics(f.topic), kgo.DisableAutoCommit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); stray.Close() }()
+	go func() {
+		for ctx.Err() == nil && !stray.PollFetches(ctx).IsClientClosed() {
+		}
+	}()
+	eventually(t, 30*time.Second, "the stray member joined", func() (bool, string) {
+		n := groupMembers(t, f)
+		return n > 0, fmt.Sprintf("%d members", n)
+	})
+	before := f.committed(t)
+
+	plat := wire.Open(context.Background(), cc)
+	defer plat.Close()
+	svc := plat.Actions()
+	svc.Options.VerifyTimeout = 3 * time.Second
+	plan, err := svc.Plan(context.Background(), action.Request{Kind: action.KindOffsetReset, Target: f.group,
+		Params: map[string]string{"topic": f.topic, "to-earliest": "true", "stop-consumers": "true"}})
+	if err != nil || plan.Blocked {
+		t.Fatalf("plan: %+v %v", plan, err)
+	}
+	res, err := svc.Execute(context.Background(), plan, "yes", nil)
+	if err == nil || !strings.Contains(err.Error(), "wotr-consumer scaled back to 2") {
+		t.Fatalf("execute: %v (%+v), want a failure that scaled the consumers back", err, res)
+	}
+	if got := f.committed(t); got != before {
+		t.Fatalf("a failed reset committed: %s -> %s", before, got)
+	}
+	waitReady(t, cs, ns, "wotr-consumer", 2)
+	recs, _ := audit.NewLog(cc.AuditLog).Records(context.Background(), 1)
+	if recs[0].Outcome != audit.OutcomeFailed {
+		t.Fatalf("audit outcome %q, want failed", recs[0].Outcome)
+	}
+	r := newCLI(t).withContext(cc).run("undo", recs[0].ActionID(), "--yes")
+	mustCode(t, r, ExitRefused)
+	if !strings.Contains(r.out, "ended failed") {
+		t.Errorf("undo of a failed reset: %s", r.out)
 	}
 }
