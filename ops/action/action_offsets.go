@@ -224,7 +224,7 @@ func (offsetResetAction) plan(ctx context.Context, a *Service, req Request, p *P
 	}
 	p.Checks = append(p.Checks, Check{Name: "topic", Status: CheckPass, Detail: fmt.Sprintf("%s: %d partitions", rr.topic, len(g.Partitions))}, members)
 	p.Steps = append(p.Steps, stopSteps...)
-	p.Steps = append(p.Steps, fmt.Sprintf("commit the new offsets of %s on %s (%d partitions)", rr.group, rr.topic, len(reset.commitMap())),
+	p.Steps = append(p.Steps, fmt.Sprintf("commit the new offsets of %s on %s (%d partitions)", rr.group, rr.topic, len(reset.NewOffsets())),
 		"verify: committed offsets equal the plan")
 	p.Steps = append(p.Steps, startSteps...)
 	return nil
@@ -365,7 +365,7 @@ func (offsetResetAction) execute(ctx context.Context, a *Service, p *Plan, res *
 				if dry {
 					return nil
 				}
-				if err := or.CommitGroupOffsets(ctx, rr.group, rr.topic, reset.commitMap()); err != nil {
+				if err := or.CommitGroupOffsets(ctx, rr.group, rr.topic, reset.NewOffsets()); err != nil {
 					return err
 				}
 				undo := Request{Kind: KindOffsetReset, Target: rr.group, Params: map[string]string{
@@ -387,7 +387,7 @@ func (offsetResetAction) execute(ctx context.Context, a *Service, p *Plan, res *
 				if err != nil {
 					return err
 				}
-				res.Verified = append(res.Verified, compareOffsets(g, done.commitMap()))
+				res.Verified = append(res.Verified, compareOffsets(g, done.NewOffsets()))
 				return nil
 			}},
 		{name: "start consumers", detail: fmt.Sprintf("scale %s back to %d", dep, previous), skip: !rr.stop || previous == 0 || dry,

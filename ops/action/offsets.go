@@ -96,11 +96,14 @@ func (r OffsetReset) Previous() map[int32]int64 {
 	return out
 }
 
-// NewOffsets is what the reset commits, partition -> offset.
+// NewOffsets is what the reset commits, partition -> offset; partitions
+// it leaves without a commit are left out.
 func (r OffsetReset) NewOffsets() map[int32]int64 {
 	out := map[int32]int64{}
 	for _, p := range r.Partitions {
-		out[p.Partition] = p.New
+		if p.New != NoCommit {
+			out[p.Partition] = p.New
+		}
 	}
 	return out
 }
@@ -180,17 +183,6 @@ func PlanReset(cur GroupOffsets, mode ResetMode, shift int64, target map[int32]i
 		r.Partitions = append(r.Partitions, pr)
 	}
 	return r, nil
-}
-
-// commitMap drops the partitions a reset leaves without an offset.
-func (r OffsetReset) commitMap() map[int32]int64 {
-	out := map[int32]int64{}
-	for _, p := range r.Partitions {
-		if p.New != NoCommit {
-			out[p.Partition] = p.New
-		}
-	}
-	return out
 }
 
 func joinModes() string {

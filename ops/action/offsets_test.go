@@ -53,6 +53,9 @@ func TestPlanResetModes(t *testing.T) {
 	if prev := r.Previous(); len(prev) != 2 || prev[0] != 50 || prev[1] != 40 {
 		t.Errorf("previous offsets %v, want 0=50 1=40 (2 has no commit)", prev)
 	}
+	if commit := r.NewOffsets(); len(commit) != 2 || commit[0] != 100 || commit[1] != 40 {
+		t.Errorf("offsets to commit %v, want 0=100 1=40 (2 is left without a commit)", commit)
+	}
 }
 
 func TestPlanResetRefusesBadShifts(t *testing.T) {

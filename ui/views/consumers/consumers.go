@@ -479,7 +479,11 @@ func (g *groupDrill) Update(msg tea.Msg) tea.Cmd { return g.parts.Update(msg) }
 func (g *groupDrill) Actions() []common.ActionBinding {
 	k := g.parts.SelectedKey()
 	if i := strings.LastIndexByte(k, '/'); i > 0 {
-		return []common.ActionBinding{PartitionsAction(g.data, k[:i])}
+		acts := []common.ActionBinding{PartitionsAction(g.data, k[:i])}
+		if grp, ok := findGroup(g.data, g.group); ok {
+			acts = append(acts, ResetAction(grp, k[:i]))
+		}
+		return acts
 	}
 	return nil
 }
