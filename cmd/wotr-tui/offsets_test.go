@@ -216,6 +216,12 @@ func TestOffsetResetStopsConsumersAndUndo(t *testing.T) {
 	app := newCLI(t).withContext(cc)
 	cs, ns := p.Kube.Clientset, p.Kube.Namespace
 	createDeployment(t, cs, deployment("wotr-consumer", ns, 2, nil, nil))
+	// As in the demo, an HPA owns the consumers: it must not restart them mid-reset.
+	hpa := hpaFor("wotr-consumer", ns, 2, 5)
+	if _, err := cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(context.Background(), hpa, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Delete(context.Background(), hpa.Name, metav1.DeleteOptions{}) //nolint:errcheck
 	followConsumers(t, cs, ns, "wotr-consumer", f)
 	eventually(t, 30*time.Second, "a group member", func() (bool, string) {
 		n := groupMembers(t, f)
@@ -230,7 +236,7 @@ func TestOffsetResetStopsConsumersAndUndo(t *testing.T) {
 	}
 	r = app.run("offsets", "reset", f.group, "--topic", f.topic, "--shift-by", "-5", "--stop-consumers", "--dry-run")
 	mustCode(t, r, ExitOK)
-	for _, want := range []string{"15 events replayed, 0 skipped", f.topic + "/0: 10 -> 5 (log 0..20), replays 5", "scaled to 0 first and back to 2 after"} {
+	for _, want := range []string{"15 events replayed, 0 skipped", f.topic + "/0: 10 -> 5 (log 0..20), replays 5", "scaled to 0 first and back to 2 after", "HPA wotr-consumer-hpa owns wotr-consumer: it is inactive"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("dry-run plan does not show %q:\n%s", want, r.out)
 		}

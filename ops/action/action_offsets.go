@@ -219,6 +219,9 @@ func (offsetResetAction) plan(ctx context.Context, a *Service, req Request, p *P
 			members = Check{Name: "stop consumers", Status: CheckPass,
 				Detail: fmt.Sprintf("%s has %d members; %s (%d replicas) is scaled to 0 first and back to %d after", rr.group, g.Members, dep, replicas, replicas)}
 			stopSteps = []string{fmt.Sprintf("scale %s/%s to 0 and wait until group %s has no members", w.Namespace, dep, rr.group)}
+			if note := a.hpaNote(ctx, rr, dep); note != "" {
+				p.Warnings = append(p.Warnings, note)
+			}
 			startSteps = []string{fmt.Sprintf("scale %s back to %d and wait until the group has members again", dep, replicas)}
 		}
 	}
@@ -250,12 +253,24 @@ func (a *Service) consumerReplicas(ctx context.Context, rr *resetRequest, dep st
 	if err != nil {
 		return w, 0, err
 	}
-	if he, herr := capability[HPAEditor](a, state.SystemKube, kr); herr == nil {
-		if h, _ := he.HPAFor(ctx, dep); h != nil {
-			return w, 0, fmt.Errorf("HPA %s owns %s and keeps it at %d or more: it would restart the consumers during the reset", h.Name, dep, h.Min)
-		}
-	}
 	return w, w.Replicas, nil
+}
+
+// hpaNote: an HPA does not undo the stop, since Kubernetes disables
+// autoscaling of a target at 0 replicas until it is scaled up again.
+func (a *Service) hpaNote(ctx context.Context, rr *resetRequest, dep string) string {
+	kr, err := a.primaryWith(state.SystemKube, rr.region.Name)
+	if err != nil {
+		return ""
+	}
+	he, err := capability[HPAEditor](a, state.SystemKube, kr)
+	if err != nil {
+		return ""
+	}
+	if h, _ := he.HPAFor(ctx, dep); h != nil {
+		return fmt.Sprintf("HPA %s owns %s: it is inactive while %s is at 0 replicas and resumes (bounds %d..%d) when it is scaled back", h.Name, dep, dep, h.Min, h.Max)
+	}
+	return ""
 }
 
 func resetHow(rr *resetRequest) string {
