@@ -122,6 +122,9 @@ func (undoAction) plan(ctx context.Context, a *Service, req Request, p *Plan) er
 	p.Checks = append(p.Checks, Check{Name: "way back recorded", Status: CheckPass, Detail: describeRequest(*res.Undo)})
 	p.Checks = append(p.Checks, inner.Checks...)
 	p.Effects, p.Warnings, p.OffsetReset = inner.Effects, inner.Warnings, inner.OffsetReset
+	if r := inner.OffsetReset; r != nil && r.Replayed > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("the group has consumed past some of the offsets the reset replaced: going back to them replays %d events", r.Replayed))
+	}
 	p.Destructive = inner.Destructive
 	return nil
 }

@@ -110,8 +110,8 @@ func (r OffsetReset) NewOffsets() map[int32]int64 {
 
 // PlanReset computes the reset of cur by the rules of an offset reset: the
 // new offset is clamped into [log start, log end]; a shift that runs below
-// the log start is an error, as is a shift from a partition without a
-// commit. target holds the requested offsets (datetime, backup, explicit
+// the log start is an error; a partition without a commit is left as is
+// by a shift. target holds the requested offsets (datetime, backup, explicit
 // modes); partitions missing from it keep their offset. shift is for ResetShift.
 func PlanReset(cur GroupOffsets, mode ResetMode, shift int64, target map[int32]int64) (OffsetReset, error) {
 	r := OffsetReset{Group: cur.Group, Topic: cur.Topic, Mode: mode}
@@ -134,7 +134,8 @@ func PlanReset(cur GroupOffsets, mode ResetMode, shift int64, target map[int32]i
 			want = p.End
 		case ResetShift:
 			if p.Committed == NoCommit {
-				return r, Invalidf("shift-by %d: group %q has no committed offset on %s/%d to shift from; use --to-earliest, --to-latest or --to-datetime", shift, cur.Group, cur.Topic, p.Partition)
+				// Nothing to shift from: left to the consumer's reset policy.
+				break
 			}
 			want = p.Committed + shift
 			if want < p.Start {
