@@ -194,6 +194,22 @@ func TestOffsetResetRefusesBadInput(t *testing.T) {
 		}
 		f.commit(t, map[int32]int64{0: 10, 1: 15, 2: 20})
 	})
+	t.Run("undo after the group moved on warns of the replay", func(t *testing.T) {
+		mustCode(t, app.run("offsets", "reset", f.group, "--topic", f.topic, "--to-offsets", "0=5", "--yes"), ExitOK)
+		recs, err := audit.NewLog(cc.AuditLog).Records(context.Background(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.commit(t, map[int32]int64{0: 18}) // the consumers went on past 10
+		r := app.run("undo", recs[0].ActionID(), "--yes", "-o", "json")
+		mustCode(t, r, ExitOK)
+		if w := strings.Join(r.doc(t).Plan.Warnings, "\n"); !strings.Contains(w, "replays 8 events") {
+			t.Errorf("undo plan warnings %q, want the 8 events replayed", w)
+		}
+		if got := f.committed(t); got != before {
+			t.Fatalf("after undo %s, want %s", got, before)
+		}
+	})
 	t.Run("read-only context", func(t *testing.T) {
 		ro := cc
 		ro.ReadOnly = true
