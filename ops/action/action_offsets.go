@@ -212,12 +212,12 @@ func (offsetResetAction) plan(ctx context.Context, a *Service, req Request, p *P
 		switch {
 		case !rr.stop:
 			members = Check{Name: "group members", Status: CheckFail, Hard: true,
-				Detail: fmt.Sprintf("%s has %d live members, which would overwrite the reset; pass --stop-consumers to scale %s to 0, reset, and scale back", rr.group, g.Members, serviceDeployments["consumer"])}
+				Detail: fmt.Sprintf("%s has %d live member(s), which would overwrite the reset; pass --stop-consumers to scale %s to 0, reset, and scale back", rr.group, g.Members, serviceDeployments["consumer"])}
 		case kerr != nil:
 			members = Check{Name: "stop consumers", Status: CheckFail, Hard: true, Detail: kerr.Error()}
 		default:
 			members = Check{Name: "stop consumers", Status: CheckPass,
-				Detail: fmt.Sprintf("%s has %d members; %s (%d replicas) is scaled to 0 first and back to %d after", rr.group, g.Members, dep, replicas, replicas)}
+				Detail: fmt.Sprintf("%s has %d member(s); %s (%d replicas) is scaled to 0 first and back to %d after", rr.group, g.Members, dep, replicas, replicas)}
 			stopSteps = []string{fmt.Sprintf("scale %s/%s to 0 and wait until group %s has no members", w.Namespace, dep, rr.group)}
 			if note := a.hpaNote(ctx, rr, dep); note != "" {
 				p.Warnings = append(p.Warnings, note)
