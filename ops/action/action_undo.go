@@ -98,7 +98,11 @@ func (undoAction) plan(ctx context.Context, a *Service, req Request, p *Plan) er
 		return refuse("completed", fmt.Sprintf("%s ended %s: what it changed is not known, so there is no recorded state to go back to; check the state and act directly", what, rec.Outcome))
 	}
 	if undone != nil {
-		return refuse("not undone yet", fmt.Sprintf("%s was already undone by %s at %s", what, undone.ActionID(), undone.Time.Local().Format(time.RFC3339)))
+		how := "was already undone"
+		if undone.Outcome == audit.OutcomeRunning {
+			how = "is being undone"
+		}
+		return refuse("not undone yet", fmt.Sprintf("%s %s by %s at %s", what, how, undone.ActionID(), undone.Time.Local().Format(time.RFC3339)))
 	}
 	var res Result
 	if len(rec.Result) > 0 {
