@@ -64,6 +64,7 @@ type Thresholds struct {
 	ErrorRate       Bound // fraction of requests answered 5xx
 	PoolUtilization Bound // fraction of a pool or connection limit in use
 	LatencyP99      Bound // seconds, per API instance
+	ConsumerLag     Bound // seconds behind at the group's processing rate
 }
 
 // Defaults is the table in force when a context overrides nothing.
@@ -73,6 +74,7 @@ func Defaults() Thresholds {
 		ErrorRate:       Bound{Warn: 0.01, Crit: 0.05},
 		PoolUtilization: Bound{Warn: 0.80, Crit: 0.95},
 		LatencyP99:      Bound{Warn: 0.25, Crit: 1},
+		ConsumerLag:     Bound{Warn: 30, Crit: 300},
 	}
 }
 
