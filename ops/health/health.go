@@ -246,3 +246,19 @@ func WorstPool(p state.Pools) (float64, string) {
 	}
 	return worst, where
 }
+
+// Alerts: a firing critical alert is critical, any other firing alert a
+// warning; pending ones have not held long enough to count.
+func Alerts(as []state.Alert) Level {
+	l := OK
+	for _, a := range as {
+		if a.State != "firing" {
+			continue
+		}
+		if a.Severity == "critical" {
+			return Crit
+		}
+		l = Warn
+	}
+	return l
+}

@@ -13,14 +13,13 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wotr/wotr-tui/ops/alerts"
-	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
 
 func promtool(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("promtool")
 	if err != nil {
-		if localtest.Required() {
+		if os.Getenv("WOTR_REQUIRE_INTEGRATION") == "1" {
 			t.Fatal("promtool not installed (Debian's prometheus package ships it)")
 		}
 		t.Skip("promtool not installed")
@@ -85,7 +84,7 @@ func cases() []alertCase {
 	lagSeries := func(records string) map[string]string {
 		return map[string]string{
 			`kafka_consumer_lag{consumer_group="wotr-consumer-group",topic="ingest-events",partition="0",pod="wotr-consumer-1"}`: records + "x15",
-			`wotr_consumer_events_processed_total{pod="wotr-consumer-1"}`:                                                       "0+3600x15",
+			`wotr_consumer_events_processed_total{pod="wotr-consumer-1"}`:                                                        "0+3600x15",
 		}
 	}
 	grp := func(sev string) map[string]string {
@@ -143,7 +142,10 @@ func cases() []alertCase {
 		)
 	}
 	// Connection budget: 4 instances of 20 against 100 - 3 usable.
-	for _, r := range []struct{ store, name, pool string; limit map[string]string }{
+	for _, r := range []struct {
+		store, name, pool string
+		limit             map[string]string
+	}{
 		{"postgres", "PostgreSQL", "postgres_pool_size", map[string]string{"pg_settings_max_connections": "100", "pg_settings_superuser_reserved_connections": "3"}},
 		{"redis", "Redis", "redis_pool_size", map[string]string{"redis_config_maxclients": "97"}},
 	} {
