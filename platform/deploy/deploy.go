@@ -27,9 +27,9 @@ import (
 )
 
 // Files holds every deployment file, paths relative to this directory:
-// k8s/*.yaml, nginx/, haproxy/, clickhouse/, docker-compose.yml, Dockerfile.*.
+// k8s/*.yaml, grafana/, nginx/, haproxy/, clickhouse/, docker-compose.yml, Dockerfile.*.
 //
-//go:embed k8s/*.yaml nginx/*.conf haproxy/*.cfg clickhouse/*.sql clickhouse/*.xml docker-compose.yml Dockerfile.api Dockerfile.consumer
+//go:embed k8s/*.yaml grafana/*.json nginx/*.conf haproxy/*.cfg clickhouse/*.sql clickhouse/*.xml docker-compose.yml Dockerfile.api Dockerfile.consumer
 var Files embed.FS
 
 // Namespace is where the manifests put the platform.
