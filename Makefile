@@ -5,14 +5,33 @@ PKGS      := ./...
 TEST_TIMEOUT ?= 25m
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test unit fuzz chaos demo deps controlplane bench lint fmt clean
+.PHONY: all build install man test unit fuzz chaos demo deps controlplane bench lint fmt clean
 
 all: build
+
+# The version, commit and build date every binary prints (version, --version).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+VERSION_PKG := github.com/wotr/wotr-tui/cmd/internal/version
+LDFLAGS := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).date=$(DATE)
 
 ## build: compile wotr-tui, wotr-api and wotr-consumer into ./bin
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+
+## install: the three binaries into $(PREFIX)/bin when PREFIX is set, else GOBIN
+## (default $(go env GOPATH)/bin); man pages into $(PREFIX)/share/man/man1 too
+PREFIX ?=
+MANDIR ?= man
+install:
+	$(if $(PREFIX),GOBIN=$(abspath $(PREFIX))/bin) $(GO) install -ldflags '$(LDFLAGS)' ./cmd/...
+	$(if $(PREFIX),$(MAKE) man MANDIR=$(abspath $(PREFIX))/share/man/man1)
+
+## man: man pages of every wotr-tui command into $(MANDIR)
+man:
+	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/wotr-tui man --dir $(MANDIR)
 
 ## deps: install the Debian packages of the local platform (apt-get)
 deps:
@@ -70,4 +89,4 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) man

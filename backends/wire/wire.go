@@ -237,6 +237,7 @@ func (p *Platform) Sources(caps ...string) ([]collect.RegionSources, error) {
 					return nil, fail("prometheus", err)
 				}
 				s.Metrics = m
+				s.Alerts = m
 			} else {
 				sc, err := client[*prom.Scraper](p, systemScraper, r)
 				if err != nil {

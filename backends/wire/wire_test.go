@@ -178,3 +178,25 @@ func TestRunbookEnvCarriesTheContextsThresholds(t *testing.T) {
 		t.Fatalf("runbook thresholds %+v, want replication-lag warn 20s from the context", env.Thresholds)
 	}
 }
+
+// A region with Prometheus gets an alerts source on the same client as its
+// load queries; one without gets none.
+func TestAlertsSourceFollowsPrometheus(t *testing.T) {
+	cc := twoRegions(t)
+	cc.Regions[0].Prometheus = nil
+	p := Open(context.Background(), cc)
+	defer p.Close()
+	rs, err := p.Sources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		withProm := r.Region == "primary"
+		if (r.Alerts != nil) != withProm {
+			t.Errorf("%s: alerts source %v, want one only with Prometheus", r.Region, r.Alerts)
+		}
+		if withProm && any(r.Alerts) != any(r.Metrics) {
+			t.Errorf("%s: alerts and load read through different Prometheus clients", r.Region)
+		}
+	}
+}

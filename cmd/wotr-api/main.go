@@ -12,13 +12,19 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/wotr/wotr-tui/cmd/internal/version"
 	"github.com/wotr/wotr-tui/platform/api"
 )
 
 func main() {
 	bootstrap := flag.Bool("bootstrap", false, "create the sources table (and the source named by SEED_SOURCE with SEED_API_KEY) before serving")
+	showVersion := flag.Bool("version", false, "print the version, commit and build date and exit")
 	flag.Usage = func() { usage(flag.CommandLine.Output()) }
 	flag.Parse()
+	if *showVersion {
+		fmt.Println(version.Get("wotr-api"))
+		return
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err := run(*bootstrap, log); err != nil {
 		log.Error("wotr-api failed", "err", err)

@@ -16,14 +16,20 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wotr/wotr-tui/cmd/internal/version"
 	"github.com/wotr/wotr-tui/platform/api"
 	"github.com/wotr/wotr-tui/platform/consumer"
 )
 
 func main() {
 	slowdown := flag.Duration("slowdown", -1, "pause after every batch (overrides CONSUMER_SLOWDOWN; makes lag build up)")
+	showVersion := flag.Bool("version", false, "print the version, commit and build date and exit")
 	flag.Usage = func() { usage(flag.CommandLine.Output()) }
 	flag.Parse()
+	if *showVersion {
+		fmt.Println(version.Get("wotr-consumer"))
+		return
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err := run(*slowdown, log); err != nil {
 		log.Error("wotr-consumer failed", "err", err)

@@ -157,6 +157,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		newDemoCmd(d),
 		newTUICmd(d),
 	)
+	addVersion(root, d)
 	// no verb: open the interactive console (tui.go)
 	rootTUI(root, d)
 	return root

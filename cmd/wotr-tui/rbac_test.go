@@ -26,13 +26,13 @@ var consoleGroups = []string{"system:serviceaccounts", "system:serviceaccounts:w
 // rbacApplied: the shipped RBAC is applied once per apiserver.
 var rbacApplied sync.Map
 
-// applyConsoleRBAC server-side-applies platform/deploy/k8s/90-console-rbac.yaml.
+// applyConsoleRBAC server-side-applies platform/deploy/k8s/base/90-console-rbac.yaml.
 func applyConsoleRBAC(t testing.TB, k *local.KubeCluster) {
 	t.Helper()
 	if _, done := rbacApplied.Load(k.Server); done {
 		return
 	}
-	if _, err := deploy.Apply(context.Background(), k.RestConfig(), deploy.ApplyOptions{Files: []string{"k8s/90-console-rbac.yaml"}}); err != nil {
+	if _, err := deploy.Apply(context.Background(), k.RestConfig(), deploy.ApplyOptions{Files: []string{"k8s/base/90-console-rbac.yaml"}}); err != nil {
 		t.Fatalf("apply the console RBAC: %v", err)
 	}
 	rbacApplied.Store(k.Server, true)

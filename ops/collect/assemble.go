@@ -73,6 +73,11 @@ func (c *Collector) assemble(now time.Time) state.Snapshot {
 			snap.Pools.Stores = append(snap.Pools.Stores, p)
 		case kindBackups:
 			snap.Backups = append(snap.Backups, s.value.([]state.Backup)...)
+		case kindAlerts:
+			for _, a := range s.value.([]state.Alert) {
+				a.Meta = s.meta
+				snap.Alerts = append(snap.Alerts, a)
+			}
 		}
 	}
 	// Per-instance load and pools, and each instance's share of the total.

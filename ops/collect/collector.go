@@ -52,6 +52,7 @@ const (
 	kindRedisReplication
 	kindRedisPool
 	kindBackups
+	kindAlerts
 )
 
 // source is one polled capability of one region.
@@ -150,6 +151,9 @@ func (c *Collector) addSources(r RegionSources) {
 	}
 	if r.Backups != nil {
 		c.add(r, "backups", kindBackups, func(ctx context.Context) (any, error) { return r.Backups.ListBackups(ctx) })
+	}
+	if r.Alerts != nil {
+		c.add(r, state.SourceAlerts, kindAlerts, func(ctx context.Context) (any, error) { return r.Alerts.ReadAlerts(ctx) })
 	}
 }
 

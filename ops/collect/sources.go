@@ -65,6 +65,11 @@ type PoolReader interface {
 	ReadStorePool(ctx context.Context) (state.StorePool, error)
 }
 
+// AlertReader reads the alerts a Prometheus evaluates (firing and pending).
+type AlertReader interface {
+	ReadAlerts(ctx context.Context) ([]state.Alert, error)
+}
+
 // BackupLister lists backups, newest first.
 type BackupLister interface {
 	ListBackups(ctx context.Context) ([]state.Backup, error)
@@ -95,4 +100,5 @@ type RegionSources struct {
 	RedisReplication RedisReplicationReader
 	RedisPool        PoolReader
 	Backups          BackupLister
+	Alerts           AlertReader
 }

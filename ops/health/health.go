@@ -64,6 +64,7 @@ type Thresholds struct {
 	ErrorRate       Bound // fraction of requests answered 5xx
 	PoolUtilization Bound // fraction of a pool or connection limit in use
 	LatencyP99      Bound // seconds, per API instance
+	ConsumerLag     Bound // seconds behind at the group's processing rate
 }
 
 // Defaults is the table in force when a context overrides nothing.
@@ -73,6 +74,7 @@ func Defaults() Thresholds {
 		ErrorRate:       Bound{Warn: 0.01, Crit: 0.05},
 		PoolUtilization: Bound{Warn: 0.80, Crit: 0.95},
 		LatencyP99:      Bound{Warn: 0.25, Crit: 1},
+		ConsumerLag:     Bound{Warn: 30, Crit: 300},
 	}
 }
 
@@ -243,4 +245,20 @@ func WorstPool(p state.Pools) (float64, string) {
 		}
 	}
 	return worst, where
+}
+
+// Alerts: a firing critical alert is critical, any other firing alert a
+// warning; pending ones have not held long enough to count.
+func Alerts(as []state.Alert) Level {
+	l := OK
+	for _, a := range as {
+		if a.State != "firing" {
+			continue
+		}
+		if a.Severity == "critical" {
+			return Crit
+		}
+		l = Warn
+	}
+	return l
 }

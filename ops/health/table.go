@@ -31,6 +31,7 @@ var Keys = []Key{
 	{"error-rate", Fraction, "share of API requests answered 5xx", func(t *Thresholds) *Bound { return &t.ErrorRate }},
 	{"pool-utilization", Fraction, "connection pool or server limit in use", func(t *Thresholds) *Bound { return &t.PoolUtilization }},
 	{"latency-p99", Seconds, "p99 request latency of an API instance", func(t *Thresholds) *Bound { return &t.LatencyP99 }},
+	{"consumer-lag", Seconds, "consumer group behind, at its processing rate", func(t *Thresholds) *Bound { return &t.ConsumerLag }},
 }
 
 // KeyNames lists the keys, sorted, for error messages.
@@ -115,14 +116,14 @@ func (t *Thresholds) Override(name, warn, crit string) error {
 		b.Crit = v
 	}
 	if b.Warn > b.Crit {
-		return fmt.Errorf("warn %s is above crit %s; warn must not exceed crit", raw(k.Unit, b.Warn), raw(k.Unit, b.Crit))
+		return fmt.Errorf("warn %s is above crit %s; warn must not exceed crit", FormatValue(k.Unit, b.Warn), FormatValue(k.Unit, b.Crit))
 	}
 	*k.get(t) = b
 	return nil
 }
 
-// raw writes a value the way an override would, for error messages.
-func raw(u Unit, v float64) string {
+// FormatValue writes a value the way an override would.
+func FormatValue(u Unit, v float64) string {
 	if u == Seconds {
 		return time.Duration(v * float64(time.Second)).String()
 	}

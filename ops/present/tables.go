@@ -409,6 +409,9 @@ func Overview(s state.Snapshot, th health.Thresholds) Table {
 	for _, r := range s.Regions {
 		t.Rows = append(t.Rows, []string{"region " + r.Name, health.Region(r).String(), string(r.Role)})
 	}
+	if AlertSources(s) {
+		t.Rows = append(t.Rows, []string{"alerts", health.Alerts(s.Alerts).String(), AlertsSummary(s.Alerts)})
+	}
 	failed := Failed(s)
 	var names []string
 	for _, m := range failed {

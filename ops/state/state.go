@@ -34,6 +34,8 @@ type Snapshot struct {
 	Replication Replication  `json:"replication"`
 	Pools       Pools        `json:"pools"`
 	Backups     []Backup     `json:"backups"`
+	// Alerts firing or pending on the regions' Prometheus.
+	Alerts []Alert `json:"alerts,omitempty"`
 	// Sources lists every source polled, with its status, for badges and exit codes.
 	Sources []Meta `json:"sources"`
 }
@@ -296,6 +298,21 @@ type Region struct {
 	Nodes         int      `json:"nodes"`
 	Ready         bool     `json:"ready"`
 	Notes         []string `json:"notes,omitempty"`
+}
+
+// SourceAlerts names the collector's alerts source (suffixed @region).
+const SourceAlerts = "prometheus/alerts"
+
+// Alert is one alert of a region's Prometheus (its /api/v1/alerts).
+type Alert struct {
+	Meta
+	Name     string            `json:"name"`
+	State    string            `json:"state"` // firing or pending
+	Severity string            `json:"severity,omitempty"`
+	Summary  string            `json:"summary,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	ActiveAt time.Time         `json:"activeAt"`
+	Value    string            `json:"value,omitempty"`
 }
 
 // Backup is one backup of a store.

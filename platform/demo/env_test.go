@@ -190,6 +190,21 @@ func TestPlatformObjectsLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The overlay, not Go, sizes the Deployments and drops the stores.
+	for _, o := range all {
+		switch v := o.(type) {
+		case *appsv1.Deployment:
+			if want, ok := map[string]int32{APIDeployment: APIReplicas, ConsumerDeployment: ConsumerReplicas}[v.Name]; ok && *v.Spec.Replicas != want {
+				t.Errorf("local overlay: deployment %s replicas %d, want %d", v.Name, *v.Spec.Replicas, want)
+			}
+		case *appsv1.StatefulSet:
+			t.Errorf("local overlay keeps statefulset %s", v.Name)
+		case *corev1.Service:
+			if v.Spec.Type == corev1.ServiceTypeLoadBalancer {
+				t.Errorf("local overlay: service %s is a LoadBalancer", v.Name)
+			}
+		}
+	}
 	objs := LocalOverrides(all)
 	kinds := map[string]int{}
 	for _, o := range objs {

@@ -51,43 +51,30 @@ const (
 // Objects are the workload objects the demo applies.
 type Objects []runtime.Object
 
-// LocalOverrides adapts the platform manifests to one machine: stores run as
-// real local processes (their StatefulSets and Services are dropped), the
-// Deployments get the demo's replica counts, and LoadBalancer Services become
-// ClusterIP (HAProxy is the load balancer).
+// LocalOverrides keeps the objects the demo applies. The local overlay
+// (platform/deploy/k8s/overlays/local) has already adapted the manifests to
+// one machine: the stores' objects are gone (they run as local processes),
+// the Deployments have the demo's replica counts and the API Service is a
+// ClusterIP (HAProxy is the load balancer). What is left to drop here is
+// whatever an overlay change would let through that the demo supervises no
+// process for.
 func LocalOverrides(in Objects) Objects {
 	var out Objects
 	for _, o := range in {
 		switch v := o.(type) {
-		case *appsv1.StatefulSet, *appsv1.DaemonSet:
-			continue
 		case *appsv1.Deployment:
-			switch v.Name {
-			case APIDeployment:
-				v.Spec.Replicas = ptr(int32(APIReplicas))
-			case ConsumerDeployment:
-				v.Spec.Replicas = ptr(int32(ConsumerReplicas))
-			default:
+			if v.Name != APIDeployment && v.Name != ConsumerDeployment {
 				continue
 			}
-			v.Namespace = Namespace
 		case *corev1.Service:
 			if !strings.HasPrefix(v.Name, "wotr-") {
 				continue
 			}
-			if v.Spec.Type == corev1.ServiceTypeLoadBalancer {
-				v.Spec.Type = corev1.ServiceTypeClusterIP
-			}
-			v.Namespace = Namespace
-		case *autoscalingv2.HorizontalPodAutoscaler:
-			v.Namespace = Namespace
 		case *policyv1.PodDisruptionBudget:
-			// Budgets of the stores guard pods that run as local processes instead.
 			if !strings.HasPrefix(v.Name, APIDeployment) && !strings.HasPrefix(v.Name, ConsumerDeployment) {
 				continue
 			}
-			v.Namespace = Namespace
-		case *corev1.Namespace:
+		case *autoscalingv2.HorizontalPodAutoscaler, *corev1.Namespace:
 		default:
 			continue
 		}
@@ -98,11 +85,11 @@ func LocalOverrides(in Objects) Objects {
 
 func ptr[T any](v T) *T { return &v }
 
-// PlatformObjects are the platform's manifests (platform/deploy) as typed
-// objects; kinds the demo does not apply are left out (LocalOverrides
-// decides among the rest).
+// PlatformObjects are the platform's local overlay (platform/deploy, built
+// with kustomize) as typed objects; kinds the demo does not apply are left
+// out (LocalOverrides decides among the rest).
 func PlatformObjects() (Objects, error) {
-	ms, err := deploy.Manifests()
+	ms, err := deploy.Kustomize(deploy.KustomizeLocal)
 	if err != nil {
 		return nil, err
 	}

@@ -45,27 +45,10 @@ func TestCollectorScrapesWithoutPrometheus(t *testing.T) {
 		t.Fatalf("supervisor annotates %q, the kube backend reads %q", demo.MetricsAddrAnnotation, kube.MetricsAddrAnnotation)
 	}
 	p := localtest.Platform(t, local.Kube, local.Kafka, local.Prometheus, local.ClickHouse, local.Postgres, local.Redis, local.HAProxy)
-	buildBinaries(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	noDemoPods(ctx, t, p)
-
-	t0 := time.Now()
-	rate := demo.DefaultLoadSettings()
-	rate.Rate = 100
-	d, err := demo.Start(ctx, demo.Options{Platform: p, BinDir: binDir, NoConfig: true, Load: &rate,
-		Progress: func(step string, took time.Duration) { t.Logf("%-60s %6.2fs", step, took.Seconds()) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := d.Stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-		// The shared cluster is left without the demo's workloads for other tests.
-		_ = p.Kube.Clientset.AppsV1().Deployments(p.Kube.Namespace).DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{})
-	}()
-	t.Logf("demo up in %s", time.Since(t0).Round(time.Millisecond))
+	d, stop := startLoadedDemo(ctx, t, p)
+	defer stop()
 
 	// Every ready process's pod carries its address.
 	ta := time.Now()

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
+	"slices"
 	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,9 +29,9 @@ import (
 )
 
 // Files holds every deployment file, paths relative to this directory:
-// k8s/*.yaml, nginx/, haproxy/, clickhouse/, docker-compose.yml, Dockerfile.*.
+// k8s/base/*.yaml (and the kustomize overlays), grafana/, nginx/, haproxy/, clickhouse/, docker-compose.yml, Dockerfile.*.
 //
-//go:embed k8s/*.yaml nginx/*.conf haproxy/*.cfg clickhouse/*.sql clickhouse/*.xml docker-compose.yml Dockerfile.api Dockerfile.consumer
+//go:embed k8s/base/*.yaml k8s/overlays/*/kustomization.yaml grafana/*.json nginx/*.conf haproxy/*.cfg clickhouse/*.sql clickhouse/*.xml docker-compose.yml Dockerfile.api Dockerfile.consumer
 var Files embed.FS
 
 // Namespace is where the manifests put the platform.
@@ -49,9 +51,11 @@ func (m Manifest) Name() string {
 	return m.Object.GetKind() + "/" + m.Object.GetName()
 }
 
-// KubeFiles lists the manifest files in apply order (their names sort so).
+// KubeFiles lists the manifest files in apply order (their names sort so);
+// the base's kustomization.yaml is not one.
 func KubeFiles() []string {
-	names, _ := fs.Glob(Files, "k8s/*.yaml")
+	names, _ := fs.Glob(Files, "k8s/base/*.yaml")
+	names = slices.DeleteFunc(names, func(n string) bool { return path.Base(n) == "kustomization.yaml" })
 	sort.Strings(names)
 	return names
 }
@@ -68,28 +72,39 @@ func Manifests(files ...string) ([]Manifest, error) {
 		if err != nil {
 			return nil, fmt.Errorf("manifest %s: %w", f, err)
 		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for i := 0; ; i++ {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				return nil, fmt.Errorf("manifest %s document %d: %w", f, i, err)
-			}
-			if len(bytes.TrimSpace(raw)) == 0 || string(raw) == "null" {
-				continue
-			}
-			// UnmarshalJSON keeps integers as int64, as the API machinery expects.
-			u := &unstructured.Unstructured{}
-			if err := u.UnmarshalJSON(raw); err != nil {
-				return nil, fmt.Errorf("manifest %s document %d: %w", f, i, err)
-			}
-			if u.GetKind() == "" || u.GetName() == "" {
-				return nil, fmt.Errorf("manifest %s document %d: kind and metadata.name are required", f, i)
-			}
-			out = append(out, Manifest{File: f, Object: u})
+		ms, err := parseManifests(f, data)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, ms...)
+	}
+	return out, nil
+}
+
+// parseManifests reads the YAML documents of data, which came from file f.
+func parseManifests(f string, data []byte) ([]Manifest, error) {
+	var out []Manifest
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for i := 0; ; i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, fmt.Errorf("manifest %s document %d: %w", f, i, err)
+		}
+		if len(bytes.TrimSpace(raw)) == 0 || string(raw) == "null" {
+			continue
+		}
+		// UnmarshalJSON keeps integers as int64, as the API machinery expects.
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(raw); err != nil {
+			return nil, fmt.Errorf("manifest %s document %d: %w", f, i, err)
+		}
+		if u.GetKind() == "" || u.GetName() == "" {
+			return nil, fmt.Errorf("manifest %s document %d: kind and metadata.name are required", f, i)
+		}
+		out = append(out, Manifest{File: f, Object: u})
 	}
 	return out, nil
 }
@@ -98,6 +113,9 @@ func Manifests(files ...string) ([]Manifest, error) {
 type ApplyOptions struct {
 	// Files limits the manifest files (paths as in KubeFiles); empty means all.
 	Files []string
+	// Manifests, when set, are applied instead of Files (a kustomization's
+	// output, say).
+	Manifests []Manifest
 	// DryRun asks the API server to validate and admit without persisting.
 	DryRun bool
 	// FieldManager names the server-side apply owner; default "wotr-tui".
@@ -113,9 +131,12 @@ type Applied struct {
 // Apply server-side-applies the manifests in order and reports each object;
 // the error joins every failure.
 func Apply(ctx context.Context, cfg *rest.Config, opts ApplyOptions) ([]Applied, error) {
-	ms, err := Manifests(opts.Files...)
-	if err != nil {
-		return nil, err
+	ms := opts.Manifests
+	if ms == nil {
+		var err error
+		if ms, err = Manifests(opts.Files...); err != nil {
+			return nil, err
+		}
 	}
 	if opts.FieldManager == "" {
 		opts.FieldManager = "wotr-tui"

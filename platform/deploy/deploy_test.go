@@ -46,7 +46,7 @@ func TestKubeManifestsServerSideDryRun(t *testing.T) {
 // The apiserver refuses a broken manifest, so the dry run above can fail.
 func TestDryRunRejectsInvalidObject(t *testing.T) {
 	p := localtest.Platform(t, local.Kube)
-	ms, err := Manifests("k8s/10-api.yaml")
+	ms, err := Manifests("k8s/base/10-api.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

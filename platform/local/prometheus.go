@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	promrules "github.com/wotr/wotr-tui/platform/deploy/prometheus"
 )
 
 // PrometheusJob is the job label of the file_sd targets.
@@ -22,11 +24,17 @@ const PrometheusJob = "wotr"
 type PrometheusOptions struct {
 	// ScrapeInterval of every job; default 1s, at least 100ms.
 	ScrapeInterval time.Duration
+	// Rules is the rules file it loads; nil loads the shipped one
+	// (platform/deploy/prometheus/rules.yml).
+	Rules []byte
 }
 
 func (o PrometheusOptions) withDefaults() (PrometheusOptions, error) {
 	if o.ScrapeInterval == 0 {
 		o.ScrapeInterval = time.Second
+	}
+	if o.Rules == nil {
+		o.Rules = promrules.RulesFile
 	}
 	if o.ScrapeInterval < 100*time.Millisecond {
 		return o, fmt.Errorf("scrape interval %s: must be at least 100ms", o.ScrapeInterval)
@@ -77,6 +85,10 @@ func (p *Platform) startPrometheus(ctx context.Context) error {
 	// Scrapes time out before the next one is due.
 	timeout := fmt.Sprintf("%dms", o.ScrapeInterval.Milliseconds()*9/10)
 	cfgPath := filepath.Join(dir, "prometheus.yml")
+	rulesPath := filepath.Join(dir, "rules.yml")
+	if err := os.WriteFile(rulesPath, o.Rules, 0o644); err != nil {
+		return err
+	}
 	proc, _, err := p.startOnFreshPorts(ctx, Prometheus, "prometheus /-/ready", 1, func(_ int, ports []int) (*Process, error) {
 		port := ports[0]
 		s.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -84,6 +96,7 @@ func (p *Platform) startPrometheus(ctx context.Context) error {
   scrape_interval: %[1]s
   scrape_timeout: %[2]s
   evaluation_interval: %[1]s
+rule_files: ['%[6]s']
 scrape_configs:
   - job_name: prometheus
     static_configs:
@@ -92,7 +105,7 @@ scrape_configs:
     file_sd_configs:
       - files: ['%[5]s']
         refresh_interval: %[1]s
-`, interval, timeout, port, PrometheusJob, s.TargetsFile)
+`, interval, timeout, port, PrometheusJob, s.TargetsFile, rulesPath)
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			return nil, err
 		}

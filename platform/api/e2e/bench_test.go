@@ -222,7 +222,7 @@ func deleteTopic(b *testing.B, p *local.Platform, topic string) {
 
 // deployedGOGC is the GOGC the API Deployment of platform/deploy sets.
 func deployedGOGC(b *testing.B) int {
-	ms, err := deploy.Manifests("k8s/10-api.yaml")
+	ms, err := deploy.Manifests("k8s/base/10-api.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,7 @@
 package overview
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -32,6 +33,8 @@ type Area struct {
 	Level   common.Level
 	Summary string
 	Sources []string
+	// Key of the row when View alone does not tell it apart.
+	Key string
 }
 
 // New builds the view.
@@ -57,7 +60,7 @@ func New(ctx *common.Context) *View {
 					ageS, ageN = present.Age(age), age.Seconds()
 				}
 				out = append(out, table.Row{
-					Key:   a.View,
+					Key:   cmp.Or(a.Key, a.View),
 					Cells: []string{a.Name, a.Level.String(), common.Sanitize(a.Summary), ageS},
 					// ties keep the fixed area order
 					Nums:  []float64{math.NaN(), float64(a.Level)*100 - float64(i), math.NaN(), ageN},
@@ -90,7 +93,7 @@ func New(ctx *common.Context) *View {
 // Update: Enter opens the area's view.
 func (v *View) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if km, ok := msg.(tea.KeyMsg); ok && key.Matches(km, v.ctx.Keys.Enter) {
-		if k := v.Table.SelectedKey(); k != "" {
+		if k := v.Table.SelectedKey(); k != "" && k != alertsKey {
 			return v, func() tea.Msg { return common.SwitchViewMsg{Name: k} }
 		}
 		return v, nil
@@ -120,7 +123,21 @@ func dataAge(s state.Snapshot, prefixes []string, now time.Time) time.Duration {
 
 // Areas computes the health of every area of a snapshot.
 func Areas(s state.Snapshot, th health.Thresholds) []Area {
-	return []Area{instances(s, th), deployments(s), consumers(s), replication(s, th), pools(s, th), nodes(s), regionsArea(s), backups(s), sourcesArea(s)}
+	as := []Area{instances(s, th), deployments(s), consumers(s), replication(s, th), pools(s, th), nodes(s), regionsArea(s), backups(s)}
+	if present.AlertSources(s) {
+		as = append(as, alertsArea(s))
+	}
+	return append(as, sourcesArea(s))
+}
+
+// alertsKey is the Alerts row's key: it has no view of its own.
+const alertsKey = "alerts"
+
+// alertsArea: the alerts the regions' Prometheus fire, from the rules
+// generated from the same thresholds (ops/alerts).
+func alertsArea(s state.Snapshot) Area {
+	return Area{Name: "Alerts", View: "overview", Key: alertsKey, Level: health.Alerts(s.Alerts),
+		Summary: present.AlertsSummary(s.Alerts), Sources: []string{state.SourceAlerts}}
 }
 
 // APIDeployment is the app label of the API pods the API load row counts.
