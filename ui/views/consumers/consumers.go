@@ -1,5 +1,5 @@
-// Package consumers shows consumer groups (members, lag, status, catch-up
-// ETA) and topics; Enter on a group opens its per-partition lag table with a
+// Package consumers shows consumer groups (members, lag, status, lag state
+// with the catch-up ETA) and topics; Enter on a group opens its per-partition lag table with a
 // lag-over-time chart. Adding partitions to a topic is bound here.
 package consumers
 
@@ -48,7 +48,7 @@ func New(ctx *common.Context) *View {
 		{Title: "MEMB", Width: 4, Right: true, Numeric: true},
 		{Title: "LAG", Width: 7, Right: true, Numeric: true},
 		{Title: "LAG(s)", Width: 6, Right: true, Numeric: true},
-		{Title: "ETA", Width: 6, Right: true, Numeric: true, Priority: 1},
+		{Title: "LAG STATE", Width: 14, Priority: 1},
 		{Title: "STATUS", Width: 7, Status: true},
 		{Title: "LAG~", Width: 10, Priority: 2, Muted: true},
 	}, 6, true)
@@ -81,16 +81,10 @@ func (v *View) SetData(d *common.Data) {
 	for _, g := range d.Snap.Kafka.Groups {
 		name := g.Name
 		hist := d.History
-		eta := "-"
-		if g.ETASeconds >= 0 && g.TotalLag > 0 {
-			eta = present.Seconds(g.ETASeconds)
-		} else if g.TotalLag == 0 {
-			eta = "0s"
-		}
 		rows = append(rows, table.Row{
 			Key:   name,
-			Cells: []string{common.Sanitize(name), g.State, fmt.Sprint(len(g.Members)), present.Count(float64(g.TotalLag)), present.Seconds(g.LagSeconds), eta, string(g.Status), ""},
-			Nums:  []float64{math.NaN(), math.NaN(), float64(len(g.Members)), float64(g.TotalLag), g.LagSeconds, g.ETASeconds, float64(g.Status.Severity()), math.NaN()},
+			Cells: []string{common.Sanitize(name), g.State, fmt.Sprint(len(g.Members)), present.Count(float64(g.TotalLag)), present.Seconds(g.LagSeconds), present.LagState(g), string(g.Status), ""},
+			Nums:  []float64{math.NaN(), math.NaN(), float64(len(g.Members)), float64(g.TotalLag), g.LagSeconds, math.NaN(), float64(g.Status.Severity()), math.NaN()},
 			Level: health.Status(g.Status),
 			Cell: func(col, w int) string {
 				if col == 7 {
@@ -485,12 +479,8 @@ func (g *groupDrill) View() string {
 		lines = append(lines, st.Warn.Render("group "+common.Sanitize(g.group)+" is gone"))
 		return base.Pad(lines, g.h)
 	}
-	eta := "not catching up"
-	if grp.ETASeconds >= 0 {
-		eta = present.Seconds(grp.ETASeconds)
-	}
 	sum := st.LevelStyle(health.Status(grp.Status)).Render(string(grp.Status)) +
-		fmt.Sprintf(" lag %s (%s) · catch-up %s · ", present.Count(float64(grp.TotalLag)), present.Seconds(grp.LagSeconds), eta) +
+		fmt.Sprintf(" lag %s (%s) · %s · ", present.Count(float64(grp.TotalLag)), present.Seconds(grp.LagSeconds), present.LagState(grp)) +
 		st.Muted.Render(grp.Protocol)
 	lines = append(lines, common.Fit(sum, g.w))
 	if ch := g.chartHeight(); ch > 0 {
