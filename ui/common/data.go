@@ -42,23 +42,14 @@ type Data struct {
 	NoRunbooks bool // no runbooks engine configured
 }
 
-// Series names of the collector's histories.
-func SeriesRPS(pod string) string        { return "instance/" + pod + "/rps" }
-func SeriesLatency(pod string) string    { return "instance/" + pod + "/p99" }
-func SeriesErrors(pod string) string     { return "instance/" + pod + "/errors" }
-func SeriesGroupLag(group string) string { return "group/" + group + "/lag" }
+// Series names of the collector's histories (state.Series*).
+func SeriesRPS(pod string) string        { return state.SeriesRPS(pod) }
+func SeriesLatency(pod string) string    { return state.SeriesLatency(pod) }
+func SeriesErrors(pod string) string     { return state.SeriesErrors(pod) }
+func SeriesGroupLag(group string) string { return state.SeriesGroupLag(group) }
 
 // SeriesFor lists every series the views of a snapshot draw.
-func SeriesFor(s state.Snapshot) []string {
-	out := make([]string, 0, len(s.Instances)*3+len(s.Kafka.Groups))
-	for _, in := range s.Instances {
-		out = append(out, SeriesRPS(in.Pod), SeriesLatency(in.Pod), SeriesErrors(in.Pod))
-	}
-	for _, g := range s.Kafka.Groups {
-		out = append(out, SeriesGroupLag(g.Name))
-	}
-	return out
-}
+func SeriesFor(s state.Snapshot) []string { return state.SeriesOf("status", s) }
 
 // SourceStatus summarises the sources matching any of the prefixes.
 func SourceStatus(snap state.Snapshot, prefixes []string, now time.Time) (Level, string) {
