@@ -1,6 +1,7 @@
 package common
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/wotr/wotr-tui/ops/present"
@@ -32,6 +33,12 @@ type Data struct {
 	Snap state.Snapshot
 	// History holds the series named by the Series* helpers, oldest first.
 	History map[string][]float64
+	// HistorySpans: when each series starts and ends (only from a timed source).
+	HistorySpans map[string]Span
+	// HistoryWindow selected with the window key; 0 is the first window.
+	HistoryWindow time.Duration
+	// HistoryOrigin: "prometheus" when backfilled, else "polls".
+	HistoryOrigin string
 
 	Audit      []AuditEntry
 	AuditErr   string
@@ -40,6 +47,20 @@ type Data struct {
 	Runbooks   []RunbookInfo
 	RunbookErr string
 	NoRunbooks bool // no runbooks engine configured
+}
+
+// Span of a series on the time axis.
+type Span struct{ From, To time.Time }
+
+// WindowName: "15m", "1h", "6h", "24h" (0 is the default, 15m).
+func WindowName(w time.Duration) string {
+	if w == 0 {
+		w = 15 * time.Minute
+	}
+	if w < time.Hour {
+		return fmt.Sprintf("%dm", int(w.Minutes()))
+	}
+	return fmt.Sprintf("%dh", int(w.Hours()))
 }
 
 // Series names of the collector's histories (state.Series*).

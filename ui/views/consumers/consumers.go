@@ -430,6 +430,32 @@ func (g *groupDrill) info() string {
 	return fmt.Sprintf("%s · %d members · %d partitions", grp.State, len(grp.Members), len(grp.Partitions))
 }
 
+// chartLabel is the width of the chart's value labels.
+const chartLabel = 8
+
+// marks: the audit records inside the chart's time span on an axis under
+// it, and the newest of them spelt out; none without a chart or a span.
+func (g *groupDrill) marks() []string {
+	if g.chartHeight() == 0 || g.data == nil {
+		return nil
+	}
+	span, ok := g.data.HistorySpans[common.SeriesGroupLag(g.group)]
+	if !ok {
+		return nil
+	}
+	axis, marked := common.AuditMarks(g.data.Audit, span, max(g.w-chartLabel-1, 1))
+	if axis == "" {
+		return nil
+	}
+	st := g.ctx.Styles
+	legend := common.MarkLegend(marked[0], nil)
+	if len(marked) > 1 {
+		legend += fmt.Sprintf(" (+%d more in the audit view)", len(marked)-1)
+	}
+	return []string{st.Muted.Render(common.FitRight("actions", chartLabel)) + " " + st.Warn.Render(axis),
+		common.Fit(strings.Repeat(" ", chartLabel+1)+legend, g.w)}
+}
+
 func (g *groupDrill) chartHeight() int {
 	switch {
 	case g.h >= 30:
@@ -456,7 +482,7 @@ func (g *groupDrill) membersHeight() int {
 
 func (g *groupDrill) SetSize(w, h int) {
 	g.w, g.h = w, h
-	used := 1 + g.chartHeight() + g.membersHeight() // summary line, chart, members
+	used := 1 + g.chartHeight() + len(g.marks()) + g.membersHeight() // summary line, chart, marks, members
 	g.members.SetSize(w, g.membersHeight())
 	g.parts.SetSize(w, max(h-used, 0))
 }
@@ -489,7 +515,7 @@ func (g *groupDrill) View() string {
 		for _, v := range series {
 			peak = math.Max(peak, v)
 		}
-		label := 8
+		label := chartLabel
 		for i, row := range common.Chart(series, max(g.w-label-1, 1), ch) {
 			l := ""
 			switch i {
@@ -501,6 +527,7 @@ func (g *groupDrill) View() string {
 			lines = append(lines, st.Muted.Render(common.FitRight(l, label))+" "+st.Accent.Render(row))
 		}
 	}
+	lines = append(lines, g.marks()...)
 	if g.membersHeight() > 0 {
 		lines = append(lines, g.members.View())
 	}
