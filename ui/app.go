@@ -337,6 +337,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case historyWindowMsg:
 		m.applyWindow(msg)
 		return m, nil
+	case tea.MouseMsg:
+		return m, m.mouse(msg)
 	case tea.KeyMsg:
 		return m, m.key(msg)
 	}
@@ -364,7 +366,9 @@ func (m *Model) toView(name string, msg tea.Msg) tea.Cmd {
 
 func (m *Model) applySnapshot(s snapshotMsg) {
 	m.hasData = true
-	m.setData(func(d *common.Data) { d.Snap, d.History, d.HistorySpans, d.HistoryOrigin = s.snap, s.hist, s.spans, s.origin })
+	m.setData(func(d *common.Data) {
+		d.Snap, d.History, d.HistorySpans, d.HistoryOrigin = s.snap, s.hist, s.spans, s.origin
+	})
 }
 
 func (m *Model) bodyHeight() int { return max(m.ctx.Height-4, 0) }
