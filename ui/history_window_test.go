@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -22,10 +23,11 @@ func (r *rangeFake) QueryRangeSeries(_ context.Context, q string, start, end tim
 	for at := start; !at.After(end); at = at.Add(step) {
 		pts = append(pts, state.Point{At: at, Value: float64(at.Sub(start) / step)})
 	}
-	return []state.RangeSeries{
-		{Labels: map[string]string{"consumer_group": "wotr-consumer-group"}, Points: pts},
-		{Labels: map[string]string{"pod": fixture.Snapshot().Instances[0].Pod}, Points: pts},
-	}, nil
+	out := []state.RangeSeries{{Labels: map[string]string{"consumer_group": "wotr-consumer-group"}, Points: pts}}
+	for _, in := range fixture.Snapshot().Instances {
+		out = append(out, state.RangeSeries{Labels: map[string]string{"pod": in.Pod}, Points: pts})
+	}
+	return out, nil
 }
 
 // w cycles the window through the collector; the backfilled series arrive
@@ -99,5 +101,36 @@ func TestWindowKeyWithoutPrometheus(t *testing.T) {
 	runCmd(m, cmd)
 	if v := m.View(); !strings.Contains(v, "no Prometheus") || m.data.HistoryWindow != time.Hour {
 		t.Fatalf("window %s, screen:\n%s", m.data.HistoryWindow, v)
+	}
+}
+
+// Golden screens of the drill-ins with a backfilled hour and its actions
+// marked, at 80x24 and 120x40.
+func TestGoldenBackfilledDrills(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {120, 40}} {
+		col := collect.New(collect.Options{Now: func() time.Time { return fixture.Now }}, collect.RegionSources{Region: "primary", History: &rangeFake{}})
+		if err := col.SetHistoryWindow(time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := col.Backfill(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		m := newModel(t, sz[0], sz[1], goldenOptions())
+		m.Update(snapshotWithHistory(col, fixture.Snapshot()))
+		m.Update(auditMsg{entries: fixture.AuditEntries()})
+		m.Update(historyWindowMsg{window: time.Hour})
+		for _, c := range []struct {
+			name string
+			keys []string
+		}{{"consumers-group-backfilled", []string{"3", "enter"}}, {"instance-backfilled", []string{"2", "enter"}}} {
+			press(m, c.keys...)
+			screen := m.View()
+			checkScreen(t, screen, sz[0], sz[1])
+			if !strings.Contains(screen, "▲") {
+				t.Errorf("%s at %dx%d marks no action:\n%s", c.name, sz[0], sz[1], screen)
+			}
+			golden(t, fmt.Sprintf("%s_%dx%d", c.name, sz[0], sz[1]), screen)
+			press(m, "esc")
+		}
 	}
 }
