@@ -15,10 +15,9 @@ import (
 
 // rangeFake answers every range query with one series per label value
 // asked for, one point per step over the range: a fake of the ops interface.
-type rangeFake struct{ queries []string }
+type rangeFake struct{}
 
-func (r *rangeFake) QueryRangeSeries(_ context.Context, q string, start, end time.Time, step time.Duration) ([]state.RangeSeries, error) {
-	r.queries = append(r.queries, q)
+func (rangeFake) QueryRangeSeries(_ context.Context, _ string, start, end time.Time, step time.Duration) ([]state.RangeSeries, error) {
 	var pts []state.Point
 	for at := start; !at.After(end); at = at.Add(step) {
 		pts = append(pts, state.Point{At: at, Value: float64(at.Sub(start) / step)})
