@@ -74,8 +74,10 @@ const (
 // Messages produced by commands.
 type (
 	snapshotMsg struct {
-		snap state.Snapshot
-		hist map[string][]float64
+		snap   state.Snapshot
+		hist   map[string][]float64
+		spans  map[string]common.Span
+		origin string // of the history: "prometheus" or "polls"
 	}
 	subscribedMsg struct {
 		ch     <-chan state.Snapshot
@@ -202,13 +204,8 @@ func (m *Model) Init() tea.Cmd {
 
 // snapshotWithHistory reads the histories of a snapshot; it runs inside a command.
 func snapshotWithHistory(src StateSource, s state.Snapshot) tea.Msg {
-	hist := map[string][]float64{}
-	for _, name := range common.SeriesFor(s) {
-		if h := src.History(name); len(h) > 0 {
-			hist[name] = h
-		}
-	}
-	return snapshotMsg{snap: s, hist: hist}
+	hist, spans, origin := historyOf(src, s)
+	return snapshotMsg{snap: s, hist: hist, spans: spans, origin: origin}
 }
 
 func (m *Model) waitSnapshot(ch <-chan state.Snapshot) tea.Cmd {
@@ -337,6 +334,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.status = "exported to " + strings.TrimRight(common.FitMiddle(msg.path, max(m.ctx.Width-12, 20)), " ")
 		}
 		return m, nil
+	case historyWindowMsg:
+		m.applyWindow(msg)
+		return m, nil
+	case tea.MouseMsg:
+		return m, m.mouse(msg)
 	case tea.KeyMsg:
 		return m, m.key(msg)
 	}
@@ -364,7 +366,9 @@ func (m *Model) toView(name string, msg tea.Msg) tea.Cmd {
 
 func (m *Model) applySnapshot(s snapshotMsg) {
 	m.hasData = true
-	m.setData(func(d *common.Data) { d.Snap, d.History = s.snap, s.hist })
+	m.setData(func(d *common.Data) {
+		d.Snap, d.History, d.HistorySpans, d.HistoryOrigin = s.snap, s.hist, s.spans, s.origin
+	})
 }
 
 func (m *Model) bodyHeight() int { return max(m.ctx.Height-4, 0) }
@@ -455,6 +459,8 @@ func (m *Model) key(km tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(km, k.Export):
 		return m.export()
+	case key.Matches(km, windowKey(0)):
+		return m.cycleWindow()
 	case key.Matches(km, k.Back):
 		if m.Current().Back() {
 			return nil
@@ -710,14 +716,14 @@ func (m *Model) shortHelp() string {
 			}
 		}
 	}
-	bindings = append(bindings, k.Command, k.Help, k.Quit)
+	bindings = append(bindings, windowKey(m.data.HistoryWindow), k.Command, k.Help, k.Quit)
 	return m.help.ShortHelpView(bindings)
 }
 
 // helpView is the full help generated from the global, view and action keys.
 func (m *Model) helpView() string {
 	k := m.ctx.Keys
-	groups := [][]key.Binding{{k.Views, k.Command, k.Filter, k.Export, k.Help, k.Back, k.Quit}}
+	groups := [][]key.Binding{{k.Views, k.Command, k.Filter, k.Export, windowKey(m.data.HistoryWindow), k.Help, k.Back, k.Quit}}
 	groups = append(groups, m.Current().FullHelp()...)
 	if !m.ctx.ReadOnly {
 		acts := []key.Binding{}

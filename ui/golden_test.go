@@ -17,9 +17,9 @@ func goldenOptions() Options {
 	}
 }
 
-// TestGoldenScreens draws every view at 80x24 and 160x48.
+// TestGoldenScreens draws every view at 80x24, 120x40 and 160x48.
 func TestGoldenScreens(t *testing.T) {
-	sizes := [][2]int{{80, 24}, {160, 48}}
+	sizes := [][2]int{{80, 24}, {120, 40}, {160, 48}}
 	for _, sz := range sizes {
 		m := newModel(t, sz[0], sz[1], goldenOptions())
 		feed(m, fixture.Snapshot())
@@ -43,7 +43,7 @@ func TestGoldenScreens(t *testing.T) {
 // TestGoldenDrillAndDialog covers the group drill-in with its lag chart and
 // the action dialog at both sizes.
 func TestGoldenDrillAndDialog(t *testing.T) {
-	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+	for _, sz := range [][2]int{{80, 24}, {120, 40}, {160, 48}} {
 		m := newModel(t, sz[0], sz[1], goldenOptions())
 		feed(m, fixture.Snapshot())
 		press(m, "3")

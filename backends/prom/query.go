@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/wotr/wotr-tui/ops/collect"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -50,4 +51,32 @@ func samplesOf(vec model.Vector) []state.Sample {
 	return out
 }
 
-var _ state.PromQuerier = (*Client)(nil)
+var (
+	_ state.PromQuerier      = (*Client)(nil)
+	_ collect.HistoryQuerier = (*Client)(nil)
+)
+
+// QueryRangeSeries runs a range query and returns each series with its
+// labels: the collect.HistoryQuerier that backfills the console's history.
+// NaN points (a ratio over no traffic) are dropped.
+func (c *Client) QueryRangeSeries(ctx context.Context, q string, start, end time.Time, step time.Duration) ([]state.RangeSeries, error) {
+	m, err := c.QueryRange(ctx, q, start, end, step)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]state.RangeSeries, 0, len(m))
+	for _, ss := range m {
+		labels := make(map[string]string, len(ss.Metric))
+		for k, v := range ss.Metric {
+			labels[string(k)] = string(v)
+		}
+		pts := make([]state.Point, 0, len(ss.Values))
+		for _, p := range ss.Values {
+			if v := float64(p.Value); !math.IsNaN(v) {
+				pts = append(pts, state.Point{At: p.Timestamp.Time(), Value: v})
+			}
+		}
+		out = append(out, state.RangeSeries{Labels: labels, Points: pts})
+	}
+	return out, nil
+}

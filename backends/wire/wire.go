@@ -33,10 +33,11 @@ const (
 	CapReplication = "replication"
 	CapPools       = "pools"
 	CapBackups     = "backups"
+	CapHistory     = "history" // Prometheus range queries behind the console's history
 )
 
 // AllCaps polls everything.
-var AllCaps = []string{CapKube, CapKafka, CapLoad, CapReplication, CapPools, CapBackups}
+var AllCaps = []string{CapKube, CapKafka, CapLoad, CapReplication, CapPools, CapBackups, CapHistory}
 
 // The /metrics scraper of a region without Prometheus is a client like the
 // systems' own.
@@ -245,6 +246,13 @@ func (p *Platform) Sources(caps ...string) ([]collect.RegionSources, error) {
 				}
 				s.Scraper = sc
 			}
+		}
+		if want[CapHistory] && r.Prometheus != nil {
+			m, err := client[*prom.Client](p, state.SystemPrometheus, r)
+			if err != nil {
+				return nil, fail("prometheus", err)
+			}
+			s.History = m
 		}
 		if want[CapReplication] || want[CapPools] {
 			pg, err := client[*postgres.Client](p, state.SystemPostgres, r)

@@ -20,7 +20,7 @@ func TestGetCSVIsTheTableRows(t *testing.T) {
 			Metrics: []state.HPAMetric{{Name: "cpu", Target: "70%", Current: "58%"}, {Name: "rps", Target: "1000", Current: "210"}}}}},
 	}
 	var b bytes.Buffer
-	if err := printSnapshot(&b, "csv", "instances", s, health.Defaults(), false); err != nil {
+	if err := printSnapshot(&b, "csv", "instances", s, nil, health.Defaults(), false); err != nil {
 		t.Fatal(err)
 	}
 	r := csv.NewReader(&b)

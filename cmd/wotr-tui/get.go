@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-
 	"fmt"
 	"io"
 	"strings"
@@ -25,6 +25,7 @@ type readFlags struct {
 	interval   time.Duration
 	timeout    time.Duration
 	rateWindow time.Duration
+	since      time.Duration
 	watchCount int // stop after n prints (tests); 0 = until interrupted
 }
 
@@ -34,6 +35,7 @@ func (f *readFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.interval, "interval", 2*time.Second, "poll interval with --watch")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Second, "timeout of each source's poll")
 	cmd.Flags().DurationVar(&f.rateWindow, "rate-window", time.Second, "second poll after this long so rates (produce/s, req/s, lag seconds) are known; 0 polls once")
+	cmd.Flags().DurationVar(&f.since, "since", 0, "with -o json or yaml, add the history the console draws over this window (15m, 1h, 6h or 24h; from Prometheus, else this run's polls); instances, lag and status")
 	cmd.Flags().IntVar(&f.watchCount, "watch-count", 0, "with --watch, stop after this many prints")
 	_ = cmd.Flags().MarkHidden("watch-count")
 }
@@ -52,6 +54,27 @@ func (f *readFlags) validate() error {
 	}
 	if f.rateWindow < 0 {
 		return fmt.Errorf("--rate-window %s: must not be negative", f.rateWindow)
+	}
+	return nil
+}
+
+// validateSince: history exists for some kinds, over the console's windows,
+// and only the documents have room for it.
+func (f *readFlags) validateSince(kind string) error {
+	if f.since == 0 {
+		return nil
+	}
+	ok := false
+	for _, w := range collect.HistoryWindows {
+		ok = ok || w == f.since
+	}
+	switch {
+	case !ok:
+		return fmt.Errorf("--since %s: must be one of 15m, 1h, 6h or 24h", f.since)
+	case state.SeriesOf(kind, state.Snapshot{Instances: []state.Instance{{}}, Kafka: state.KafkaState{Groups: []state.Group{{}}}}) == nil:
+		return fmt.Errorf("--since with %s: history exists for instances, lag and status", kind)
+	case f.output != "json" && f.output != "yaml":
+		return fmt.Errorf("--since with -o %s: history is printed with -o json or yaml", f.output)
 	}
 	return nil
 }
@@ -117,13 +140,20 @@ func runRead(cmd *cobra.Command, d *deps, f *readFlags, kind string) error {
 	if err := f.validate(); err != nil {
 		return withCode(ExitUsage, err)
 	}
+	if err := f.validateSince(kind); err != nil {
+		return withCode(ExitUsage, err)
+	}
 	s, err := d.session(cmd)
 	if err != nil {
 		return err
 	}
 	defer s.close()
 	ctx, cc := s.ctx, s.cc
-	c, err := s.platform.Collector(collect.Options{Context: cc.Name, Timeout: f.timeout}, capsFor(kind)...)
+	caps := capsFor(kind)
+	if f.since > 0 {
+		caps = append(caps, wire.CapHistory)
+	}
+	c, err := s.platform.Collector(collect.Options{Context: cc.Name, Timeout: f.timeout}, caps...)
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
@@ -136,7 +166,11 @@ func runRead(cmd *cobra.Command, d *deps, f *readFlags, kind string) error {
 		}
 	}
 	for n := 1; ; n++ {
-		if err := printSnapshot(out, f.output, kind, snap, cc.Health(), f.watch); err != nil {
+		var hist *present.History
+		if f.since > 0 {
+			hist = readHistory(ctx, c, kind, snap, f.since, d.errOut)
+		}
+		if err := printSnapshot(out, f.output, kind, snap, hist, cc.Health(), f.watch); err != nil {
 			return withCode(ExitFailed, err)
 		}
 		if !f.watch || (f.watchCount > 0 && n >= f.watchCount) {
@@ -169,13 +203,39 @@ func failedSources(s state.Snapshot) error {
 	return withCode(ExitFailed, fmt.Errorf("%d source(s) unreachable: %s", len(failed), strings.Join(parts, "; ")))
 }
 
-func printSnapshot(w io.Writer, output, kind string, s state.Snapshot, th health.Thresholds, watch bool) error {
+// readHistory backfills the window and reads kind's series; without
+// Prometheus it says so on stderr and returns this run's polls.
+func readHistory(ctx context.Context, c *collect.Collector, kind string, s state.Snapshot, since time.Duration, errOut io.Writer) *present.History {
+	_ = c.SetHistoryWindow(since) // validated
+	source := "prometheus"
+	if err := c.Backfill(ctx); err != nil {
+		fmt.Fprintln(errOut, "warning: history:", err)
+		if !c.HistoryStatus().Backfilled {
+			source = "polls"
+		}
+	}
+	h := &present.History{Window: since.String(), Source: source, Series: map[string][]state.Point{}}
+	for _, name := range state.SeriesOf(kind, s) {
+		h.Series[name] = nonNilPoints(c.HistoryPoints(name))
+	}
+	return h
+}
+
+func nonNilPoints(p []state.Point) []state.Point {
+	if p == nil {
+		return []state.Point{}
+	}
+	return p
+}
+
+func printSnapshot(w io.Writer, output, kind string, s state.Snapshot, hist *present.History, th health.Thresholds, watch bool) error {
 	switch output {
 	case "json", "yaml":
 		doc, err := present.NewDocument(kind, s)
 		if err != nil {
 			return err
 		}
+		doc.History = hist
 		var b []byte
 		if output == "json" {
 			if watch { // one document per line

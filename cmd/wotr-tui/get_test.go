@@ -27,6 +27,9 @@ func TestGetUsageErrors(t *testing.T) {
 		{[]string{"get", "pods"}, `unknown kind "pods"`},
 		{[]string{"get", "lag", "-o", "xml"}, `-o "xml": output must be table, wide, json, yaml or csv`},
 		{[]string{"get", "lag", "--timeout", "0s"}, "--timeout 0s: must be positive"},
+		{[]string{"get", "lag", "--since", "2h", "-o", "json"}, "--since 2h0m0s: must be one of 15m, 1h, 6h or 24h"},
+		{[]string{"get", "nodes", "--since", "1h", "-o", "json"}, "--since with nodes: history exists for instances, lag and status"},
+		{[]string{"get", "lag", "--since", "1h"}, "--since with -o table: history is printed with -o json or yaml"},
 		{[]string{"status", "extra"}, "unknown command"},
 	}
 	for _, c := range cases {
@@ -123,6 +126,26 @@ func TestGetLagTableAndYAML(t *testing.T) {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("yaml lacks %q", want)
 		}
+	}
+	// Without Prometheus, --since returns this run's polls and says so.
+	r = app.run("get", "lag", "-o", "json", "--since", "15m", "--rate-window", "100ms")
+	mustCode(t, r, ExitOK)
+	var doc struct {
+		History struct {
+			Window string                   `json:"window"`
+			Source string                   `json:"source"`
+			Series map[string][]state.Point `json:"series"`
+		} `json:"history"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
+		t.Fatalf("--since output is not JSON: %v\n%s", err, r.out)
+	}
+	pts := doc.History.Series[state.SeriesGroupLag(group)]
+	if doc.History.Window != "15m0s" || doc.History.Source != "polls" || len(pts) != 2 || pts[1].Value != 5 {
+		t.Fatalf("history %+v, want 15m from polls with two lag points of 5 for %s", doc.History, group)
+	}
+	if !strings.Contains(r.err, "history: no Prometheus configured") {
+		t.Errorf("stderr %q does not say the history is not from Prometheus", r.err)
 	}
 	r = app.run("get", "lag", "-o", "json", "--watch", "--interval", "100ms", "--watch-count", "2")
 	mustCode(t, r, ExitOK)

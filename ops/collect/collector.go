@@ -32,7 +32,9 @@ type Collector struct {
 	latest state.Snapshot
 	subs   map[int]chan state.Snapshot
 	nextID int
-	hist   map[string]*ring[float64]
+	hist   map[string]*ring[state.Point]
+	back   backfill
+	poke   chan struct{} // the history window changed
 
 	lag   *lagEvaluator
 	scrap *scrapeRates
@@ -88,7 +90,8 @@ func New(opts Options, regions ...RegionSources) *Collector {
 		opts:    opts,
 		regions: append([]RegionSources(nil), regions...),
 		subs:    map[int]chan state.Snapshot{},
-		hist:    map[string]*ring[float64]{},
+		hist:    map[string]*ring[state.Point]{},
+		poke:    make(chan struct{}, 1),
 		lag:     newLagEvaluator(opts.LagWindow),
 		scrap:   newScrapeRates(),
 	}
@@ -100,6 +103,7 @@ func New(opts Options, regions ...RegionSources) *Collector {
 		c.addSources(r)
 	}
 	c.latest = state.Snapshot{Context: opts.Context}
+	c.back.window = HistoryWindows[0]
 	return c
 }
 
@@ -166,9 +170,14 @@ func (c *Collector) Sources() []string {
 	return out
 }
 
-// Run polls every source on its own ticker until ctx ends.
+// Run polls every source on its own ticker, and keeps the history backfilled
+// from Prometheus when a region has one, until ctx ends.
 func (c *Collector) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	if c.historyQuerier() != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.runBackfill(ctx) }()
+	}
 	for _, s := range c.sources {
 		wg.Add(1)
 		go func(s *source) {
@@ -254,8 +263,13 @@ func (c *Collector) update(s *source, v any, err error, dur time.Duration) {
 		s.ok = true
 	}
 	snap := c.assemble(now)
-	c.recordHistory(&snap)
+	c.recordHistory(&snap, now)
 	c.latest = snap
+	c.publishLocked(snap)
+}
+
+// publishLocked hands snap to every subscriber; c.mu is held.
+func (c *Collector) publishLocked(snap state.Snapshot) {
 	for _, ch := range c.subs {
 		select {
 		case ch <- snap:
@@ -299,63 +313,40 @@ func (c *Collector) Subscribe() (<-chan state.Snapshot, func()) {
 	}
 }
 
-// History returns the series' points, oldest first (nil when unknown).
-func (c *Collector) History(series string) []float64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (c *Collector) push(series string, at time.Time, v float64) {
 	r := c.hist[series]
 	if r == nil {
-		return nil
-	}
-	return r.appendTo(nil)
-}
-
-// HistorySeries lists the series that have points, sorted.
-func (c *Collector) HistorySeries() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]string, 0, len(c.hist))
-	for k := range c.hist {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (c *Collector) push(series string, v float64) {
-	r := c.hist[series]
-	if r == nil {
-		r = newRing[float64](c.opts.HistoryLen)
+		r = newRing[state.Point](c.opts.HistoryLen)
 		c.hist[series] = r
 	}
-	r.push(v)
+	r.push(state.Point{At: at, Value: v})
 }
 
-func (c *Collector) recordHistory(s *state.Snapshot) {
+func (c *Collector) recordHistory(s *state.Snapshot, now time.Time) {
 	var total float64
 	for _, in := range s.Instances {
 		total += in.RPS
-		c.push("instance/"+in.Pod+"/rps", in.RPS)
-		c.push("instance/"+in.Pod+"/p99", in.P99)
-		c.push("instance/"+in.Pod+"/errors", in.ErrorRate)
+		c.push(state.SeriesRPS(in.Pod), now, in.RPS)
+		c.push(state.SeriesLatency(in.Pod), now, in.P99)
+		c.push(state.SeriesErrors(in.Pod), now, in.ErrorRate)
 	}
-	c.push("total/rps", total)
+	c.push(state.SeriesTotalRPS, now, total)
 	for _, g := range s.Kafka.Groups {
-		c.push("group/"+g.Name+"/lag", float64(g.TotalLag))
-		c.push("group/"+g.Name+"/lagsec", g.LagSeconds)
+		c.push(state.SeriesGroupLag(g.Name), now, float64(g.TotalLag))
+		c.push("group/"+g.Name+"/lagsec", now, g.LagSeconds)
 	}
 	for _, p := range s.Replication.Postgres {
-		c.push("postgres/"+p.Name+"/replay", p.ReplayLagSeconds)
+		c.push("postgres/"+p.Name+"/replay", now, p.ReplayLagSeconds)
 	}
 	for _, r := range s.Replication.ClickHouse {
-		c.push("clickhouse/"+r.Replica+"/delay", r.AbsoluteDelay)
+		c.push("clickhouse/"+r.Replica+"/delay", now, r.AbsoluteDelay)
 	}
 	for _, r := range s.Replication.Redis {
-		c.push("redis/"+r.Name+"/lag", float64(r.OffsetLag))
+		c.push("redis/"+r.Name+"/lag", now, float64(r.OffsetLag))
 	}
 	for _, p := range s.Pools.Stores {
 		if p.Limit > 0 {
-			c.push("pool/"+string(p.Store)+"/util", float64(p.Connections)/float64(p.Limit))
+			c.push("pool/"+string(p.Store)+"/util", now, float64(p.Connections)/float64(p.Limit))
 		}
 	}
 }

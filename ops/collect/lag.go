@@ -4,6 +4,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/wotr/wotr-tui/ops/lagstate"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -123,11 +124,14 @@ type groupPartition struct {
 }
 
 // lagEvaluator keeps a sliding window per partition and group and derives
-// rates, lag seconds, catch-up ETA and Burrow statuses from successive reads.
+// rates, lag seconds, catch-up ETA, Burrow statuses and the lag state from
+// successive reads.
 type lagEvaluator struct {
 	window int
 	groups map[groupPartition]*ring[OffsetSample]
 	ends   map[topicPartition]*ring[OffsetSample]
+	rule   lagstate.Rule
+	states map[string]*lagstate.Tracker
 }
 
 func newLagEvaluator(window int) *lagEvaluator {
@@ -138,6 +142,7 @@ func newLagEvaluator(window int) *lagEvaluator {
 		window: window,
 		groups: map[groupPartition]*ring[OffsetSample]{},
 		ends:   map[topicPartition]*ring[OffsetSample]{},
+		states: map[string]*lagstate.Tracker{},
 	}
 }
 
@@ -264,14 +269,15 @@ func (e *lagEvaluator) apply(k *state.KafkaState, now time.Time) {
 		if unknownLagSec && maxLagSec == 0 {
 			g.LagSeconds = -1
 		}
-		switch net := consume - produce; {
-		case total == 0:
-			g.ETASeconds = 0
-		case net > 0:
-			g.ETASeconds = float64(total) / net
-		default:
-			g.ETASeconds = -1
+		tr := e.states[g.Name]
+		if tr == nil {
+			tr = lagstate.NewTracker(e.rule)
+			e.states[g.Name] = tr
 		}
+		obs := lagstate.Observation{Lag: float64(total), Produce: produce, Consume: consume}
+		g.LagState = string(tr.Observe(obs))
+		g.ProduceRate, g.ConsumeRate = produce, consume
+		g.ETASeconds = e.rule.ETA(obs)
 		if g.Status != state.StatusErr {
 			g.Status = GroupStatus(g.Partitions)
 		}
@@ -279,6 +285,7 @@ func (e *lagEvaluator) apply(k *state.KafkaState, now time.Time) {
 	for gp := range e.groups {
 		if !seen[gp] {
 			delete(e.groups, gp)
+			delete(e.states, gp.group)
 		}
 	}
 }

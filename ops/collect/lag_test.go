@@ -134,3 +134,28 @@ func TestHistogramQuantile(t *testing.T) {
 		t.Errorf("empty = %v", got)
 	}
 }
+
+// A consumer committing 1,000 records once a second against 1,000/s of
+// produce holds about a batch of lag: its state is steady throughout and
+// never reads as falling behind, and the group carries both rates.
+func TestLagEvaluatorBatchingConsumerIsSteady(t *testing.T) {
+	e := newLagEvaluator(10)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var k state.KafkaState
+	for i := 0; i < 30; i++ {
+		now := t0.Add(time.Duration(i) * 500 * time.Millisecond)
+		end := 10000 + int64(i)*500
+		committed := 10000 + int64(i/2)*1000 - 1000 // one batch behind, committed every other poll
+		k = state.KafkaState{Groups: []state.Group{{Name: "g", State: "Stable",
+			Members:    []state.GroupMember{{ID: "m1", Assigned: []string{"t/0"}}},
+			Partitions: []state.PartitionLag{{Topic: "t", Partition: 0, Committed: committed, End: end}}}}}
+		e.apply(&k, now)
+		if g := k.Groups[0]; i > 0 && g.LagState != "steady" {
+			t.Fatalf("poll %d: lag %d state %q, want steady", i, g.TotalLag, g.LagState)
+		}
+	}
+	g := k.Groups[0]
+	if g.ProduceRate < 900 || g.ProduceRate > 1100 || g.ConsumeRate < 800 || g.ConsumeRate > 1200 {
+		t.Fatalf("rates produce %v consume %v, want about 1000/s each", g.ProduceRate, g.ConsumeRate)
+	}
+}

@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"time"
 
 	"github.com/wotr/wotr-tui/ops/state"
 )
@@ -34,6 +35,11 @@ type KafkaReader interface {
 // PromQuerier are declared with the runbook steps; the metric name of a
 // sample is its "__name__" label).
 type MetricsQuerier = state.PromQuerier
+
+// HistoryQuerier runs a PromQL range query, one series per label set.
+type HistoryQuerier interface {
+	QueryRangeSeries(ctx context.Context, q string, start, end time.Time, step time.Duration) ([]state.RangeSeries, error)
+}
 
 // MetricsScraper reads one instance's /metrics page at addr (host:port):
 // one Sample per line, the name in "__name__", histogram buckets as
@@ -93,6 +99,8 @@ type RegionSources struct {
 	// Metrics is Prometheus; without it, instances' /metrics are scraped with Scraper.
 	Metrics MetricsQuerier
 	Scraper MetricsScraper
+	// History backfills the console's series from Prometheus range queries.
+	History HistoryQuerier
 
 	PGReplication    PGReplicationReader
 	PGPool           PoolReader

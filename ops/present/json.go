@@ -20,6 +20,15 @@ type Document struct {
 	TakenAt    time.Time    `json:"takenAt"`
 	Sources    []state.Meta `json:"sources"`
 	Data       any          `json:"data"`
+	// History with --since: the series the console draws for the kind.
+	History *History `json:"history,omitempty"`
+}
+
+// History of a document: series name (see state.Series*) to points, oldest first.
+type History struct {
+	Window string                   `json:"window"`
+	Source string                   `json:"source"` // "prometheus", or "polls" (this run's own)
+	Series map[string][]state.Point `json:"series"`
 }
 
 // Kinds accepted by get, and status.

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/wotr/wotr-tui/ops/health"
+	"github.com/wotr/wotr-tui/ops/lagstate"
 	"github.com/wotr/wotr-tui/ops/state"
 )
 
@@ -123,10 +124,10 @@ func itoa[T ~int | ~int32 | ~int64](n T) string { return strconv.FormatInt(int64
 
 // Lag: one row per group; wide adds one row per partition under it.
 func Lag(s state.Snapshot, wide bool) Table {
-	t := Table{Headers: []string{"GROUP", "STATE", "MEMBERS", "PARTITIONS", "LAG", "LAG TIME", "CATCH-UP", "STATUS"}}
+	t := Table{Headers: []string{"GROUP", "STATE", "MEMBERS", "PARTITIONS", "LAG", "LAG TIME", "LAG STATE", "STATUS"}}
 	for _, g := range s.Kafka.Groups {
 		t.Rows = append(t.Rows, []string{g.Name, g.State, itoa(len(g.Members)), itoa(len(g.Partitions)),
-			Count(g.TotalLag), Seconds(g.LagSeconds), eta(g), string(g.Status)})
+			Count(g.TotalLag), Seconds(g.LagSeconds), LagState(g), string(g.Status)})
 		if wide {
 			for _, p := range g.Partitions {
 				committed := itoa(p.Committed)
@@ -141,14 +142,18 @@ func Lag(s state.Snapshot, wide bool) Table {
 	return t
 }
 
-func eta(g state.Group) string {
+// LagState names what the group's lag is doing, with the ETA when catching
+// up; before the collector has judged it (one poll), the lag alone.
+func LagState(g state.Group) string {
 	switch {
+	case g.LagState == string(lagstate.CatchingUp) && g.ETASeconds >= 0:
+		return "catching up (ETA " + Seconds(g.ETASeconds) + ")"
+	case g.LagState != "":
+		return g.LagState
 	case g.TotalLag == 0:
-		return "caught up"
-	case g.ETASeconds < 0:
-		return "not catching up"
+		return string(lagstate.CaughtUp)
 	}
-	return Seconds(g.ETASeconds)
+	return "unknown"
 }
 
 func short(id string) string {
@@ -384,7 +389,7 @@ func Overview(s state.Snapshot, th health.Thresholds) Table {
 		fmt.Sprintf("%d nodes, %d not ready, %d cordoned", len(s.Nodes), notReady, cordoned)})
 	for _, g := range s.Kafka.Groups {
 		t.Rows = append(t.Rows, []string{"lag " + g.Name, string(g.Status),
-			fmt.Sprintf("%s records, %s behind, catch-up %s", Count(g.TotalLag), Seconds(g.LagSeconds), eta(g))})
+			fmt.Sprintf("%s records, %s behind, %s", Count(g.TotalLag), Seconds(g.LagSeconds), LagState(g))})
 	}
 	worst := -1.0
 	for _, p := range s.Replication.Postgres {

@@ -15,14 +15,14 @@ func snapshot() state.Snapshot {
 	now := time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
 	m := state.Meta{Source: "kafka@primary", FetchedAt: now.Add(-4 * time.Second), Stale: true, Error: "dial tcp: refused"}
 	return state.Snapshot{Context: "t", TakenAt: now, Sources: []state.Meta{m},
-		Kafka: state.KafkaState{Meta: m, Groups: []state.Group{{Name: "g", State: "Stable", TotalLag: 12345, LagSeconds: 65, ETASeconds: -1, Status: state.StatusWarn,
+		Kafka: state.KafkaState{Meta: m, Groups: []state.Group{{Name: "g", State: "Stable", TotalLag: 12345, LagSeconds: 65, ETASeconds: -1, Status: state.StatusWarn, LagState: "falling behind",
 			Partitions: []state.PartitionLag{{Topic: "t", Partition: 3, Committed: -1, End: 9, Lag: 9, LagSeconds: -1, Status: state.StatusStop}}}}}}
 }
 
 func TestLagRows(t *testing.T) {
 	s := snapshot()
 	tb := Lag(s, false)
-	if len(tb.Rows) != 1 || strings.Join(tb.Rows[0], "|") != "g|Stable|0|1|12.3k|1m05s|not catching up|WARN" {
+	if len(tb.Rows) != 1 || strings.Join(tb.Rows[0], "|") != "g|Stable|0|1|12.3k|1m05s|falling behind|WARN" {
 		t.Fatalf("rows %q", tb.Rows)
 	}
 	wide := Lag(s, true)
@@ -32,6 +32,22 @@ func TestLagRows(t *testing.T) {
 	var buf bytes.Buffer
 	if err := Write(&buf, tb); err != nil || !strings.HasPrefix(buf.String(), "GROUP ") {
 		t.Fatalf("write: %v %q", err, buf.String())
+	}
+}
+
+func TestLagStateWording(t *testing.T) {
+	for _, c := range []struct {
+		g    state.Group
+		want string
+	}{
+		{state.Group{LagState: "catching up", ETASeconds: 224, TotalLag: 9}, "catching up (ETA 3m44s)"},
+		{state.Group{LagState: "steady", ETASeconds: -1, TotalLag: 900}, "steady"},
+		{state.Group{TotalLag: 0}, "caught up"},
+		{state.Group{TotalLag: 5}, "unknown"},
+	} {
+		if got := LagState(c.g); got != c.want {
+			t.Errorf("LagState(%+v) = %q, want %q", c.g, got, c.want)
+		}
 	}
 }
 

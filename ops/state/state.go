@@ -174,6 +174,11 @@ type Group struct {
 	LagSeconds float64        `json:"lagSeconds"`     // estimated from produce rate
 	ETASeconds float64        `json:"catchUpSeconds"` // -1 when not catching up
 	Status     Status         `json:"status"`
+	// LagState is "caught up", "steady", "falling behind" or "catching up"
+	// (ops/lagstate), judged with hysteresis from the rates below.
+	LagState    string  `json:"lagState"`
+	ProduceRate float64 `json:"produceRate"` // records/s into the group's partitions
+	ConsumeRate float64 `json:"consumeRate"` // records/s committed by the group
 }
 
 type GroupMember struct {

@@ -1,6 +1,7 @@
 package common
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/wotr/wotr-tui/ops/present"
@@ -36,6 +37,12 @@ type Data struct {
 	Snap state.Snapshot
 	// History holds the series named by the Series* helpers, oldest first.
 	History map[string][]float64
+	// HistorySpans: when each series starts and ends (only from a timed source).
+	HistorySpans map[string]Span
+	// HistoryWindow selected with the window key; 0 is the first window.
+	HistoryWindow time.Duration
+	// HistoryOrigin: "prometheus" when backfilled, else "polls".
+	HistoryOrigin string
 
 	Audit      []AuditEntry
 	AuditErr   string
@@ -46,23 +53,28 @@ type Data struct {
 	NoRunbooks bool // no runbooks engine configured
 }
 
-// Series names of the collector's histories.
-func SeriesRPS(pod string) string        { return "instance/" + pod + "/rps" }
-func SeriesLatency(pod string) string    { return "instance/" + pod + "/p99" }
-func SeriesErrors(pod string) string     { return "instance/" + pod + "/errors" }
-func SeriesGroupLag(group string) string { return "group/" + group + "/lag" }
+// Span of a series on the time axis.
+type Span struct{ From, To time.Time }
+
+// WindowName: "15m", "1h", "6h", "24h" (0 is the default, 15m).
+func WindowName(w time.Duration) string {
+	if w == 0 {
+		w = 15 * time.Minute
+	}
+	if w < time.Hour {
+		return fmt.Sprintf("%dm", int(w.Minutes()))
+	}
+	return fmt.Sprintf("%dh", int(w.Hours()))
+}
+
+// Series names of the collector's histories (state.Series*).
+func SeriesRPS(pod string) string        { return state.SeriesRPS(pod) }
+func SeriesLatency(pod string) string    { return state.SeriesLatency(pod) }
+func SeriesErrors(pod string) string     { return state.SeriesErrors(pod) }
+func SeriesGroupLag(group string) string { return state.SeriesGroupLag(group) }
 
 // SeriesFor lists every series the views of a snapshot draw.
-func SeriesFor(s state.Snapshot) []string {
-	out := make([]string, 0, len(s.Instances)*3+len(s.Kafka.Groups))
-	for _, in := range s.Instances {
-		out = append(out, SeriesRPS(in.Pod), SeriesLatency(in.Pod), SeriesErrors(in.Pod))
-	}
-	for _, g := range s.Kafka.Groups {
-		out = append(out, SeriesGroupLag(g.Name))
-	}
-	return out
-}
+func SeriesFor(s state.Snapshot) []string { return state.SeriesOf("status", s) }
 
 // SourceStatus summarises the sources matching any of the prefixes.
 func SourceStatus(snap state.Snapshot, prefixes []string, now time.Time) (Level, string) {

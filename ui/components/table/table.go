@@ -328,6 +328,11 @@ func (m *Model) layout() {
 
 // Update handles navigation and sorting keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	if c, ok := msg.(ClickMsg); ok {
+		m.click(c.Line)
+		m.clamp()
+		return nil
+	}
 	km, ok := msg.(tea.KeyMsg)
 	if !ok {
 		return nil

@@ -246,6 +246,49 @@ func TestConsoleAgainstDemo(t *testing.T) {
 	s.Send("q")
 	s.WaitFor(screenDeadline, "EXITED 0")
 	t.Logf("console session took %s", time.Since(tc).Round(time.Millisecond))
+
+	// History survives a restart: a new console draws the API pods'
+	// sparklines from Prometheus at once. Its own polls (every 5 s) give at
+	// most three points per series in the first 14 s, nine over a row's
+	// three sparklines; more can only come from the backfill.
+	tr := time.Now()
+	s2 := tmuxtest.Start(t, 120, 40, []string{"NO_COLOR=1", "XDG_CONFIG_HOME=" + cfgHome}, filepath.Join(dir, "wotr-tui"))
+	first := s2.Poll(screenDeadline, "restarted overview with every area", func(screen string) error {
+		for _, a := range areas {
+			if f := strings.Fields(row(screen, a)); len(f) == 0 || f[len(f)-1] == "-" {
+				return fmt.Errorf("area %q has no data yet", a)
+			}
+		}
+		return nil
+	})
+	t.Logf("restarted console: first complete screen %s after launch:\n%s", time.Since(tr).Round(time.Millisecond), first)
+	s2.Send("2")
+	screen = s2.Poll(max(14*time.Second-time.Since(tr), 2*time.Second), "sparklines backfilled at once", func(screen string) error {
+		rows := instanceRows(screen, demo.APIDeployment)
+		if len(rows) == 0 {
+			return fmt.Errorf("no %s rows yet", demo.APIDeployment)
+		}
+		for _, r := range rows {
+			if n := sparkPoints(r); n <= 3*3 {
+				return fmt.Errorf("row %q draws %d sparkline points, want more than three polls can (3 sparklines x 3)", r, n)
+			}
+		}
+		return nil
+	})
+	t.Logf("restarted console %s after launch, instances with backfilled sparklines:\n%s", time.Since(tr).Round(time.Millisecond), screen)
+	s2.Send("q")
+	s2.WaitFor(screenDeadline, "EXITED 0")
+}
+
+// sparkPoints counts the sparkline runes of a line (see common.Sparkline).
+func sparkPoints(line string) int {
+	n := 0
+	for _, r := range line {
+		if r >= '▁' && r <= '█' {
+			n++
+		}
+	}
+	return n
 }
 
 // confirmDialog waits for the action dialog's plan, types the confirmation

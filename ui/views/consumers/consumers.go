@@ -1,5 +1,5 @@
-// Package consumers shows consumer groups (members, lag, status, catch-up
-// ETA) and topics; Enter on a group opens its per-partition lag table with a
+// Package consumers shows consumer groups (members, lag, status, lag state
+// with the catch-up ETA) and topics; Enter on a group opens its per-partition lag table with a
 // lag-over-time chart. Adding partitions to a topic is bound here.
 package consumers
 
@@ -51,7 +51,7 @@ func New(ctx *common.Context) *View {
 		{Title: "MEMB", Width: 4, Right: true, Numeric: true},
 		{Title: "LAG", Width: 7, Right: true, Numeric: true},
 		{Title: "LAG(s)", Width: 6, Right: true, Numeric: true},
-		{Title: "ETA", Width: 6, Right: true, Numeric: true, Priority: 1},
+		{Title: "LAG STATE", Width: 14, Priority: 1},
 		{Title: "STATUS", Width: 7, Status: true},
 		{Title: "LAG~", Width: 10, Priority: 2, Muted: true},
 	}, 6, true)
@@ -84,16 +84,10 @@ func (v *View) SetData(d *common.Data) {
 	for _, g := range d.Snap.Kafka.Groups {
 		name := g.Name
 		hist := d.History
-		eta := "-"
-		if g.ETASeconds >= 0 && g.TotalLag > 0 {
-			eta = present.Seconds(g.ETASeconds)
-		} else if g.TotalLag == 0 {
-			eta = "0s"
-		}
 		rows = append(rows, table.Row{
 			Key:   name,
-			Cells: []string{common.Sanitize(name), g.State, fmt.Sprint(len(g.Members)), present.Count(float64(g.TotalLag)), present.Seconds(g.LagSeconds), eta, string(g.Status), ""},
-			Nums:  []float64{math.NaN(), math.NaN(), float64(len(g.Members)), float64(g.TotalLag), g.LagSeconds, g.ETASeconds, float64(g.Status.Severity()), math.NaN()},
+			Cells: []string{common.Sanitize(name), g.State, fmt.Sprint(len(g.Members)), present.Count(float64(g.TotalLag)), present.Seconds(g.LagSeconds), present.LagState(g), string(g.Status), ""},
+			Nums:  []float64{math.NaN(), math.NaN(), float64(len(g.Members)), float64(g.TotalLag), g.LagSeconds, math.NaN(), float64(g.Status.Severity()), math.NaN()},
 			Level: health.Status(g.Status),
 			Cell: func(col, w int) string {
 				if col == 7 {
@@ -443,6 +437,32 @@ func (g *groupDrill) info() string {
 	return fmt.Sprintf("%s · %d members · %d partitions", grp.State, len(grp.Members), len(grp.Partitions))
 }
 
+// chartLabel is the width of the chart's value labels.
+const chartLabel = 8
+
+// marks: the audit records inside the chart's time span on an axis under
+// it, and the newest of them spelt out; none without a chart or a span.
+func (g *groupDrill) marks() []string {
+	if g.chartHeight() == 0 || g.data == nil {
+		return nil
+	}
+	span, ok := g.data.HistorySpans[common.SeriesGroupLag(g.group)]
+	if !ok {
+		return nil
+	}
+	axis, marked := common.AuditMarks(g.data.Audit, span, max(g.w-chartLabel-1, 1))
+	if axis == "" {
+		return nil
+	}
+	st := g.ctx.Styles
+	legend := common.MarkLegend(marked[0], nil)
+	if len(marked) > 1 {
+		legend += fmt.Sprintf(" (+%d more in the audit view)", len(marked)-1)
+	}
+	return []string{st.Muted.Render(common.FitRight("actions", chartLabel)) + " " + st.Warn.Render(axis),
+		common.Fit(strings.Repeat(" ", chartLabel+1)+legend, g.w)}
+}
+
 func (g *groupDrill) chartHeight() int {
 	switch {
 	case g.h >= 30:
@@ -469,7 +489,7 @@ func (g *groupDrill) membersHeight() int {
 
 func (g *groupDrill) SetSize(w, h int) {
 	g.w, g.h = w, h
-	used := 1 + g.chartHeight() + g.membersHeight() // summary line, chart, members
+	used := 1 + g.chartHeight() + len(g.marks()) + g.membersHeight() // summary line, chart, marks, members
 	g.members.SetSize(w, g.membersHeight())
 	g.parts.SetSize(w, max(h-used, 0))
 }
@@ -496,12 +516,8 @@ func (g *groupDrill) View() string {
 		lines = append(lines, st.Warn.Render("group "+common.Sanitize(g.group)+" is gone"))
 		return base.Pad(lines, g.h)
 	}
-	eta := "not catching up"
-	if grp.ETASeconds >= 0 {
-		eta = present.Seconds(grp.ETASeconds)
-	}
 	sum := st.LevelStyle(health.Status(grp.Status)).Render(string(grp.Status)) +
-		fmt.Sprintf(" lag %s (%s) · catch-up %s · ", present.Count(float64(grp.TotalLag)), present.Seconds(grp.LagSeconds), eta) +
+		fmt.Sprintf(" lag %s (%s) · %s · ", present.Count(float64(grp.TotalLag)), present.Seconds(grp.LagSeconds), present.LagState(grp)) +
 		st.Muted.Render(grp.Protocol)
 	lines = append(lines, common.Fit(sum, g.w))
 	if ch := g.chartHeight(); ch > 0 {
@@ -510,7 +526,7 @@ func (g *groupDrill) View() string {
 		for _, v := range series {
 			peak = math.Max(peak, v)
 		}
-		label := 8
+		label := chartLabel
 		for i, row := range common.Chart(series, max(g.w-label-1, 1), ch) {
 			l := ""
 			switch i {
@@ -522,6 +538,7 @@ func (g *groupDrill) View() string {
 			lines = append(lines, st.Muted.Render(common.FitRight(l, label))+" "+st.Accent.Render(row))
 		}
 	}
+	lines = append(lines, g.marks()...)
 	if g.membersHeight() > 0 {
 		lines = append(lines, g.members.View())
 	}

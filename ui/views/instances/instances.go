@@ -193,7 +193,7 @@ func open(ctx *common.Context, d *common.Data, pod string) base.Drill {
 		if in.MemLimit > 0 {
 			mem += fmt.Sprintf(" of %s limit (%s)", present.Bytes(in.MemLimit), present.Percent(in.Memory/in.MemLimit))
 		}
-		return []string{
+		lines := []string{
 			kv("deployment", in.Deployment),
 			kv("node / zone", in.Node+" / "+in.Zone),
 			kv("address", in.Address),
@@ -208,5 +208,13 @@ func open(ctx *common.Context, d *common.Data, pod string) base.Drill {
 			kv("memory", mem),
 			kv("source", in.Source+" · "+present.Age(in.Age(ctx.Now))+" old"),
 		}
+		// Actions on the time axis of the sparklines, under the request rate.
+		if span, ok := d.HistorySpans[common.SeriesRPS(pod)]; ok {
+			if axis, marked := common.AuditMarks(d.Audit, span, sw); axis != "" {
+				marks := []string{kv("actions", ctx.Styles.Warn.Render(axis)), kv("", common.MarkLegend(marked[0], nil))}
+				lines = append(lines[:6], append(marks, lines[6:]...)...)
+			}
+		}
+		return lines
 	}, func(d *common.Data) []common.ActionBinding { return actions(ctx, d, pod) })
 }

@@ -201,7 +201,7 @@ func consumers(s state.Snapshot) Area {
 		}
 		a.Level = common.Worst(a.Level, health.Status(g.Status))
 	}
-	a.Summary = fmt.Sprintf("%s %s lag %s (%s)", worst.Name, worst.Status, present.Count(float64(worst.TotalLag)), present.Seconds(worst.LagSeconds))
+	a.Summary = fmt.Sprintf("%s %s lag %s (%s) %s", worst.Name, worst.Status, present.Count(float64(worst.TotalLag)), present.Seconds(worst.LagSeconds), present.LagState(worst))
 	return a
 }
 
