@@ -3,6 +3,8 @@ package kube
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"path"
 	"sync"
 	"time"
 
@@ -41,18 +43,55 @@ type watcher struct {
 	instances               labels.Selector
 	namespace               string
 
+	health *watchHealth
+}
+
+// watchHealth knows which resources' list or watch last failed. A dropped
+// watch stream reaches it through the informer's error handler; a request
+// that fails outright (refused: the reflector then retries the watch without
+// reporting it) through the transport, which also clears a resource once
+// the apiserver answers its list or watch again.
+type watchHealth struct {
 	mu     sync.Mutex
-	broken map[string]brokenWatch
+	broken map[string]error
 }
 
-// brokenWatch is the error of a dropped watch and the cache's resource
-// version at that moment: a newer version means the re-list has succeeded.
-type brokenWatch struct {
-	err error
-	rv  string
+func (h *watchHealth) set(resource string, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err == nil {
+		delete(h.broken, resource)
+	} else {
+		h.broken[resource] = err
+	}
 }
 
-func newWatcher(cs kubernetes.Interface, namespace string) *watcher {
+func (h *watchHealth) err(resource string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.broken[resource]
+}
+
+type healthTransport struct {
+	next   http.RoundTripper
+	health *watchHealth
+}
+
+func (t healthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resource := path.Base(req.URL.Path)
+	resp, err := t.next.RoundTrip(req)
+	switch {
+	case err != nil:
+		t.health.set(resource, err)
+	case resp.StatusCode >= 300:
+		t.health.set(resource, fmt.Errorf("%s %s: %s", req.Method, req.URL.Path, resp.Status))
+	default:
+		t.health.set(resource, nil)
+	}
+	return resp, err
+}
+
+func newWatcher(cs kubernetes.Interface, namespace string, health *watchHealth) *watcher {
 	nsf := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(namespace),
 		informers.WithTransform(dropManagedFields))
 	cluster := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTransform(dropManagedFields))
@@ -63,7 +102,7 @@ func newWatcher(cs kubernetes.Interface, namespace string) *watcher {
 		deps:      nsf.Apps().V1().Deployments().Informer(),
 		hpas:      nsf.Autoscaling().V2().HorizontalPodAutoscalers().Informer(),
 		namespace: namespace,
-		broken:    map[string]brokenWatch{},
+		health:    health,
 	}
 	w.instances, _ = labels.Parse(InstanceSelector)
 	_ = w.pods.SetTransform(dropManagedFields)
@@ -74,9 +113,7 @@ func newWatcher(cs kubernetes.Interface, namespace string) *watcher {
 	for name, inf := range w.informers() {
 		_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
 			cache.DefaultWatchErrorHandler(ctx, r, err)
-			w.mu.Lock()
-			w.broken[name] = brokenWatch{err: err, rv: inf.LastSyncResourceVersion()}
-			w.mu.Unlock()
+			w.health.set(name, err)
 		})
 	}
 	return w
@@ -120,28 +157,19 @@ func (w *watcher) ready(ctx context.Context, names ...string) error {
 		}
 		select {
 		case <-ctx.Done():
-			w.mu.Lock()
-			defer w.mu.Unlock()
 			for _, n := range names {
-				if b, ok := w.broken[n]; ok {
-					return fmt.Errorf("kube: first list of %s: %w", n, b.err)
+				if err := w.health.err(n); err != nil {
+					return fmt.Errorf("kube: first list of %s: %w", n, err)
 				}
 			}
 			return fmt.Errorf("kube: first list of %v: %w", names, ctx.Err())
 		case <-t.C:
 		}
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	for _, n := range names {
-		b, ok := w.broken[n]
-		if !ok {
-			continue
+		if err := w.health.err(n); err != nil {
+			return fmt.Errorf("kube: watch of %s broken, re-listing: %w", n, err)
 		}
-		if infs[n].LastSyncResourceVersion() == b.rv {
-			return fmt.Errorf("kube: watch of %s broken, re-listing: %w", n, b.err)
-		}
-		delete(w.broken, n)
 	}
 	return nil
 }
@@ -155,10 +183,11 @@ func (w *watcher) close() {
 }
 
 // informerClientset is a clientset without the per-request timeout, which
-// would cut every long-lived watch.
-func informerClientset(cfg *rest.Config) (kubernetes.Interface, error) {
+// would cut every long-lived watch, reporting to health.
+func informerClientset(cfg *rest.Config, health *watchHealth) (kubernetes.Interface, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.Timeout = 0
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return healthTransport{next: rt, health: health} })
 	return kubernetes.NewForConfig(cfg)
 }
 
@@ -166,14 +195,14 @@ func (c *Client) watcher() (*watcher, error) {
 	c.watchMu.Lock()
 	defer c.watchMu.Unlock()
 	if c.watch == nil {
-		cs := c.Clientset
+		cs, health := c.Clientset, &watchHealth{broken: map[string]error{}}
 		if c.RestConfig != nil {
 			var err error
-			if cs, err = informerClientset(c.RestConfig); err != nil {
+			if cs, err = informerClientset(c.RestConfig, health); err != nil {
 				return nil, fmt.Errorf("kube: informer clientset for %s: %w", c.RestConfig.Host, err)
 			}
 		}
-		c.watch = newWatcher(cs, c.Namespace)
+		c.watch = newWatcher(cs, c.Namespace, health)
 	}
 	return c.watch, nil
 }
