@@ -119,8 +119,15 @@ func dataAge(s state.Snapshot, prefixes []string, now time.Time) time.Duration {
 }
 
 // Areas computes the health of every area of a snapshot.
+// An area none of whose sources has answered yet reads as loading.
 func Areas(s state.Snapshot, th health.Thresholds) []Area {
-	return []Area{instances(s, th), deployments(s), consumers(s), replication(s, th), pools(s, th), nodes(s), regionsArea(s), backups(s), sourcesArea(s)}
+	out := []Area{instances(s, th), deployments(s), consumers(s), replication(s, th), pools(s, th), nodes(s), regionsArea(s), backups(s), sourcesArea(s)}
+	for i := range out {
+		if names, all := common.SourcesLoading(s, out[i].Sources); all {
+			out[i].Level, out[i].Summary = common.LevelNone, common.LoadingText(names)
+		}
+	}
+	return out
 }
 
 // APIDeployment is the app label of the API pods the API load row counts.
@@ -324,6 +331,12 @@ func sourcesArea(s state.Snapshot) Area {
 		a.Summary = fmt.Sprintf("%d of %d stale: %v", len(stale), len(s.Sources), stale)
 	} else {
 		a.Summary = fmt.Sprintf("%d sources fresh", len(s.Sources))
+	}
+	if loading, _ := common.SourcesLoading(s, a.Sources); len(loading) > 0 {
+		a.Summary += fmt.Sprintf(", %d loading", len(loading))
+		if len(stale) == 0 {
+			a.Summary = fmt.Sprintf("%d of %d fresh, %d loading", len(s.Sources)-len(loading), len(s.Sources), len(loading))
+		}
 	}
 	return a
 }
