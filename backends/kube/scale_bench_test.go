@@ -30,7 +30,7 @@ import (
 
 // BenchmarkKubeScale runs the console's Kubernetes source against a control
 // plane of its own with kwok nodes and pods: 1,000 pods on 50 nodes (and
-// 5,000 on 250 with WOTR_BENCH_KUBE_LARGE=1). In the same run it measures
+// 5,000 on 250 with WOTR_BENCH_10X=1). In the same run it measures
 // the baseline an operator would use (kubectl get pods -n wotr -o json and
 // kubectl get nodes -o json, done as client-go's List with JSON encoding,
 // which is what kubectl does), the polling source, and the informer source:
@@ -41,7 +41,7 @@ import (
 // the process's CPU and its heap.
 func BenchmarkKubeScale(b *testing.B) {
 	sizes := []struct{ pods, nodes int }{{1000, 50}}
-	if os.Getenv("WOTR_BENCH_KUBE_LARGE") == "1" {
+	if os.Getenv("WOTR_BENCH_10X") == "1" {
 		sizes = append(sizes, struct{ pods, nodes int }{5000, 250})
 	}
 	window := 30 * time.Second
