@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -149,10 +148,10 @@ func measureScale(ctx context.Context, b *testing.B, k *local.KubeCluster, pods,
 		if err != nil {
 			b.Fatal(err)
 		}
-		cpu0 := processCPU()
+		cpu0 := localtest.ProcessCPU()
 		timer := time.NewTimer(window)
 		<-timer.C
-		cpu = processCPU() - cpu0
+		cpu = localtest.ProcessCPU() - cpu0
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		after, err := apiserverRequests(ctx, admin)
@@ -194,7 +193,7 @@ func measureScale(ctx context.Context, b *testing.B, k *local.KubeCluster, pods,
 	b.ReportMetric(watchCPU.Seconds()/window.Seconds()*100, "watch-cpu-%")
 	b.ReportMetric(pollHeap, "poll-heap-MB")
 	b.ReportMetric(watchHeap, "watch-heap-MB")
-	b.ReportMetric(rssMB(), "rss-MB")
+	b.ReportMetric(localtest.RSSMB(), "rss-MB")
 }
 
 var requestLine = regexp.MustCompile(`^apiserver_request_total\{(.*)\} ([0-9.e+]+)$`)
@@ -234,26 +233,6 @@ func apiserverRequests(ctx context.Context, cs kubernetes.Interface) (map[string
 		out[l["verb"]+" "+l["resource"]] += v
 	}
 	return out, sc.Err()
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func rssMB() float64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }
 
 // populate brings the cluster to the given node count and creates pods of a

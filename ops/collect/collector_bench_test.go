@@ -6,11 +6,11 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wotr/wotr-tui/ops/state"
+	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
 
 type benchPlatform struct {
@@ -187,7 +187,7 @@ func BenchmarkCollect10x(b *testing.B) {
 			ctx := context.Background()
 			c.CollectOnce(ctx)
 			b.ResetTimer()
-			cpu0 := processCPU()
+			cpu0 := localtest.ProcessCPU()
 			for i := 0; i < b.N; i++ {
 				s := c.CollectOnce(ctx)
 				if len(s.Instances) != p.pods || len(s.Kafka.Groups) != p.groups {
@@ -196,7 +196,7 @@ func BenchmarkCollect10x(b *testing.B) {
 			}
 			// CPU time is what the collection costs; wall time also holds the
 			// waits for a core on a shared machine.
-			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/collection")
+			b.ReportMetric(float64((localtest.ProcessCPU()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/collection")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(p.partitions+p.pods), "ns/(partition+pod)")
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/collection")
 		})
@@ -241,12 +241,6 @@ func BenchmarkCollectorMemory(b *testing.B) {
 		_, p := newBenchCollector(1)
 		b.ReportMetric(heldMB(p, 120), "MB-held")
 	}
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func TestCollectFullSizeUnderOneSecond(t *testing.T) {

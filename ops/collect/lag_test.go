@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wotr/wotr-tui/ops/state"
+	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
 
 type recordedWindow struct {
@@ -155,9 +156,11 @@ func BenchmarkLagApply(b *testing.B) {
 				reads[i], _ = bp.ReadKafka(context.Background())
 			}
 			b.ResetTimer()
+			cpu0 := localtest.ProcessCPU()
 			for i := 0; i < b.N; i++ {
 				e.apply(&reads[i], now.Add(time.Duration(10+i)*5*time.Second))
 			}
+			b.ReportMetric(float64((localtest.ProcessCPU()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(parts), "ns/partition")
 		})
 	}
