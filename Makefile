@@ -5,7 +5,7 @@ PKGS      := ./...
 TEST_TIMEOUT ?= 25m
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build install man test unit fuzz chaos demo deps controlplane bench lint fmt clean
+.PHONY: all build install man test unit fuzz chaos demo deps controlplane bench bench-10x lint fmt clean
 
 all: build
 
@@ -77,6 +77,11 @@ demo: deps controlplane build
 bench: deps controlplane build
 	$(GO) test -run '^$$' -skip '^BenchmarkStartAll$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
 	$(GO) test -run '^$$' -bench '^BenchmarkStartAll$$' -benchtime 3x -count=1 -timeout 30m ./platform/local/
+
+## bench-10x: the scale benchmarks with their 10x sizes (5,000 pods on 250 kwok
+## nodes, 100,000 Kafka partitions; tens of minutes), 60 s idle windows
+bench-10x: deps controlplane build
+	WOTR_BENCH_10X=1 WOTR_BENCH_KUBE_WINDOW=60s $(GO) test -run '^$$' -bench 'KubeScale|ReadKafkaAtSize|Collect10x|CollectorMemory10x|LagApply|Rows|FilterKeystroke|SetFilter' -benchmem -count=1 -timeout 60m ./backends/kube/ ./backends/readtest/ ./ops/collect/ ./ui/ ./ui/components/table/
 
 ## lint: gofmt, go mod tidy (direct dependencies are not marked indirect), go vet, staticcheck
 lint:

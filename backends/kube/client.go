@@ -5,6 +5,7 @@ package kube
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -23,7 +24,8 @@ type Client struct {
 	RestConfig *rest.Config
 	Namespace  string
 
-	zones zoneCache
+	watchMu sync.Mutex
+	watch   *watcher
 }
 
 // New builds clients from the endpoint's kubeconfig and context. Requests time
@@ -47,7 +49,7 @@ func NewFromRest(cfg *rest.Config, namespace string) (*Client, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	// The collector lists every pod each poll; the default 5 QPS would throttle it.
+	// Actions list and evict pods in bursts; the default 5 QPS would throttle them.
 	if cfg.QPS == 0 {
 		cfg.QPS = 50
 		cfg.Burst = 100

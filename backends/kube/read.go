@@ -2,16 +2,13 @@ package kube
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"sort"
 	"strconv"
-	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/wotr/wotr-tui/ops/state"
 )
@@ -29,15 +26,6 @@ const (
 	RegionLabel = "topology.kubernetes.io/region"
 )
 
-// zoneCache keeps node -> zone from the last node listing, so instance
-// listing does not list nodes again.
-type zoneCache struct {
-	mu    sync.Mutex
-	zones map[string]string
-}
-
-func (c *Client) zoneCache() *zoneCache { return &c.zones }
-
 func (c *Client) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
 		return context.WithCancel(ctx)
@@ -45,28 +33,11 @@ func (c *Client) ctx(ctx context.Context) (context.Context, context.CancelFunc) 
 	return context.WithTimeout(ctx, DefaultTimeout)
 }
 
-// ListInstances lists the API and consumer pods of the namespace.
-func (c *Client) ListInstances(ctx context.Context) ([]state.Instance, error) {
-	ctx, cancel := c.ctx(ctx)
-	defer cancel()
-	pods, err := c.Clientset.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: InstanceSelector})
-	if err != nil {
-		return nil, fmt.Errorf("kube: list pods in %s: %w", c.Namespace, err)
-	}
-	zc := c.zoneCache()
-	zc.mu.Lock()
-	zones := zc.zones
-	zc.mu.Unlock()
-	if zones == nil {
-		if _, err := c.ReadNodes(ctx); err == nil {
-			zc.mu.Lock()
-			zones = zc.zones
-			zc.mu.Unlock()
-		}
-	}
-	out := make([]state.Instance, 0, len(pods.Items))
-	for i := range pods.Items {
-		p := &pods.Items[i]
+// instances converts the namespace's API and consumer pods; zones maps node
+// to zone.
+func instances(pods []*corev1.Pod, zones map[string]string) []state.Instance {
+	out := make([]state.Instance, 0, len(pods))
+	for _, p := range pods {
 		if p.DeletionTimestamp != nil && p.Status.Phase != corev1.PodRunning {
 			continue
 		}
@@ -80,7 +51,8 @@ func (c *Client) ListInstances(ctx context.Context) ([]state.Instance, error) {
 		}
 		out = append(out, in)
 	}
-	return out, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].Pod < out[j].Pod })
+	return out
 }
 
 func podReady(p *corev1.Pod) bool {
@@ -118,35 +90,16 @@ func metricsAddr(p *corev1.Pod) string {
 	return net.JoinHostPort(p.Status.PodIP, strconv.Itoa(int(port)))
 }
 
-// ReadDeployments lists deployments with the HPA targeting each.
-func (c *Client) ReadDeployments(ctx context.Context) ([]state.Deployment, error) {
-	ctx, cancel := c.ctx(ctx)
-	defer cancel()
-	var hpas *autoscalingv2.HorizontalPodAutoscalerList
-	var hpaErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		hpas, hpaErr = c.Clientset.AutoscalingV2().HorizontalPodAutoscalers(c.Namespace).List(ctx, metav1.ListOptions{})
-	}()
-	deps, err := c.Clientset.AppsV1().Deployments(c.Namespace).List(ctx, metav1.ListOptions{})
-	<-done
-	if err != nil {
-		return nil, fmt.Errorf("kube: list deployments in %s: %w", c.Namespace, err)
-	}
-	if hpaErr != nil {
-		return nil, fmt.Errorf("kube: list hpas in %s: %w", c.Namespace, hpaErr)
-	}
+// deployments converts deployments with the HPA targeting each, by name.
+func deployments(deps []*appsv1.Deployment, hpas []*autoscalingv2.HorizontalPodAutoscaler) []state.Deployment {
 	byTarget := map[string]*autoscalingv2.HorizontalPodAutoscaler{}
-	for i := range hpas.Items {
-		h := &hpas.Items[i]
+	for _, h := range hpas {
 		if h.Spec.ScaleTargetRef.Kind == "Deployment" {
 			byTarget[h.Spec.ScaleTargetRef.Name] = h
 		}
 	}
-	out := make([]state.Deployment, 0, len(deps.Items))
-	for i := range deps.Items {
-		d := &deps.Items[i]
+	out := make([]state.Deployment, 0, len(deps))
+	for _, d := range deps {
 		od := state.Deployment{Namespace: d.Namespace, Name: d.Name, Current: d.Status.Replicas,
 			Ready: d.Status.ReadyReplicas, Updated: d.Status.UpdatedReplicas, MaxSurge: maxSurge(d)}
 		if d.Spec.Replicas != nil {
@@ -158,7 +111,7 @@ func (c *Client) ReadDeployments(ctx context.Context) ([]state.Deployment, error
 		out = append(out, od)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return out
 }
 
 func maxSurge(d *appsv1.Deployment) string {
@@ -248,31 +201,13 @@ func metricStatus(m autoscalingv2.MetricStatus) (string, string) {
 	return string(m.Type), ""
 }
 
-// ReadNodes lists nodes with their pod counts and requested CPU.
-func (c *Client) ReadNodes(ctx context.Context) ([]state.Node, error) {
-	ctx, cancel := c.ctx(ctx)
-	defer cancel()
-	var pods *corev1.PodList
-	var podErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		pods, podErr = c.Clientset.CoreV1().Pods("").List(ctx, metav1.ListOptions{
-			FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"})
-	}()
-	nodes, err := c.Clientset.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	<-done
-	if err != nil {
-		return nil, fmt.Errorf("kube: list nodes: %w", err)
-	}
-	if podErr != nil {
-		return nil, fmt.Errorf("kube: list pods: %w", podErr)
-	}
+// nodes converts nodes with the pod count and requested CPU of the
+// scheduled, unfinished pods; it also returns node -> zone.
+func nodes(ns []*corev1.Node, pods []*corev1.Pod) ([]state.Node, map[string]string) {
 	count := map[string]int{}
 	cpu := map[string]float64{}
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		if p.Spec.NodeName == "" {
+	for _, p := range pods {
+		if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
 		count[p.Spec.NodeName]++
@@ -280,10 +215,9 @@ func (c *Client) ReadNodes(ctx context.Context) ([]state.Node, error) {
 			cpu[p.Spec.NodeName] += ct.Resources.Requests.Cpu().AsApproximateFloat64()
 		}
 	}
-	zones := map[string]string{}
-	out := make([]state.Node, 0, len(nodes.Items))
-	for i := range nodes.Items {
-		n := &nodes.Items[i]
+	zones := make(map[string]string, len(ns))
+	out := make([]state.Node, 0, len(ns))
+	for _, n := range ns {
 		on := state.Node{Name: n.Name, Ready: isNodeReady(n), Cordoned: n.Spec.Unschedulable,
 			Pods: count[n.Name], Zone: n.Labels[ZoneLabel], Region: n.Labels[RegionLabel],
 			CPUAlloc: n.Status.Allocatable.Cpu().AsApproximateFloat64(), CPUReq: cpu[n.Name],
@@ -291,12 +225,8 @@ func (c *Client) ReadNodes(ctx context.Context) ([]state.Node, error) {
 		zones[n.Name] = on.Zone
 		out = append(out, on)
 	}
-	zc := c.zoneCache()
-	zc.mu.Lock()
-	zc.zones = zones
-	zc.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return out, zones
 }
 
 func isNodeReady(n *corev1.Node) bool {

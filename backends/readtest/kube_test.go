@@ -73,6 +73,7 @@ func TestKubeInstancesDeploymentsAndNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(kc.Close)
 	var ins []state.Instance
 	localtest.Eventually(t, 60*time.Second, "4 ready instances", func() error {
 		var err error
@@ -131,10 +132,17 @@ func TestKubeInstancesDeploymentsAndNodes(t *testing.T) {
 	}
 	patch(true)
 	t.Cleanup(func() { patch(false) })
-	nodes, err = kc.ReadNodes(ctx)
-	if err != nil || !nodes[0].Cordoned {
-		t.Fatalf("after cordon: %+v %v", nodes[0], err)
-	}
+	// The informer cache sees the cordon through its watch, shortly after.
+	localtest.Eventually(t, 30*time.Second, "node reads as cordoned", func() error {
+		nodes, err = kc.ReadNodes(ctx)
+		if err != nil {
+			return err
+		}
+		if !nodes[0].Cordoned {
+			return fmt.Errorf("node %+v", nodes[0])
+		}
+		return nil
+	})
 
 	// Budget through the collector against the real max_connections: HPA max 6
 	// + surge 2 = 8 instances of the scaling guide's 10-connection pool.

@@ -123,7 +123,10 @@ func (p *Platform) open(system state.System, r config.RegionConfig) (any, func()
 	case state.SystemKube:
 		if r.Kube != nil {
 			c, err := kube.New(*r.Kube)
-			return nilIfErr(c, err), nil, err
+			if err != nil {
+				return nil, nil, err
+			}
+			return c, c.Close, nil
 		}
 	case state.SystemKafka:
 		if r.Kafka != nil {

@@ -116,6 +116,11 @@ func TestConsoleRBAC(t *testing.T) {
 		{"", "pods", "eviction", "create", "any-pod", false},
 		{"", "nodes", "", "patch", "node-0", false},
 		{"", "pods", "", "watch", "", false},
+		// the collector's informers: list and watch each resource it reads
+		{"", "pods", "", "list", "", false},
+		{"", "nodes", "", "watch", "", false},
+		{"apps", "deployments", "", "watch", "", true},
+		{"autoscaling", "horizontalpodautoscalers", "", "watch", "", true},
 		{"", "pods", "log", "get", "wotr-api-0", true},
 		{"", "events", "", "list", "", true},
 		{"apps", "daemonsets", "", "get", "kube-proxy", false},

@@ -1,7 +1,9 @@
 package collect
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wotr/wotr-tui/ops/state"
+	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
 
 type recordedWindow struct {
@@ -157,5 +160,33 @@ func TestLagEvaluatorBatchingConsumerIsSteady(t *testing.T) {
 	g := k.Groups[0]
 	if g.ProduceRate < 900 || g.ProduceRate > 1100 || g.ConsumeRate < 800 || g.ConsumeRate > 1200 {
 		t.Fatalf("rates produce %v consume %v, want about 1000/s each", g.ProduceRate, g.ConsumeRate)
+	}
+}
+
+// BenchmarkLagApply: the lag evaluation of one read (windows, rates, lag
+// seconds, statuses) at 10,000, 50,000 and 100,000 partitions in groups of
+// 500; "ns/partition" is flat when the cost is linear.
+func BenchmarkLagApply(b *testing.B) {
+	for _, parts := range []int{10000, 50000, 100000} {
+		b.Run(fmt.Sprintf("partitions=%d", parts), func(b *testing.B) {
+			bp := &benchPlatform{pods: 1, nodes: 1, partitions: parts, groups: parts / 500}
+			e := newLagEvaluator(10)
+			now := time.Unix(1_700_000_000, 0)
+			for i := 0; i < 10; i++ { // full windows
+				k, _ := bp.ReadKafka(context.Background())
+				e.apply(&k, now.Add(time.Duration(i)*5*time.Second))
+			}
+			reads := make([]state.KafkaState, b.N)
+			for i := range reads {
+				reads[i], _ = bp.ReadKafka(context.Background())
+			}
+			b.ResetTimer()
+			cpu0 := localtest.ProcessCPU()
+			for i := 0; i < b.N; i++ {
+				e.apply(&reads[i], now.Add(time.Duration(10+i)*5*time.Second))
+			}
+			b.ReportMetric(float64((localtest.ProcessCPU()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(parts), "ns/partition")
+		})
 	}
 }

@@ -2,6 +2,7 @@ package common
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wotr/wotr-tui/ops/present"
@@ -101,6 +102,31 @@ func SourceStatus(snap state.Snapshot, prefixes []string, now time.Time) (Level,
 		}
 	}
 	return lvl, msg
+}
+
+// SourcesLoading names the sources matching any of the prefixes that have
+// not answered yet (no value, no error: their first read is in flight); all
+// is true when some match and none of them has answered.
+func SourcesLoading(snap state.Snapshot, prefixes []string) (names []string, all bool) {
+	matched := 0
+	for _, m := range snap.Sources {
+		if !matchesAny(m.Source, prefixes) {
+			continue
+		}
+		matched++
+		if m.FetchedAt.IsZero() && !m.Stale && m.Error == "" {
+			names = append(names, m.Source)
+		}
+	}
+	return names, matched > 0 && len(names) == matched
+}
+
+// LoadingText is how an area whose sources have not answered reads.
+func LoadingText(names []string) string {
+	if len(names) > 2 {
+		return fmt.Sprintf("loading %s, %s (+%d)…", names[0], names[1], len(names)-2)
+	}
+	return "loading " + strings.Join(names, ", ") + "…"
 }
 
 func matchesAny(s string, prefixes []string) bool {

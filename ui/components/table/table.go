@@ -53,7 +53,8 @@ type Model struct {
 	cols    []Column
 	rows    []Row
 	lower   []string // lowercased joined cells, for the filter
-	view    []int    // indexes into rows after filter and sort
+	order   []int    // indexes into rows, sorted
+	view    []int    // order after the filter
 	filter  string
 	sortCol int
 	desc    bool
@@ -82,7 +83,7 @@ func (m *Model) SetRows(rows []Row) {
 		m.lower = append(m.lower, strings.ToLower(strings.Join(r.Cells, "\x00")))
 	}
 	m.measure()
-	m.rebuild()
+	m.resort()
 	m.layout()
 	if sel != "" {
 		for i, ri := range m.view {
@@ -109,16 +110,16 @@ func (m *Model) SetFilter(q string) {
 // Filter is the active filter.
 func (m *Model) Filter() string { return m.filter }
 
-func (m *Model) rebuild() {
-	m.view = m.view[:0]
+// resort orders every row by the sort column (stable: equal rows keep their
+// given order); filtering then keeps that order without sorting again.
+func (m *Model) resort() {
+	m.order = m.order[:0]
 	for i := range m.rows {
-		if m.filter == "" || strings.Contains(m.lower[i], m.filter) {
-			m.view = append(m.view, i)
-		}
+		m.order = append(m.order, i)
 	}
 	if m.sortCol >= 0 && m.sortCol < len(m.cols) {
 		c, numeric := m.sortCol, m.cols[m.sortCol].Numeric
-		slices.SortStableFunc(m.view, func(a, b int) int {
+		slices.SortStableFunc(m.order, func(a, b int) int {
 			var r int
 			if numeric {
 				r = cmpNum(num(m.rows[a], c), num(m.rows[b], c))
@@ -130,6 +131,17 @@ func (m *Model) rebuild() {
 			}
 			return r
 		})
+	}
+	m.rebuild()
+}
+
+// rebuild applies the filter to the sorted rows.
+func (m *Model) rebuild() {
+	m.view = m.view[:0]
+	for _, i := range m.order {
+		if m.filter == "" || strings.Contains(m.lower[i], m.filter) {
+			m.view = append(m.view, i)
+		}
 	}
 }
 
@@ -199,7 +211,7 @@ func (m *Model) SortInfo() string {
 // SortBy sets the sort column.
 func (m *Model) SortBy(col int, desc bool) {
 	m.sortCol, m.desc = col, desc
-	m.rebuild()
+	m.resort()
 	m.clamp()
 }
 

@@ -79,6 +79,14 @@ func (v *TableView) Data() *common.Data { return v.data }
 // SetData rebuilds the rows (the expensive part, done once per snapshot).
 func (v *TableView) SetData(d *common.Data) {
 	v.data = d
+	// Until its sources answer, an empty view says it is loading, not empty.
+	v.Table.Empty = v.spec.Empty
+	if v.Table.Empty == "" {
+		v.Table.Empty = "no rows"
+	}
+	if names, all := common.SourcesLoading(d.Snap, v.spec.Sources); all {
+		v.Table.Empty = common.LoadingText(names)
+	}
 	v.Table.SetRows(v.spec.Rows(d))
 	if v.drill != nil {
 		v.drill.SetData(d)
@@ -238,6 +246,8 @@ func TitleLine(ctx *common.Context, d *common.Data, title, info, filter string, 
 		lvl, msg := common.SourceStatus(d.Snap, sources, ctx.Now)
 		if lvl >= common.LevelWarn {
 			badge = st.LevelStyle(lvl).Render("⚠ " + common.Sanitize(msg))
+		} else if names, _ := common.SourcesLoading(d.Snap, sources); len(names) > 0 {
+			badge = st.Muted.Render(common.Sanitize(common.LoadingText(names)))
 		}
 	}
 	return JoinEnds(left, badge, w)

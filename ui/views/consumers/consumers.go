@@ -80,6 +80,10 @@ func (v *View) Topics() *table.Model { return v.topics }
 // SetData rebuilds both tables.
 func (v *View) SetData(d *common.Data) {
 	v.data = d
+	v.groups.Empty, v.topics.Empty = "no consumer groups", "no topics"
+	if names, all := common.SourcesLoading(d.Snap, sources); all {
+		v.groups.Empty, v.topics.Empty = common.LoadingText(names), common.LoadingText(names)
+	}
 	rows := make([]table.Row, 0, len(d.Snap.Kafka.Groups))
 	for _, g := range d.Snap.Kafka.Groups {
 		name := g.Name

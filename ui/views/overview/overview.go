@@ -122,12 +122,19 @@ func dataAge(s state.Snapshot, prefixes []string, now time.Time) time.Duration {
 }
 
 // Areas computes the health of every area of a snapshot.
+// An area none of whose sources has answered yet reads as loading.
 func Areas(s state.Snapshot, th health.Thresholds) []Area {
 	as := []Area{instances(s, th), deployments(s), consumers(s), replication(s, th), pools(s, th), nodes(s), regionsArea(s), backups(s)}
 	if present.AlertSources(s) {
 		as = append(as, alertsArea(s))
 	}
-	return append(as, sourcesArea(s))
+	as = append(as, sourcesArea(s))
+	for i := range as {
+		if names, all := common.SourcesLoading(s, as[i].Sources); all {
+			as[i].Level, as[i].Summary = common.LevelNone, common.LoadingText(names)
+		}
+	}
+	return as
 }
 
 // alertsKey is the Alerts row's key: it has no view of its own.
@@ -341,6 +348,12 @@ func sourcesArea(s state.Snapshot) Area {
 		a.Summary = fmt.Sprintf("%d of %d stale: %v", len(stale), len(s.Sources), stale)
 	} else {
 		a.Summary = fmt.Sprintf("%d sources fresh", len(s.Sources))
+	}
+	if loading, _ := common.SourcesLoading(s, a.Sources); len(loading) > 0 {
+		a.Summary += fmt.Sprintf(", %d loading", len(loading))
+		if len(stale) == 0 {
+			a.Summary = fmt.Sprintf("%d of %d fresh, %d loading", len(s.Sources)-len(loading), len(s.Sources), len(loading))
+		}
 	}
 	return a
 }
