@@ -55,7 +55,7 @@ const (
 )
 
 // Kinds lists every action the service knows.
-var Kinds = []Kind{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup}
+var Kinds = []Kind{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup, KindBackupVerify}
 
 // Backends hands the actions a region's client of one system: "kube",
 // "kafka", "postgres", "redis", "clickhouse" or "prom" (per-instance load, to
@@ -270,6 +270,8 @@ func implFor(kind Kind) (actionImpl, error) {
 		return promoteAction{}, nil
 	case KindBackup:
 		return backupAction{}, nil
+	case KindBackupVerify:
+		return verifyAction{}, nil
 	}
 	known := make([]string, len(Kinds))
 	for i, k := range Kinds {
