@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/backup"
+	"github.com/wotr/wotr-tui/platform/local"
+	"github.com/wotr/wotr-tui/platform/local/localtest"
+)
+
+// seedStores puts known data in each store: rows in a PostgreSQL table,
+// events in two ClickHouse partitions, keys in Redis.
+func seedStores(t *testing.T, p *local.Platform, tag string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	pg, err := pgx.Connect(ctx, p.Postgres.Primary.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close(ctx)
+	if _, err := pg.Exec(ctx, "CREATE TABLE IF NOT EXISTS verify_rows (id text PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.Exec(ctx, "INSERT INTO verify_rows SELECT $1 || g FROM generate_series(1, $2) g", tag+"-", n); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := p.ClickHouse.Conn(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO wotr.events (id, source, type, created_at, payload)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	months := []time.Time{time.Date(2026, 10, 3, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)}
+	for i := 0; i < n; i++ {
+		if err := batch.Append(tag+"-"+itoa(i), "verify", "seed", months[i%2], "{}"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatal(err)
+	}
+	rc := goredis.NewClient(&goredis.Options{Addr: p.Redis.Primary.Addr})
+	defer rc.Close()
+	for i := 0; i < n; i++ {
+		if err := rc.Set(ctx, "verify:"+tag+":"+itoa(i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestBackupVerify(t *testing.T) {
+	p := localtest.Platform(t, local.Postgres, local.Redis, local.ClickHouse)
+	cc := contextFor(t, p)
+	cc.Regions[0].Kube, cc.Regions[0].Kafka = nil, nil
+	app := newCLI(t).withContext(cc)
+	dir := cc.BackupDir
+	seedStores(t, p, "v"+time.Now().Format("150405.000"), 200)
+	mustCode(t, app.run("backup", "all", "--yes", "-o", "json"), ExitOK)
+	id, err := backup.Latest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _ := backup.Set(dir, id)
+	for _, e := range set {
+		if len(e.RowCounts) == 0 {
+			t.Fatalf("%s backup recorded no counts: %+v", e.Store, e)
+		}
+	}
+
+	r := app.run("backup", "verify", id, "--yes", "-o", "json")
+	mustCode(t, r, ExitOK)
+	doc := r.doc(t)
+	t.Logf("verify: %s", doc.Result.Summary)
+	for _, c := range doc.Result.Verified {
+		t.Logf("  %s %s: %s", c.Status, c.Name, c.Detail)
+	}
+	for _, s := range []string{"postgres", "clickhouse", "redis"} {
+		if secs := doc.Result.Measurements[s+" restore seconds"]; secs <= 0 {
+			t.Errorf("%s restore time %v, want measured", s, secs)
+		}
+	}
+	for _, name := range []string{"postgres recovered", "postgres rows", "clickhouse rows per partition", "clickhouse checksums", "clickhouse read all rows", "redis dbsize", "redis sample keys"} {
+		if c := checkByName(doc.Result.Verified, name); c == nil || c.Status != action.CheckPass {
+			t.Errorf("%s: %+v", name, c)
+		}
+	}
+	set, _ = backup.Set(dir, id)
+	for _, e := range set {
+		if v := e.Verification; v == nil || !v.OK || v.RestoreSeconds <= 0 {
+			t.Errorf("%s: catalog verification %+v", e.Store, e.Verification)
+		}
+	}
+	if r := app.run("backups"); !strings.Contains(r.out, "VERIFIED") || !strings.Contains(r.out, "ok ") {
+		t.Errorf("backups listing does not show the verification:\n%s", r.out)
+	}
+	// Nothing the scratch servers used is left behind.
+	for _, pat := range []string{"wotr-pg-restore-*", "wotr-ch-restore-*", "wotr-redis-restore-*"} {
+		if m, _ := filepath.Glob(filepath.Join(os.TempDir(), pat)); len(m) > 0 {
+			t.Errorf("scratch dirs left: %v", m)
+		}
+	}
+
+	t.Run("a restore that differs from the record fails", func(t *testing.T) {
+		// Claim one more row and one more key than the backup held: the
+		// restores are unchanged, so each comparison must catch it.
+		for _, e := range set {
+			for k := range e.RowCounts {
+				e.RowCounts[k]++
+				break
+			}
+			e.Verification = nil
+			if err := backup.PutEntry(dir, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := app.run("backup", "verify", id, "--yes", "-o", "json")
+		mustCode(t, r, ExitFailed)
+		doc := r.doc(t)
+		for _, name := range []string{"postgres rows", "clickhouse rows per partition", "redis dbsize"} {
+			if c := checkByName(doc.Result.Verified, name); c == nil || c.Status != action.CheckFail {
+				t.Errorf("%s: %+v, want fail", name, c)
+			}
+		}
+		after, _ := backup.Set(dir, id)
+		for _, e := range after {
+			if v := e.Verification; v == nil || v.OK {
+				t.Errorf("%s: catalog verification %+v, want a recorded failure", e.Store, v)
+			}
+		}
+	})
+	t.Run("a damaged snapshot fails", func(t *testing.T) {
+		var rdb string
+		for _, e := range set {
+			if e.Store == "redis" {
+				rdb = filepath.Join(e.Location, "dump.rdb")
+			}
+		}
+		b, err := os.ReadFile(rdb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(rdb, b[:len(b)/2], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := app.run("backup", "verify", id, "--store", "redis", "--yes", "-o", "json")
+		mustCode(t, r, ExitFailed)
+		if c := checkByName(r.doc(t).Result.Verified, "redis restore"); c == nil || c.Status != action.CheckFail {
+			t.Errorf("redis restore of a truncated RDB: %+v", c)
+		}
+	})
+	t.Run("unknown id and store are refused, the catalog unchanged", func(t *testing.T) {
+		before, _ := os.ReadFile(filepath.Join(dir, backup.CatalogFile))
+		r := app.run("backup", "verify", "20990101T000000.000Z-1", "--yes", "-o", "json")
+		mustCode(t, r, ExitUsage)
+		if !strings.Contains(r.out+r.err, `"20990101T000000.000Z-1" is not in the catalog`) {
+			t.Errorf("error does not name the id and the rule: %s %s", r.out, r.err)
+		}
+		r = app.run("backup", "verify", id, "--store", "kafka", "--yes")
+		mustCode(t, r, ExitUsage)
+		if !strings.Contains(r.out+r.err, `store "kafka"`) {
+			t.Errorf("error does not name the store: %s %s", r.out, r.err)
+		}
+		after, _ := os.ReadFile(filepath.Join(dir, backup.CatalogFile))
+		if string(before) != string(after) {
+			t.Error("a refused verify changed the catalog")
+		}
+	})
+}
