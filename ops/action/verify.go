@@ -212,5 +212,5 @@ func CompareCounts(what string, recorded, restored map[string]int64) Check {
 	if len(bad) > 0 {
 		return Check{Name: what, Status: CheckFail, Detail: strings.Join(bad, "; ")}
 	}
-	return Check{Name: what, Status: CheckPass, Detail: fmt.Sprintf("%d partitions match what the backup recorded", len(recorded))}
+	return Check{Name: what, Status: CheckPass, Detail: fmt.Sprintf("all %d recorded counts match", len(recorded))}
 }
