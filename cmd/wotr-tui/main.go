@@ -150,6 +150,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		newPromoteCmd(d),
 		newBackupCmd(d),
 		newBackupsCmd(d),
+		newRestoreCmd(d),
 		newAuditCmd(d),
 		newRunbookCmd(d),
 		newDemoCmd(d),

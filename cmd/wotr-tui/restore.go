@@ -11,3 +11,9 @@ func newBackupVerifyCmd(d *deps) *cobra.Command {
 		"Restore a backup set into scratch servers on free ports, check it against what was recorded, remove them",
 		"backup verify takes one backup set ID (see wotr-tui backups) or latest")
 }
+
+func newRestoreCmd(d *deps) *cobra.Command {
+	return newActionCmd(d, action.KindRestore, "restore postgres|clickhouse|redis --from ID [--to-time T | --to-lsn L]",
+		"Restore a store from a backup set into a new data dir, check it, then swap it in (the old data dir is kept)",
+		"restore takes one store: postgres, clickhouse or redis")
+}

@@ -55,7 +55,7 @@ const (
 )
 
 // Kinds lists every action the service knows.
-var Kinds = []Kind{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup, KindBackupVerify}
+var Kinds = []Kind{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup, KindBackupVerify, KindRestore}
 
 // Backends hands the actions a region's client of one system: "kube",
 // "kafka", "postgres", "redis", "clickhouse" or "prom" (per-instance load, to
@@ -272,6 +272,8 @@ func implFor(kind Kind) (actionImpl, error) {
 		return backupAction{}, nil
 	case KindBackupVerify:
 		return verifyAction{}, nil
+	case KindRestore:
+		return restoreAction{}, nil
 	}
 	known := make([]string, len(Kinds))
 	for i, k := range Kinds {
