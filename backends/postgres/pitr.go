@@ -67,6 +67,14 @@ func (c *Client) RestoreFacts(ctx context.Context, req action.StoreRestore) (act
 		if mode == "off" {
 			return f, fmt.Errorf("archive_mode is off: WAL after the backup was not archived to %s", archive)
 		}
+		var failing bool
+		var lastFailed string
+		if err := c.Pool.QueryRow(qctx, `SELECT coalesce(last_failed_time > coalesce(last_archived_time, 'epoch'), false), coalesce(last_failed_wal, '') FROM pg_stat_archiver`).Scan(&failing, &lastFailed); err != nil {
+			return f, err
+		}
+		if failing {
+			return f, fmt.Errorf("archive_command is failing (last failed WAL %s, see the server log): WAL after the backup may be missing from %s", lastFailed, archive)
+		}
 		n, _ := filepath.Glob(filepath.Join(archive, "0*"))
 		f.Notes = append(f.Notes, fmt.Sprintf("WAL archive %s: %d files", archive, len(n)))
 	}

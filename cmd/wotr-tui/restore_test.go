@@ -13,6 +13,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/wotr/wotr-tui/ops/action"
+	"github.com/wotr/wotr-tui/ops/audit"
 	"github.com/wotr/wotr-tui/ops/backup"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
@@ -179,4 +180,108 @@ func TestBackupVerify(t *testing.T) {
 			t.Error("a refused verify changed the catalog")
 		}
 	})
+}
+
+func TestRestorePostgresToTime(t *testing.T) {
+	// The restore replaces the primary's data: a platform of its own, with
+	// WAL archived beside the backups. The postgres account must reach it.
+	base := t.TempDir()
+	for _, d := range []string{base, filepath.Dir(base)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	backupDir := filepath.Join(base, "backups")
+	p := localtest.Private(t, local.Options{Only: []string{local.Postgres}, Postgres: local.PostgresOptions{WALArchiveDir: backup.WALArchiveDir(backupDir)}})
+	cc := contextFor(t, p)
+	cc.BackupDir = backupDir
+	cc.Regions[1].Postgres = nil
+	app := newCLI(t).withContext(cc)
+	ctx := context.Background()
+	pg, err := pgx.Connect(ctx, p.Postgres.Primary.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		t.Helper()
+		c, err := pgx.Connect(ctx, p.Postgres.Primary.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+		var n int
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM pitr").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	insert := func(n int) time.Time {
+		t.Helper()
+		var at time.Time
+		if err := pg.QueryRow(ctx, "INSERT INTO pitr SELECT g FROM generate_series(1, $1) g RETURNING clock_timestamp()", n).Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	if _, err := pg.Exec(ctx, "CREATE TABLE pitr (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	insert(100)
+	mustCode(t, app.run("backup", "postgres", "--yes"), ExitOK)
+	id, _ := backup.Latest(backupDir)
+	insert(100)
+	var target time.Time
+	if err := pg.QueryRow(ctx, "SELECT clock_timestamp()").Scan(&target); err != nil {
+		t.Fatal(err)
+	}
+	insert(100)
+	pg.Close(ctx)
+	if n := count(); n != 300 {
+		t.Fatalf("%d rows before the restore", n)
+	}
+
+	t.Run("bad input is refused and changes nothing", func(t *testing.T) {
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--from", "20990101T000000.000Z-1"}, `backup set "20990101T000000.000Z-1" is not in the catalog`},
+			{[]string{"--from", id, "--to-time", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, "is after now"},
+			{[]string{"--from", id, "--to-time", "2020-01-01T00:00:00Z"}, "is before the oldest base backup"},
+			{[]string{"--from", id, "--to-time", "yesterday"}, `--to-time "yesterday": must be an RFC 3339 time`},
+			{[]string{"--from", id, "--to-lsn", "0/XYZ"}, `--to-lsn "0/XYZ": must be a WAL position`},
+			{[]string{"--from", id, "--to-lsn", "0/1", "--to-time", target.UTC().Format(time.RFC3339Nano)}, "give one recovery target"},
+			{[]string{"--from", id, "--to-lsn", "0/1"}, "is before the end of backup"},
+		} {
+			r := app.run(append([]string{"restore", "postgres", "--confirm", "postgres@primary", "-o", "json"}, c.args...)...)
+			mustCode(t, r, ExitUsage)
+			if !strings.Contains(r.out+r.err, c.want) {
+				t.Errorf("%v: error does not say %q: %s %s", c.args, c.want, r.out, r.err)
+			}
+		}
+		r := app.run("restore", "postgres", "--from", id, "--to-time", target.UTC().Format(time.RFC3339Nano), "--confirm", "primary", "-o", "json")
+		mustCode(t, r, ExitRefused)
+		if n := count(); n != 300 {
+			t.Fatalf("a refused restore changed the data: %d rows", n)
+		}
+	})
+
+	r := app.run("restore", "postgres", "--from", id, "--to-time", target.UTC().Format(time.RFC3339Nano), "--confirm", "postgres@primary", "-o", "json")
+	mustCode(t, r, ExitOK)
+	doc := r.doc(t)
+	if w := strings.Join(doc.Plan.Warnings, " "); !strings.Contains(w, "is lost") {
+		t.Errorf("the plan does not say what is lost: %v", doc.Plan.Warnings)
+	}
+	t.Logf("restore: %s (%.1fs)", doc.Result.Summary, doc.Result.Measurements["restore seconds"])
+	if n := count(); n != 200 {
+		t.Fatalf("%d rows after restoring to %s, want the 200 committed before it", n, target)
+	}
+	old, _ := filepath.Glob(p.Postgres.Primary.DataDir + ".before-restore-*")
+	if len(old) != 1 || !strings.Contains(doc.Result.Summary, old[0]) {
+		t.Errorf("old data dir %v not kept or not named in %q", old, doc.Result.Summary)
+	}
+	recs, _ := audit.NewLog(cc.AuditLog).Records(ctx, 1)
+	if len(recs) != 1 || recs[0].Action != "restore" || recs[0].Outcome != audit.OutcomeOK {
+		t.Errorf("last audit record: %+v", recs)
+	}
 }

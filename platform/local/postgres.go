@@ -223,7 +223,11 @@ wal_log_hints = on
 		if !filepath.IsAbs(archive) {
 			archive = filepath.Join(p.Dir, archive)
 		}
-		if err := os.MkdirAll(archive, 0o700); err != nil {
+		// Parents made here must let the postgres account through.
+		if err := os.MkdirAll(archive, 0o711); err != nil {
+			return err
+		}
+		if err := checkTraversable(archive); err != nil {
 			return err
 		}
 		if err := os.Chown(archive, uid, gid); err != nil {
