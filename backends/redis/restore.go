@@ -78,7 +78,8 @@ func rdbKeyCounts(path string) (map[string]int64, error) {
 			out["db"+strconv.FormatInt(db, 10)] = int64(size)
 			return out, nil
 		case rdbEOF:
-			return out, nil // an empty dataset
+			out["db0"] = 0 // an empty dataset has no RESIZEDB
+			return out, nil
 		default:
 			return nil, fmt.Errorf("%s: RDB record 0x%02X before any RESIZEDB: key counts not readable", path, op)
 		}
