@@ -285,3 +285,73 @@ func TestRestorePostgresToTime(t *testing.T) {
 		t.Errorf("last audit record: %+v", recs)
 	}
 }
+
+func TestRestoreClickHouse(t *testing.T) {
+	p := localtest.Platform(t, local.ClickHouse)
+	cc := contextFor(t, p)
+	cc.Regions[0].Kube, cc.Regions[0].Kafka, cc.Regions[0].Postgres, cc.Regions[0].Redis = nil, nil, nil, nil
+	app := newCLI(t).withContext(cc)
+	ctx := context.Background()
+	conn, err := p.ClickHouse.Conn(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insert := func(prefix string, n int, at time.Time) {
+		t.Helper()
+		batch, err := conn.PrepareBatch(ctx, "INSERT INTO wotr.events (id, source, type, created_at, payload)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			if err := batch.Append(prefix+strconv.Itoa(i), "restore", "seed", at, "{}"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := batch.Send(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(where string) uint64 {
+		t.Helper()
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM wotr.events FINAL WHERE "+where).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	tag := "chr" + time.Now().Format("150405.000") + "-"
+	insert(tag+"before-", 50, time.Date(2026, 10, 5, 0, 0, 0, 0, time.UTC))
+	mustCode(t, app.run("backup", "clickhouse", "--yes"), ExitOK)
+	id, _ := backup.Latest(cc.BackupDir)
+	set, _ := backup.Set(cc.BackupDir, id)
+	var recorded int64
+	for k, n := range set[0].RowCounts {
+		if strings.HasPrefix(k, "events/") {
+			recorded += n
+		}
+	}
+	insert(tag+"after-", 30, time.Date(2026, 8, 5, 0, 0, 0, 0, time.UTC))
+	insert(tag+"after-late-", 20, time.Date(2026, 10, 6, 0, 0, 0, 0, time.UTC))
+
+	mustCode(t, app.run("restore", "clickhouse", "--from", id, "--to-lsn", "0/1", "--confirm", "clickhouse@primary"), ExitUsage)
+	mustCode(t, app.run("restore", "clickhouse", "--from", id, "--confirm", "clickhouse@secondary"), ExitRefused)
+	if n := count("id LIKE '" + tag + "after-%'"); n != 50 {
+		t.Fatalf("a refused restore changed the data: %d events after the backup, want 50", n)
+	}
+	r := app.run("restore", "clickhouse", "--from", id, "--confirm", "clickhouse@primary", "-o", "json")
+	mustCode(t, r, ExitOK)
+	t.Logf("restore: %s", r.doc(t).Result.Summary)
+	if n := count("id LIKE '" + tag + "before-%'"); n != 50 {
+		t.Errorf("%d of the 50 events of the backup after the restore", n)
+	}
+	if n := count("id LIKE '" + tag + "after-%'"); n != 0 {
+		t.Errorf("%d events written after the backup survived the restore", n)
+	}
+	var total uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM wotr.events").Scan(&total); err != nil || int64(total) != recorded {
+		t.Errorf("events after the restore: %d (%v), the backup recorded %d", total, err, recorded)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(p.ClickHouse.Replicas[0].Dir, "data", "data", "wotr", "events", "before-restore-*")); len(kept) != 1 {
+		t.Errorf("replaced parts not kept: %v", kept)
+	}
+}
