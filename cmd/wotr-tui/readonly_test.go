@@ -138,15 +138,20 @@ func TestReadOnlyContextChangesNothing(t *testing.T) {
 		action.KindUncordon:   {"uncordon", cordoned},
 		action.KindPromote:    {"promote", "secondary", "--confirm", "secondary"},
 		action.KindBackup:     {"backup", "postgres"},
+		// An id the catalog lacks: the read-only refusal comes before any lookup.
+		action.KindBackupVerify: {"backup", "verify", "latest"},
+		action.KindRestore:      {"restore", "postgres", "--from", "20261201T000000.000Z-1", "--confirm", "postgres@primary"},
 	}
 	steps := map[action.Kind]string{
-		action.KindScale:      `{kind: scale, target: api, params: {replicas: "5"}}`,
-		action.KindPartitions: `{kind: partitions, target: ` + local.TopicIngestEvents + `, params: {count: "20"}}`,
-		action.KindDrain:      `{kind: drain, target: ` + node + `}`,
-		action.KindCordon:     `{kind: cordon, target: ` + node + `}`,
-		action.KindUncordon:   `{kind: uncordon, target: ` + cordoned + `}`,
-		action.KindPromote:    `{kind: promote, target: secondary}`,
-		action.KindBackup:     `{kind: backup, target: all}`,
+		action.KindScale:        `{kind: scale, target: api, params: {replicas: "5"}}`,
+		action.KindPartitions:   `{kind: partitions, target: ` + local.TopicIngestEvents + `, params: {count: "20"}}`,
+		action.KindDrain:        `{kind: drain, target: ` + node + `}`,
+		action.KindCordon:       `{kind: cordon, target: ` + node + `}`,
+		action.KindUncordon:     `{kind: uncordon, target: ` + cordoned + `}`,
+		action.KindPromote:      `{kind: promote, target: secondary}`,
+		action.KindBackup:       `{kind: backup, target: all}`,
+		action.KindBackupVerify: `{kind: backup-verify, target: latest}`,
+		action.KindRestore:      `{kind: restore, target: postgres, params: {from: 20261201T000000.000Z-1}}`,
 	}
 	var paths []path
 	for _, k := range action.Kinds {

@@ -113,6 +113,7 @@ func TestReadOnlyContextRefusesEveryActionStep(t *testing.T) {
 		action.KindPromote:      `{kind: promote, target: secondary}`,
 		action.KindBackup:       `{kind: backup, target: all}`,
 		action.KindBackupVerify: `{kind: backup-verify, target: latest}`,
+		action.KindRestore:      `{kind: restore, target: postgres, params: {from: 20261201T000000.000Z-1}}`,
 	}
 	if len(steps) != len(action.Kinds) {
 		t.Fatalf("cases cover %d kinds, the service has %d", len(steps), len(action.Kinds))
