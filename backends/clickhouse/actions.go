@@ -98,6 +98,8 @@ type frozenTable struct {
 	Partitions []string `json:"partitions"`
 	Parts      int      `json:"parts"`
 	Bytes      int64    `json:"bytes"`
+	// Create is SHOW CREATE TABLE, for a restore to make the table again.
+	Create string `json:"create,omitempty"`
 }
 
 // TakeBackup backs up every MergeTree table of the database on one replica
@@ -174,6 +176,9 @@ func (c *Client) TakeBackup(ctx context.Context, dir string, progress func(strin
 		if root != "" && startInc < 0 {
 			startInc = readIncrement(root)
 		}
+		if ft.Create, err = showCreate(ctx, r.Conn, c.Database, t); err != nil {
+			return info, fmt.Errorf("show create %s: %w", t, err)
+		}
 		full := fmt.Sprintf("%s.%s", quoteIdent(c.Database), quoteIdent(t))
 		if err := r.Conn.Exec(ctx, "ALTER TABLE "+full+" FREEZE"); err != nil {
 			// Older servers freeze one partition at a time.
@@ -207,6 +212,11 @@ func (c *Client) TakeBackup(ctx context.Context, dir string, progress func(strin
 			info.Location = dir
 			info.SizeBytes = copied
 			info.Detail += fmt.Sprintf(", shadow increments %d..%d copied", startInc+1, endInc)
+		}
+	}
+	if info.Location == dir {
+		if err := c.recordFrozen(ctx, r, dir, &info); err != nil {
+			return info, fmt.Errorf("record the frozen parts: %w", err)
 		}
 	}
 	data, _ := json.MarshalIndent(manifest, "", "  ")

@@ -344,6 +344,12 @@ func (c *Client) TakeBackup(ctx context.Context, dir string, progress func(strin
 	}
 	info.SizeBytes = dirBytes(target)
 	info.Detail = fmt.Sprintf("PostgreSQL %d, %s:%d", major, cc.Host, cc.Port)
+	// Counted just after the copy ends: backup verify compares a restore with them.
+	cctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if info.RowCounts, err = tableRowCounts(cctx, c.Pool); err != nil {
+		return info, fmt.Errorf("row counts after the backup: %w", err)
+	}
 	return info, nil
 }
 

@@ -146,6 +146,9 @@ func (c *Client) TakeBackup(ctx context.Context, dir string, progress func(strin
 	}
 	info.SizeBytes = n
 	info.Detail += ", copied from " + src
+	if info.RowCounts, err = rdbKeyCounts(filepath.Join(dir, fcfg["dbfilename"])); err != nil {
+		return info, fmt.Errorf("key count of the snapshot: %w", err)
+	}
 	if progress != nil {
 		progress(fmt.Sprintf("copied %s (%d bytes)", src, n))
 	}

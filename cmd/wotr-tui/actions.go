@@ -18,6 +18,7 @@ import (
 	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/audit"
 	"github.com/wotr/wotr-tui/ops/backup"
+	"github.com/wotr/wotr-tui/ops/present"
 )
 
 // actionFlags are common to every action verb.
@@ -282,9 +283,11 @@ func newPromoteCmd(d *deps) *cobra.Command {
 }
 
 func newBackupCmd(d *deps) *cobra.Command {
-	return newActionCmd(d, action.KindBackup, "backup postgres|clickhouse|redis|all",
+	cmd := newActionCmd(d, action.KindBackup, "backup postgres|clickhouse|redis|all",
 		"Back up a store (one backup at a time per store); Kafka offsets are recorded with each set",
 		"backup takes one store: postgres, clickhouse, redis or all")
+	cmd.AddCommand(newBackupVerifyCmd(d))
+	return cmd
 }
 
 func newBackupsCmd(d *deps) *cobra.Command {
@@ -311,11 +314,11 @@ func newBackupsCmd(d *deps) *cobra.Command {
 				return withCode(ExitFailed, enc.Encode(entries))
 			}
 			tw := tabwriter.NewWriter(d.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "STORE\tSET\tSTATE\tAGE\tSIZE\tMETHOD\tWAL\tLOCATION")
+			fmt.Fprintln(tw, "STORE\tSET\tSTATE\tAGE\tSIZE\tMETHOD\tWAL\tVERIFIED\tLOCATION")
 			now := d.now()
 			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Store, e.ID, e.State,
-					now.Sub(e.StartedAt).Round(time.Second), e.SizeBytes, e.Method, e.WALPosition, e.Location)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", e.Store, e.ID, e.State,
+					now.Sub(e.StartedAt).Round(time.Second), e.SizeBytes, e.Method, e.WALPosition, present.Verification(e.Verification, now), e.Location)
 			}
 			return withCode(ExitFailed, tw.Flush())
 		},

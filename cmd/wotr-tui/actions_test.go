@@ -594,7 +594,8 @@ func TestActionVerbFlagsAreTheActionsParams(t *testing.T) {
 	root := newRootCmd(defaultDeps(strings.NewReader(""), io.Discard, io.Discard))
 	common := map[string]bool{"dry-run": true, "yes": true, "output": true, "force": true, "reason": true, "confirm": true, "help": true}
 	for _, kind := range action.Kinds {
-		path := []string{string(kind)}
+		// A kind "a-b" is the verb "a b" (backup-verify: backup verify).
+		path := strings.Split(string(kind), "-")
 		if kind == action.KindOffsetReset {
 			path = []string{"offsets", "reset"}
 		}

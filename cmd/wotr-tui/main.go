@@ -152,6 +152,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		newBackupsCmd(d),
 		newOffsetsCmd(d),
 		newUndoCmd(d),
+		newRestoreCmd(d),
 		newAuditCmd(d),
 		newRunbookCmd(d),
 		newDemoCmd(d),

@@ -169,6 +169,11 @@ func TestReadOnlyContextChangesNothing(t *testing.T) {
 		action.KindBackup:      `{kind: backup, target: all}`,
 		action.KindOffsetReset: `{kind: offset-reset, target: wotr-consumer-group, params: {topic: ` + local.TopicIngestEvents + `, to-latest: "true"}}`,
 		action.KindUndo:        `{kind: undo, target: 0123456789abcdef}`,
+		// An id the catalog lacks: the read-only refusal comes before any lookup.
+		action.KindBackupVerify: {"backup", "verify", "latest"},
+		action.KindRestore:      {"restore", "postgres", "--from", "20261201T000000.000Z-1", "--confirm", "postgres@primary"},
+		action.KindBackupVerify: `{kind: backup-verify, target: latest}`,
+		action.KindRestore:      `{kind: restore, target: postgres, params: {from: 20261201T000000.000Z-1}}`,
 	}
 	var paths []path
 	for _, k := range action.Kinds {

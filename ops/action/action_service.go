@@ -57,7 +57,7 @@ const (
 )
 
 // Kinds lists every action the service knows.
-var Kinds = []Kind{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup, KindOffsetReset, KindUndo}
+var Kinds = []Kind{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup, KindBackupVerify, KindRestore, KindOffsetReset, KindUndo}
 
 // Backends hands the actions a region's client of one system: "kube",
 // "kafka", "postgres", "redis", "clickhouse" or "prom" (per-instance load, to
@@ -276,6 +276,10 @@ func implFor(kind Kind) (actionImpl, error) {
 		return offsetResetAction{}, nil
 	case KindUndo:
 		return undoAction{}, nil
+	case KindBackupVerify:
+		return verifyAction{}, nil
+	case KindRestore:
+		return restoreAction{}, nil
 	}
 	known := make([]string, len(Kinds))
 	for i, k := range Kinds {

@@ -31,6 +31,9 @@ type BackupInfo struct {
 	Location    string // where the data is (dir, or a server-side path)
 	WALPosition string // PostgreSQL: start..end LSN
 	Detail      string
+	// What backup verify compares a restore with (see backup.Entry).
+	RowCounts map[string]int64
+	Checksums map[string]string
 }
 
 // BackupMethodDescriber says, before running, how a store will be backed up.
@@ -188,6 +191,7 @@ func (backupAction) execute(ctx context.Context, a *Service, p *Plan, res *Resul
 		entry.Method = info.Method
 		entry.Detail = info.Detail
 		entry.WALPosition = info.WALPosition
+		entry.RowCounts, entry.Checksums = info.RowCounts, info.Checksums
 		if info.Location != "" {
 			entry.Location = info.Location
 		}

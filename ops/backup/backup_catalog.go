@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,6 +34,79 @@ type Entry struct {
 	Region  string `json:"region,omitempty"`
 	Context string `json:"context,omitempty"`
 	Detail  string `json:"detail,omitempty"`
+	// RowCounts and Checksums are what the store held when backed up
+	// (PostgreSQL: rows per table; ClickHouse: rows and part checksums per
+	// partition; Redis: keys per db); backup verify compares a restore with them.
+	RowCounts map[string]int64  `json:"rowCounts,omitempty"`
+	Checksums map[string]string `json:"checksums,omitempty"`
+}
+
+// WALArchiveDir is where PostgreSQL archives its WAL beside the backups in
+// dir (archive_command), for point-in-time recovery.
+func WALArchiveDir(dir string) string { return filepath.Join(dir, "wal") }
+
+// Set returns the entries of backup set id, or an error naming the id and
+// the sets the catalog has.
+func Set(dir, id string) ([]Entry, error) {
+	entries, err := ListEntries(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out, seen []Entry
+	ids := map[string]bool{}
+	for _, e := range entries {
+		if e.ID == id {
+			out = append(out, e)
+		}
+		if !ids[e.ID] {
+			ids[e.ID] = true
+			seen = append(seen, e)
+		}
+	}
+	if len(out) == 0 {
+		var names []string
+		for i, e := range seen {
+			if i == 5 {
+				names = append(names, "...")
+				break
+			}
+			names = append(names, e.ID)
+		}
+		if len(names) == 0 {
+			return nil, fmt.Errorf("backup set %q is not in the catalog of %s: the catalog is empty", id, dir)
+		}
+		return nil, fmt.Errorf("backup set %q is not in the catalog of %s (newest: %s)", id, dir, strings.Join(names, ", "))
+	}
+	return out, nil
+}
+
+// Latest is the id of the newest set, for "backup verify latest".
+func Latest(dir string) (string, error) {
+	entries, err := ListEntries(dir)
+	if err != nil {
+		return "", err
+	}
+	if len(entries) == 0 {
+		return "", fmt.Errorf("the catalog of %s is empty: take a backup first", dir)
+	}
+	return entries[0].ID, nil
+}
+
+// SetVerification records the result of verifying one store of set id.
+func SetVerification(dir, id string, store state.System, v state.BackupVerification) error {
+	found := false
+	err := updateCatalog(dir, func(c *catalog) {
+		for i := range c.Backups {
+			if c.Backups[i].ID == id && c.Backups[i].Store == store {
+				c.Backups[i].Verification = &v
+				found = true
+			}
+		}
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("backup set %q has no %s backup in %s", id, store, dir)
+	}
+	return err
 }
 
 // Dir is the context's backup-dir, or $XDG_STATE_HOME/wotr/backups/<context>.

@@ -157,3 +157,15 @@ func SourceAge(m state.Meta, now time.Time) string {
 	}
 	return a
 }
+
+// Verification is a backup's last restore test: "never", "ok 5m ago
+// (restore 2.1s)" or "FAIL 5m ago".
+func Verification(v *state.BackupVerification, now time.Time) string {
+	if v == nil || v.At.IsZero() {
+		return "never"
+	}
+	if !v.OK {
+		return "FAIL " + Age(now.Sub(v.At)) + " ago"
+	}
+	return "ok " + Age(now.Sub(v.At)) + " ago (restore " + Seconds(v.RestoreSeconds) + ")"
+}

@@ -311,7 +311,7 @@ func Regions(s state.Snapshot, wide bool) Table {
 
 // Backups: newest first; without wide only the latest per store.
 func Backups(s state.Snapshot, wide bool) Table {
-	t := Table{Headers: []string{"STORE", "ID", "STATE", "AGE", "SIZE", "LOCATION"}}
+	t := Table{Headers: []string{"STORE", "ID", "STATE", "AGE", "SIZE", "VERIFIED", "LOCATION"}}
 	if wide {
 		t.Headers = append(t.Headers, "WAL", "ERROR")
 	}
@@ -321,7 +321,7 @@ func Backups(s state.Snapshot, wide bool) Table {
 			continue
 		}
 		seen[string(b.Store)] = true
-		r := []string{string(b.Store), b.ID, b.State, Age(s.TakenAt.Sub(b.StartedAt)), Bytes(b.SizeBytes), b.Location}
+		r := []string{string(b.Store), b.ID, b.State, Age(s.TakenAt.Sub(b.StartedAt)), Bytes(b.SizeBytes), Verification(b.Verification, s.TakenAt), b.Location}
 		if wide {
 			r = append(r, b.WALPosition, b.Error)
 		}

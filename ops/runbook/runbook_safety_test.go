@@ -105,15 +105,17 @@ func (b *recordingBackends) Client(system state.System, r config.RegionConfig) (
 // code is 3.
 func TestReadOnlyContextRefusesEveryActionStep(t *testing.T) {
 	steps := map[action.Kind]string{
-		action.KindScale:       `{kind: scale, target: api, params: {replicas: "3"}}`,
-		action.KindPartitions:  `{kind: partitions, target: ingest-events, params: {count: "12"}}`,
-		action.KindDrain:       `{kind: drain, target: node-1}`,
-		action.KindCordon:      `{kind: cordon, target: node-1}`,
-		action.KindUncordon:    `{kind: uncordon, target: node-1}`,
-		action.KindPromote:     `{kind: promote, target: secondary}`,
-		action.KindBackup:      `{kind: backup, target: all}`,
-		action.KindOffsetReset: `{kind: offset-reset, target: wotr-consumer-group, params: {topic: ingest-events, to-earliest: "true"}}`,
-		action.KindUndo:        `{kind: undo, target: 0123456789abcdef}`,
+		action.KindScale:        `{kind: scale, target: api, params: {replicas: "3"}}`,
+		action.KindPartitions:   `{kind: partitions, target: ingest-events, params: {count: "12"}}`,
+		action.KindDrain:        `{kind: drain, target: node-1}`,
+		action.KindCordon:       `{kind: cordon, target: node-1}`,
+		action.KindUncordon:     `{kind: uncordon, target: node-1}`,
+		action.KindPromote:      `{kind: promote, target: secondary}`,
+		action.KindBackup:       `{kind: backup, target: all}`,
+		action.KindOffsetReset:  `{kind: offset-reset, target: wotr-consumer-group, params: {topic: ingest-events, to-earliest: "true"}}`,
+		action.KindUndo:         `{kind: undo, target: 0123456789abcdef}`,
+		action.KindBackupVerify: `{kind: backup-verify, target: latest}`,
+		action.KindRestore:      `{kind: restore, target: postgres, params: {from: 20261201T000000.000Z-1}}`,
 	}
 	if len(steps) != len(action.Kinds) {
 		t.Fatalf("cases cover %d kinds, the service has %d", len(steps), len(action.Kinds))

@@ -333,4 +333,16 @@ type Backup struct {
 	WALPosition  string           `json:"walPosition,omitempty"`
 	KafkaOffsets map[string]int64 `json:"kafkaOffsets,omitempty"`
 	Error        string           `json:"error,omitempty"`
+	// Verification is the last restore test of this backup (backup verify).
+	Verification *BackupVerification `json:"verification,omitempty"`
+}
+
+// BackupVerification is the outcome of restoring a backup into a scratch server.
+type BackupVerification struct {
+	At     time.Time `json:"at"`
+	OK     bool      `json:"ok"`
+	Detail string    `json:"detail"`
+	// RestoreSeconds is the measured restore time (RTO): from the first byte
+	// copied to the data answering queries on the scratch server.
+	RestoreSeconds float64 `json:"restoreSeconds"`
 }

@@ -22,6 +22,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/wotr/wotr-tui/ops/backup"
 	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/platform/api"
 	"github.com/wotr/wotr-tui/platform/local"
@@ -183,6 +184,8 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 			lo.Logger = log
 		}
 		lo.Postgres.Durable = true
+		// Archived beside the context's backups (ContextFor below), for restore --to-time.
+		lo.Postgres.WALArchiveDir = backup.WALArchiveDir("backups")
 		// Proxies in front of the stores, for the control API's /faults.
 		lo.Faults = true
 		if lo.Postgres.MaxConnections == 0 {

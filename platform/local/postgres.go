@@ -49,6 +49,9 @@ type PostgresOptions struct {
 	// demo). Tests leave it off: the data dirs then live in /dev/shm, and a
 	// crash of a throwaway cluster loses nothing anyone wants.
 	Durable bool
+	// WALArchiveDir, when set, turns on WAL archiving into it (point-in-time
+	// recovery); a relative path is under the platform's dir.
+	WALArchiveDir string
 }
 
 func (o PostgresOptions) withDefaults() (PostgresOptions, error) {
@@ -83,6 +86,8 @@ type PostgresPair struct {
 	// platform runs as root, empty for the current user otherwise. pg_ctl
 	// must run as it (see RunAsOSUser).
 	OSUser string
+	// WALArchiveDir receives the primary's archived WAL; empty when off.
+	WALArchiveDir string
 
 	p *Platform
 }
@@ -212,6 +217,29 @@ wal_log_hints = on
 `, o.MaxConnections)
 	if !o.Durable {
 		conf += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+	}
+	if o.WALArchiveDir != "" {
+		archive := o.WALArchiveDir
+		if !filepath.IsAbs(archive) {
+			archive = filepath.Join(p.Dir, archive)
+		}
+		// Parents made here must let the postgres account through.
+		if err := os.MkdirAll(archive, 0o711); err != nil {
+			return err
+		}
+		if err := checkTraversable(archive); err != nil {
+			return err
+		}
+		if err := os.Chown(archive, uid, gid); err != nil {
+			return err
+		}
+		if strings.ContainsAny(archive, "'\"\\ ") {
+			return fmt.Errorf("WAL archive dir %q: must not contain quotes, backslashes or spaces (it goes into archive_command)", archive)
+		}
+		// Never overwrite a segment already archived: a second cluster
+		// archiving into the same place must fail loudly, not clobber it.
+		conf += fmt.Sprintf("archive_mode = on\narchive_command = 'test ! -f %[1]s/%%f && cp %%p %[1]s/%%f'\narchive_timeout = 60\n", archive)
+		pair.WALArchiveDir = archive
 	}
 	if err := appendFile(filepath.Join(pair.Primary.DataDir, "postgresql.conf"), conf); err != nil {
 		return err

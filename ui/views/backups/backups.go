@@ -20,6 +20,9 @@ import (
 // BackupKey takes a backup of the selected row's store.
 var BackupKey = key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "backup store"))
 
+// VerifyKey restores the selected backup into a scratch server and checks it.
+var VerifyKey = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "verify backup"))
+
 // New builds the view.
 func New(ctx *common.Context) *base.TableView {
 	return base.New(ctx, base.Spec{
@@ -33,6 +36,7 @@ func New(ctx *common.Context) *base.TableView {
 			{Title: "TOOK", Width: 5, Right: true, Numeric: true, Priority: 1},
 			{Title: "SIZE", Width: 8, Right: true, Numeric: true},
 			{Title: "WAL", Width: 10, Priority: 3},
+			{Title: "VERIFIED", Width: 12, Priority: 1},
 			{Title: "LOCATION", Width: 14, Flex: true, Priority: 2},
 		},
 		SortCol: 3,
@@ -51,22 +55,27 @@ func New(ctx *common.Context) *base.TableView {
 				}
 				out = append(out, table.Row{
 					Key:   string(b.Store) + "/" + b.ID,
-					Cells: []string{string(b.Store), common.Sanitize(b.ID), state, present.Age(age), took, present.Bytes(float64(b.SizeBytes)), b.WALPosition, common.Sanitize(b.Location)},
-					Nums:  []float64{math.NaN(), math.NaN(), math.NaN(), age.Seconds(), tookN, float64(b.SizeBytes), math.NaN(), math.NaN()},
+					Cells: []string{string(b.Store), common.Sanitize(b.ID), state, present.Age(age), took, present.Bytes(float64(b.SizeBytes)), b.WALPosition, present.Verification(b.Verification, d.Snap.TakenAt), common.Sanitize(b.Location)},
+					Nums:  []float64{math.NaN(), math.NaN(), math.NaN(), age.Seconds(), tookN, float64(b.SizeBytes), math.NaN(), math.NaN(), math.NaN()},
 					Level: health.Backup(b),
 				})
 			}
 			return out
 		},
 		Actions: func(ctx *common.Context, d *common.Data, k string) []common.ActionBinding {
-			store := string(state.SystemPostgres)
+			store, id := string(state.SystemPostgres), ""
 			for _, b := range d.Snap.Backups {
 				if string(b.Store)+"/"+b.ID == k {
-					store = string(b.Store)
+					store, id = string(b.Store), b.ID
 				}
 			}
-			return []common.ActionBinding{{Key: BackupKey, Kind: action.KindBackup, Target: store,
+			out := []common.ActionBinding{{Key: BackupKey, Kind: action.KindBackup, Target: store,
 				Params: []common.Param{{Name: "store", Prompt: "store to back up (postgres, clickhouse, redis)", Default: store, AsTarget: true}}}}
+			if id != "" {
+				out = append(out, common.ActionBinding{Key: VerifyKey, Kind: action.KindBackupVerify, Target: id,
+					Params: []common.Param{{Name: "store", Prompt: "store to verify (postgres, clickhouse, redis, all)", Default: store}}})
+			}
+			return out
 		},
 		Open: func(ctx *common.Context, d *common.Data, k string) base.Drill {
 			return base.NewTextDrill(ctx, d, k, func(d *common.Data, w int) []string {
@@ -88,6 +97,10 @@ func New(ctx *common.Context) *base.TableView {
 					}
 					if b.Error != "" {
 						lines = append(lines, ctx.Styles.Crit.Render("error: ")+common.Sanitize(b.Error))
+					}
+					lines = append(lines, base.KV(ctx, "verified", present.Verification(b.Verification, d.Snap.TakenAt)))
+					if v := b.Verification; v != nil && v.Detail != "" {
+						lines = append(lines, base.KV(ctx, "verify detail", common.Sanitize(v.Detail)))
 					}
 					return lines
 				}
