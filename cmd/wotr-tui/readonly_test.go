@@ -158,20 +158,20 @@ func TestReadOnlyContextChangesNothing(t *testing.T) {
 		action.KindBackup:      {"backup", "postgres"},
 		action.KindOffsetReset: {"offsets", "reset", "wotr-consumer-group", "--topic", local.TopicIngestEvents, "--to-earliest", "--stop-consumers"},
 		action.KindUndo:        {"undo", "0123456789abcdef"},
-	}
-	steps := map[action.Kind]string{
-		action.KindScale:       `{kind: scale, target: api, params: {replicas: "5"}}`,
-		action.KindPartitions:  `{kind: partitions, target: ` + local.TopicIngestEvents + `, params: {count: "20"}}`,
-		action.KindDrain:       `{kind: drain, target: ` + node + `}`,
-		action.KindCordon:      `{kind: cordon, target: ` + node + `}`,
-		action.KindUncordon:    `{kind: uncordon, target: ` + cordoned + `}`,
-		action.KindPromote:     `{kind: promote, target: secondary}`,
-		action.KindBackup:      `{kind: backup, target: all}`,
-		action.KindOffsetReset: `{kind: offset-reset, target: wotr-consumer-group, params: {topic: ` + local.TopicIngestEvents + `, to-latest: "true"}}`,
-		action.KindUndo:        `{kind: undo, target: 0123456789abcdef}`,
 		// An id the catalog lacks: the read-only refusal comes before any lookup.
 		action.KindBackupVerify: {"backup", "verify", "latest"},
 		action.KindRestore:      {"restore", "postgres", "--from", "20261201T000000.000Z-1", "--confirm", "postgres@primary"},
+	}
+	steps := map[action.Kind]string{
+		action.KindScale:        `{kind: scale, target: api, params: {replicas: "5"}}`,
+		action.KindPartitions:   `{kind: partitions, target: ` + local.TopicIngestEvents + `, params: {count: "20"}}`,
+		action.KindDrain:        `{kind: drain, target: ` + node + `}`,
+		action.KindCordon:       `{kind: cordon, target: ` + node + `}`,
+		action.KindUncordon:     `{kind: uncordon, target: ` + cordoned + `}`,
+		action.KindPromote:      `{kind: promote, target: secondary}`,
+		action.KindBackup:       `{kind: backup, target: all}`,
+		action.KindOffsetReset:  `{kind: offset-reset, target: wotr-consumer-group, params: {topic: ` + local.TopicIngestEvents + `, to-latest: "true"}}`,
+		action.KindUndo:         `{kind: undo, target: 0123456789abcdef}`,
 		action.KindBackupVerify: `{kind: backup-verify, target: latest}`,
 		action.KindRestore:      `{kind: restore, target: postgres, params: {from: 20261201T000000.000Z-1}}`,
 	}
