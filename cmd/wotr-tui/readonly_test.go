@@ -161,6 +161,7 @@ func TestReadOnlyContextChangesNothing(t *testing.T) {
 		// An id the catalog lacks: the read-only refusal comes before any lookup.
 		action.KindBackupVerify: {"backup", "verify", "latest"},
 		action.KindRestore:      {"restore", "postgres", "--from", "20261201T000000.000Z-1", "--confirm", "postgres@primary"},
+		action.KindRestoreSet:   {"restore", "set", "20261201T000000.000Z-1", "--confirm", "set@primary"},
 	}
 	steps := map[action.Kind]string{
 		action.KindScale:        `{kind: scale, target: api, params: {replicas: "5"}}`,
@@ -174,6 +175,7 @@ func TestReadOnlyContextChangesNothing(t *testing.T) {
 		action.KindUndo:         `{kind: undo, target: 0123456789abcdef}`,
 		action.KindBackupVerify: `{kind: backup-verify, target: latest}`,
 		action.KindRestore:      `{kind: restore, target: postgres, params: {from: 20261201T000000.000Z-1}}`,
+		action.KindRestoreSet:   `{kind: restore-set, target: 20261201T000000.000Z-1}`,
 	}
 	var paths []path
 	for _, k := range action.Kinds {

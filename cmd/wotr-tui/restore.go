@@ -13,7 +13,11 @@ func newBackupVerifyCmd(d *deps) *cobra.Command {
 }
 
 func newRestoreCmd(d *deps) *cobra.Command {
-	return newActionCmd(d, action.KindRestore, "restore postgres|clickhouse|redis --from ID [--to-time T | --to-lsn L]",
+	cmd := newActionCmd(d, action.KindRestore, "restore postgres|clickhouse|redis --from ID [--to-time T | --to-lsn L]",
 		"Restore a store from a backup set into a new data dir, check it, then swap it in (the old data dir is kept)",
 		"restore takes one store: postgres, clickhouse or redis")
+	cmd.AddCommand(newActionCmd(d, action.KindRestoreSet, "set ID",
+		"Restore a backup set as one point: PostgreSQL to its LSN, ClickHouse to its parts, the consumer group rewound to its Kafka offsets",
+		"restore set takes one backup set ID (see wotr-tui backups)"))
+	return cmd
 }

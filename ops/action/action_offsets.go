@@ -322,7 +322,6 @@ func (offsetResetAction) execute(ctx context.Context, a *Service, p *Plan, res *
 		return err
 	}
 	dry := p.Request.DryRun
-	o := a.opts()
 	var sc Scaler
 	var dep string
 	var previous int32
@@ -340,30 +339,8 @@ func (offsetResetAction) execute(ctx context.Context, a *Service, p *Plan, res *
 		}
 	}
 	var done OffsetReset
-	phases := []phase{
-		{name: "stop consumers", detail: fmt.Sprintf("scale %s from %d to 0", dep, previous), skip: !rr.stop || previous == 0,
-			run: func(ctx context.Context, detail func(string)) error {
-				if err := sc.SetReplicas(ctx, dep, 0, dry); err != nil {
-					return fmt.Errorf("scale %s to 0: %w", dep, err)
-				}
-				if dry {
-					return nil
-				}
-				stopped = true
-				_, err := waitFor(ctx, o.VerifyTimeout, o.PollInterval, func(ctx context.Context) (bool, string, error) {
-					w, err := sc.Workload(ctx, dep)
-					return err == nil && w.Replicas == 0 && w.Ready == 0, fmt.Sprintf("%d replicas, %d ready", w.Replicas, w.Ready), err
-				})
-				return err
-			}},
-		{name: "group empty", detail: "waiting for " + rr.group + " to have no members", skip: !rr.stop || dry,
-			run: func(ctx context.Context, detail func(string)) error {
-				_, err := waitFor(ctx, o.VerifyTimeout, o.PollInterval, func(ctx context.Context) (bool, string, error) {
-					g, err := or.GroupOffsets(ctx, rr.group, rr.topic)
-					return err == nil && g.Members == 0, fmt.Sprintf("%d members, state %s", g.Members, g.State), err
-				})
-				return err
-			}},
+	phases := stopConsumerPhases(a, sc, dep, previous, or, rr, dry, &stopped)
+	phases = append(phases, []phase{
 		{name: "commit offsets", detail: rr.group + " on " + rr.topic,
 			run: func(ctx context.Context, detail func(string)) error {
 				// Computed again now that nothing consumes: the previous
@@ -410,7 +387,7 @@ func (offsetResetAction) execute(ctx context.Context, a *Service, p *Plan, res *
 				stopped = false
 				return restartConsumers(ctx, a, sc, dep, previous, or, rr, res)
 			}},
-	}
+	}...)
 	err = runPhases(ctx, phases, res, progress)
 	if err != nil && stopped {
 		// Never leave the consumers stopped because the reset failed.
@@ -476,4 +453,35 @@ func restartConsumers(ctx context.Context, a *Service, sc Scaler, dep string, re
 	}
 	res.Verified = append(res.Verified, c)
 	return nil
+}
+
+// stopConsumerPhases scale dep to 0 and wait until the group has no members,
+// so no member commits over what follows. stopped is set once the scale-down is applied.
+func stopConsumerPhases(a *Service, sc Scaler, dep string, previous int32, or OffsetResetter, rr *resetRequest, dry bool, stopped *bool) []phase {
+	o := a.opts()
+	return []phase{
+		{name: "stop consumers", detail: fmt.Sprintf("scale %s from %d to 0", dep, previous), skip: !rr.stop || previous == 0,
+			run: func(ctx context.Context, detail func(string)) error {
+				if err := sc.SetReplicas(ctx, dep, 0, dry); err != nil {
+					return fmt.Errorf("scale %s to 0: %w", dep, err)
+				}
+				if dry {
+					return nil
+				}
+				*stopped = true
+				_, err := waitFor(ctx, o.VerifyTimeout, o.PollInterval, func(ctx context.Context) (bool, string, error) {
+					w, err := sc.Workload(ctx, dep)
+					return err == nil && w.Replicas == 0 && w.Ready == 0, fmt.Sprintf("%d replicas, %d ready", w.Replicas, w.Ready), err
+				})
+				return err
+			}},
+		{name: "group empty", detail: "waiting for " + rr.group + " to have no members", skip: !rr.stop || dry,
+			run: func(ctx context.Context, detail func(string)) error {
+				_, err := waitFor(ctx, o.VerifyTimeout, o.PollInterval, func(ctx context.Context) (bool, string, error) {
+					g, err := or.GroupOffsets(ctx, rr.group, rr.topic)
+					return err == nil && g.Members == 0, fmt.Sprintf("%d members, state %s", g.Members, g.State), err
+				})
+				return err
+			}},
+	}
 }

@@ -57,7 +57,7 @@ const (
 )
 
 // Kinds lists every action the service knows.
-var Kinds = []Kind{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup, KindBackupVerify, KindRestore, KindOffsetReset, KindUndo}
+var Kinds = []Kind{KindScale, KindPartitions, KindDrain, KindCordon, KindUncordon, KindPromote, KindBackup, KindBackupVerify, KindRestore, KindRestoreSet, KindOffsetReset, KindUndo}
 
 // Backends hands the actions a region's client of one system: "kube",
 // "kafka", "postgres", "redis", "clickhouse" or "prom" (per-instance load, to
@@ -280,6 +280,8 @@ func implFor(kind Kind) (actionImpl, error) {
 		return verifyAction{}, nil
 	case KindRestore:
 		return restoreAction{}, nil
+	case KindRestoreSet:
+		return restoreSetAction{}, nil
 	}
 	known := make([]string, len(Kinds))
 	for i, k := range Kinds {

@@ -243,50 +243,68 @@ func (restoreAction) execute(ctx context.Context, a *Service, p *Plan, res *Resu
 		return err
 	}
 	res.Measurements = map[string]float64{}
-	var prepared PreparedRestore
-	var swap SwapReport
+	var sp storeRestorePhases
 	start := a.now()
-	phases := []phase{
-		{name: "restore copy", detail: "restoring backup " + sr.Entry.ID + " to " + sr.targetText(), run: func(ctx context.Context, detail func(string)) error {
+	err = runPhases(ctx, sp.phases(rs, sr, res, ""), res, progress)
+	res.Measurements["restore seconds"] = a.now().Sub(start).Seconds()
+	if err != nil {
+		return sp.fail(err)
+	}
+	swap := sp.swap
+	res.Summary = fmt.Sprintf("%s restored from %s to %s; %s; the replaced data dir is kept at %s (remove it when done)",
+		sr.Entry.Store, sr.Entry.ID, sr.targetText(), swap.Detail, swap.OldDataDir)
+	return nil
+}
+
+// storeRestorePhases restores one store: a prepared copy, checked, swapped in.
+// It holds what the phases made, for the summary and for cleaning up.
+type storeRestorePhases struct {
+	prepared PreparedRestore
+	swap     SwapReport
+}
+
+// phases are the restore's steps; prefix names them when several stores restore in one action.
+func (sp *storeRestorePhases) phases(rs StoreRestorer, sr StoreRestore, res *Result, prefix string) []phase {
+	return []phase{
+		{name: prefix + "restore copy", detail: "restoring backup " + sr.Entry.ID + " to " + sr.targetText(), run: func(ctx context.Context, detail func(string)) error {
 			var err error
-			prepared, err = rs.PrepareRestore(ctx, sr, detail)
+			sp.prepared, err = rs.PrepareRestore(ctx, sr, detail)
 			return err
 		}},
-		{name: "check copy", detail: "checking the restored copy", run: func(ctx context.Context, detail func(string)) error {
+		{name: prefix + "check copy", detail: "checking the restored copy", run: func(ctx context.Context, detail func(string)) error {
 			var bad []string
-			for _, c := range prepared.Checks() {
-				c.Name = "restored copy: " + c.Name
+			for _, c := range sp.prepared.Checks() {
+				c.Name = prefix + "restored copy: " + c.Name
 				res.Verified = append(res.Verified, c)
 				if c.Status == CheckFail {
 					bad = append(bad, c.Name+": "+c.Detail)
 				}
 			}
 			if len(bad) > 0 {
-				_ = prepared.Discard()
-				return fmt.Errorf("the restored copy failed its checks, the live data is untouched: %s", strings.Join(bad, "; "))
+				_ = sp.prepared.Discard()
+				return fmt.Errorf("the restored %s copy failed its checks, the live data is untouched: %s", sr.Entry.Store, strings.Join(bad, "; "))
 			}
-			detail(prepared.Detail())
+			detail(sp.prepared.Detail())
 			return nil
 		}},
-		{name: "swap in", detail: "stopping the server and swapping the data dirs", run: func(ctx context.Context, detail func(string)) error {
+		{name: prefix + "swap in", detail: "stopping the server and swapping the data dirs", run: func(ctx context.Context, detail func(string)) error {
 			var err error
-			swap, err = prepared.SwapIn(ctx, detail)
+			sp.swap, err = sp.prepared.SwapIn(ctx, detail)
+			if err == nil {
+				res.Verified = append(res.Verified, sp.swap.Checks...)
+			}
 			return err
 		}},
 	}
-	err = runPhases(ctx, phases, res, progress)
-	res.Measurements["restore seconds"] = a.now().Sub(start).Seconds()
-	if err != nil {
-		if prepared != nil && swap.OldDataDir == "" {
-			_ = prepared.Discard()
-		}
-		if swap.OldDataDir != "" {
-			err = errors.Join(err, fmt.Errorf("the replaced data dir is kept at %s", swap.OldDataDir))
-		}
-		return err
+}
+
+// fail discards a copy that was never swapped in and names the kept data dir of one that was.
+func (sp *storeRestorePhases) fail(err error) error {
+	if sp.prepared != nil && sp.swap.OldDataDir == "" {
+		_ = sp.prepared.Discard()
 	}
-	res.Verified = append(res.Verified, swap.Checks...)
-	res.Summary = fmt.Sprintf("%s restored from %s to %s; %s; the replaced data dir is kept at %s (remove it when done)",
-		sr.Entry.Store, sr.Entry.ID, sr.targetText(), swap.Detail, swap.OldDataDir)
-	return nil
+	if sp.swap.OldDataDir != "" {
+		err = errors.Join(err, fmt.Errorf("the replaced data dir is kept at %s", sp.swap.OldDataDir))
+	}
+	return err
 }

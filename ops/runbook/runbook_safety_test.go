@@ -116,6 +116,7 @@ func TestReadOnlyContextRefusesEveryActionStep(t *testing.T) {
 		action.KindUndo:         `{kind: undo, target: 0123456789abcdef}`,
 		action.KindBackupVerify: `{kind: backup-verify, target: latest}`,
 		action.KindRestore:      `{kind: restore, target: postgres, params: {from: 20261201T000000.000Z-1}}`,
+		action.KindRestoreSet:   `{kind: restore-set, target: 20261201T000000.000Z-1}`,
 	}
 	if len(steps) != len(action.Kinds) {
 		t.Fatalf("cases cover %d kinds, the service has %d", len(steps), len(action.Kinds))
