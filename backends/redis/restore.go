@@ -229,9 +229,20 @@ func (c *Client) VerifyBackup(ctx context.Context, e backup.Entry, progress func
 	if progress != nil {
 		progress("snapshot loaded in " + rep.RestoreTime.Round(time.Millisecond).String())
 	}
-	size, err := s.c.DBSize(ctx).Result()
+	size, err := checkScratch(ctx, s, e, &rep)
 	if err != nil {
 		return rep, err
+	}
+	rep.Detail = fmt.Sprintf("%d keys loaded into a scratch redis-server in %s", size, rep.RestoreTime.Round(time.Millisecond))
+	return rep, nil
+}
+
+// checkScratch compares a loaded scratch server with what the backup recorded
+// (DBSIZE) and reads a sample of its keys back; it returns the DBSIZE.
+func checkScratch(ctx context.Context, s *scratchRedis, e backup.Entry, rep *action.VerifyReport) (int64, error) {
+	size, err := s.c.DBSize(ctx).Result()
+	if err != nil {
+		return size, err
 	}
 	want, ok := e.RowCounts["db0"]
 	switch {
@@ -244,7 +255,7 @@ func (c *Client) VerifyBackup(ctx context.Context, e backup.Entry, progress func
 	}
 	keys, _, err := s.c.Scan(ctx, 0, "*", 200).Result()
 	if err != nil {
-		return rep, err
+		return size, err
 	}
 	if len(keys) > 20 {
 		keys = keys[:20]
@@ -270,6 +281,5 @@ func (c *Client) VerifyBackup(ctx context.Context, e backup.Entry, progress func
 	default:
 		rep.Checks = append(rep.Checks, action.Check{Name: "sample keys", Status: action.CheckPass, Detail: fmt.Sprintf("%d keys read back (TYPE, DUMP)", len(keys))})
 	}
-	rep.Detail = fmt.Sprintf("%d keys loaded into a scratch redis-server in %s", size, rep.RestoreTime.Round(time.Millisecond))
-	return rep, nil
+	return size, nil
 }

@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	goredis "github.com/redis/go-redis/v9"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/audit"
 	"github.com/wotr/wotr-tui/ops/backup"
 	"github.com/wotr/wotr-tui/ops/config"
@@ -218,6 +220,78 @@ func TestRestoreSetReplaysTheGapExactlyOnce(t *testing.T) {
 	}
 	recs, _ := audit.NewLog(cc.AuditLog).Records(ctx, 1)
 	if len(recs) != 1 || recs[0].Action != "restore-set" || recs[0].Outcome != audit.OutcomeOK {
+		t.Errorf("last audit record: %+v", recs)
+	}
+}
+
+// restore redis: the keys written after the backup are gone, the backup's
+// keys are back with their values, and the replaced keys are kept in an RDB.
+func TestRestoreRedis(t *testing.T) {
+	// The restore flushes the live server: a platform of its own.
+	p := localtest.Private(t, local.Options{Only: []string{local.Redis}})
+	cc := contextFor(t, p)
+	cc.Regions[1].Redis = nil
+	app := newCLI(t).withContext(cc)
+	ctx := context.Background()
+	rc := goredis.NewClient(&goredis.Options{Addr: p.Redis.Primary.Addr})
+	defer rc.Close()
+	for i := 0; i < 100; i++ {
+		if err := rc.Set(ctx, "before:"+itoa(i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rc.Set(ctx, "ttl:before", "x", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	mustCode(t, app.run("backup", "redis", "--yes"), ExitOK)
+	id, _ := backup.Latest(cc.BackupDir)
+	for i := 0; i < 50; i++ {
+		if err := rc.Set(ctx, "after:"+itoa(i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rc.Set(ctx, "before:0", "overwritten", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	mustCode(t, app.run("restore", "redis", "--from", id, "--to-lsn", "0/1", "--confirm", "redis@primary"), ExitUsage)
+	mustCode(t, app.run("restore", "redis", "--from", id, "--confirm", "postgres@primary"), ExitRefused)
+	mustCode(t, app.run("restore", "redis", "--from", id, "--dry-run"), ExitOK)
+	if n, _ := rc.DBSize(ctx).Result(); n != 151 {
+		t.Fatalf("a refused or dry-run restore changed Redis: %d keys, want 151", n)
+	}
+
+	r := app.run("restore", "redis", "--from", id, "--confirm", "redis@primary", "-o", "json")
+	mustCode(t, r, ExitOK)
+	doc := r.doc(t)
+	t.Logf("restore: %s (%.2fs)", doc.Result.Summary, doc.Result.Measurements["restore seconds"])
+	if n, _ := rc.DBSize(ctx).Result(); n != 101 {
+		t.Errorf("%d keys after the restore, want the backup's 101", n)
+	}
+	if n, _ := rc.Exists(ctx, "after:0", "after:49").Result(); n != 0 {
+		t.Errorf("%d keys written after the backup survived the restore", n)
+	}
+	if v, _ := rc.Get(ctx, "before:0").Result(); v != "0" {
+		t.Errorf("before:0 = %q after the restore, want the backup's value 0", v)
+	}
+	if v, _ := rc.Get(ctx, "before:99").Result(); v != "99" {
+		t.Errorf("before:99 = %q after the restore, want 99", v)
+	}
+	if ttl, _ := rc.TTL(ctx, "ttl:before").Result(); ttl <= 0 || ttl > time.Hour {
+		t.Errorf("ttl:before TTL %v after the restore, want the backup's expiry kept", ttl)
+	}
+	if c := checkByName(doc.Result.Verified, "redis keys restored"); c == nil || c.Status != action.CheckPass {
+		t.Errorf("redis keys restored: %+v", c)
+	}
+	kept, _ := filepath.Glob(filepath.Join(cc.BackupDir, "*", "redis.before-restore-*", "*.rdb"))
+	if len(kept) != 1 {
+		kept, _ = filepath.Glob(filepath.Join(cc.BackupDir, "*", "*", "redis.before-restore-*", "*.rdb"))
+	}
+	if len(kept) != 1 || !strings.Contains(doc.Result.Summary, filepath.Dir(kept[0])) {
+		t.Errorf("replaced keys not kept in an RDB named in the summary: %v, %q", kept, doc.Result.Summary)
+	}
+	recs, _ := audit.NewLog(cc.AuditLog).Records(ctx, 1)
+	if len(recs) != 1 || recs[0].Action != "restore" || recs[0].Target != "redis" || recs[0].Outcome != audit.OutcomeOK {
 		t.Errorf("last audit record: %+v", recs)
 	}
 }
