@@ -23,6 +23,9 @@ var BackupKey = key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "backup stor
 // VerifyKey restores the selected backup into a scratch server and checks it.
 var VerifyKey = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "verify backup"))
 
+// RestoreSetKey restores the selected row's set: PostgreSQL, ClickHouse and the consumer offsets.
+var RestoreSetKey = key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "restore set"))
+
 // New builds the view.
 func New(ctx *common.Context) *base.TableView {
 	return base.New(ctx, base.Spec{
@@ -73,7 +76,8 @@ func New(ctx *common.Context) *base.TableView {
 				Params: []common.Param{{Name: "store", Prompt: "store to back up (postgres, clickhouse, redis)", Default: store, AsTarget: true}}}}
 			if id != "" {
 				out = append(out, common.ActionBinding{Key: VerifyKey, Kind: action.KindBackupVerify, Target: id,
-					Params: []common.Param{{Name: "store", Prompt: "store to verify (postgres, clickhouse, redis, all)", Default: store}}})
+					Params: []common.Param{{Name: "store", Prompt: "store to verify (postgres, clickhouse, redis, all)", Default: store}}},
+					common.ActionBinding{Key: RestoreSetKey, Kind: action.KindRestoreSet, Target: id})
 			}
 			return out
 		},
