@@ -228,11 +228,17 @@ func (restoreSetAction) execute(ctx context.Context, a *Service, p *Plan, res *R
 	res.Measurements = map[string]float64{}
 	stopped, committed := false, false
 	phases := stopConsumerPhases(a, sc, dep, previous, or, rr0, false, &stopped)
+	// Every store's copy is restored and checked before any is swapped in, so
+	// a backup that fails its checks leaves all live data untouched.
 	sps := make([]*storeRestorePhases, len(sr.stores))
+	var swaps []phase
 	for i, s := range sr.stores {
 		sps[i] = &storeRestorePhases{}
-		phases = append(phases, sps[i].phases(restorers[i], s, res, string(s.Entry.Store)+" ")...)
+		ph := sps[i].phases(restorers[i], s, res, string(s.Entry.Store)+" ")
+		phases = append(phases, ph[:len(ph)-1]...)
+		swaps = append(swaps, ph[len(ph)-1])
 	}
+	phases = append(phases, swaps...)
 	var resets []OffsetReset
 	phases = append(phases, phase{name: "commit offsets", detail: rr0.group + " to the offsets of set " + sr.id,
 		run: func(ctx context.Context, detail func(string)) error {
