@@ -193,6 +193,56 @@ func TestRestoreSetReplaysTheGapExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	replicas := *dep.Spec.Replicas
+	consumersAt := func() int32 {
+		t.Helper()
+		d, err := p.Kube.Clientset.AppsV1().Deployments(p.Kube.Namespace).Get(ctx, demo.ConsumerDeployment, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *d.Spec.Replicas
+	}
+
+	t.Run("a copy that fails its checks changes nothing", func(t *testing.T) {
+		// Claim one more ClickHouse row than the backup holds: its restored
+		// copy fails the comparison, after PostgreSQL's copy passed.
+		set, _ := backup.Set(backupDir, id)
+		var ch backup.Entry
+		for _, e := range set {
+			if e.Store == "clickhouse" {
+				ch = e
+			}
+		}
+		var bumped string
+		for k := range ch.RowCounts {
+			bumped = k
+			break
+		}
+		ch.RowCounts[bumped]++
+		if err := backup.PutEntry(backupDir, ch); err != nil {
+			t.Fatal(err)
+		}
+		r := app.run("restore", "set", id, "--confirm", "set@primary", "-o", "json")
+		ch.RowCounts[bumped]--
+		if err := backup.PutEntry(backupDir, ch); err != nil {
+			t.Fatal(err)
+		}
+		mustCode(t, r, ExitFailed)
+		if !strings.Contains(r.out+r.err, "the live data is untouched") {
+			t.Errorf("the failure does not say the live data is untouched: %s %s", r.out, r.err)
+		}
+		if k := pgRows(); k != 2 {
+			t.Errorf("a failed restore set changed PostgreSQL: %d rows, want 2", k)
+		}
+		if rows, _ := count(); rows != n+m {
+			t.Errorf("a failed restore set changed ClickHouse: %d events", rows)
+		}
+		if kept, _ := filepath.Glob(p.Postgres.Primary.DataDir + ".before-restore-*"); len(kept) != 0 {
+			t.Errorf("a failed restore set swapped a data dir: %v", kept)
+		}
+		if got := consumersAt(); got != replicas {
+			t.Errorf("consumers at %d replicas after a failed restore set, want %d", got, replicas)
+		}
+	})
 	r := app.run("restore", "set", id, "--confirm", "set@primary", "-o", "json")
 	done := time.Now()
 	mustCode(t, r, ExitOK)
@@ -215,8 +265,8 @@ func TestRestoreSetReplaysTheGapExactlyOnce(t *testing.T) {
 	if rows, ids := count(); rows != n+m || ids != n+m {
 		t.Errorf("ClickHouse: count() FINAL %d, distinct ids %d; want %d each", rows, ids, n+m)
 	}
-	if dep, _ := p.Kube.Clientset.AppsV1().Deployments(p.Kube.Namespace).Get(ctx, demo.ConsumerDeployment, metav1.GetOptions{}); *dep.Spec.Replicas != replicas {
-		t.Errorf("consumers at %d replicas after restore set, want %d", *dep.Spec.Replicas, replicas)
+	if got := consumersAt(); got != replicas {
+		t.Errorf("consumers at %d replicas after restore set, want %d", got, replicas)
 	}
 	recs, _ := audit.NewLog(cc.AuditLog).Records(ctx, 1)
 	if len(recs) != 1 || recs[0].Action != "restore-set" || recs[0].Outcome != audit.OutcomeOK {
