@@ -198,6 +198,12 @@ func (restoreAction) plan(ctx context.Context, a *Service, req Request, p *Plan)
 		"stop the live server, move its data dir aside (kept, path printed), move the restored one in, start the server",
 		"verify the server answers on the restored data",
 	}
+	if sr.Entry.Store == state.SystemRedis {
+		// Redis is restored in place through its protocol, not by a data dir swap.
+		p.Steps[0] = fmt.Sprintf("load backup %s (%s) into a scratch redis-server", sr.Entry.ID, present.Bytes(sr.Entry.SizeBytes))
+		p.Steps[2] = "save the live keys to an RDB beside the backup (kept, path printed), FLUSHALL the live server, copy every key with its TTL from the checked copy"
+		p.Steps[3] = "verify DBSIZE equals the backup's key count"
+	}
 	lost := fmt.Sprintf("everything written to %s after %s is lost from the live store", sr.Entry.Store, sr.targetText())
 	if facts.CurrentLSN != "" {
 		lost += " (the server is at WAL " + facts.CurrentLSN
