@@ -113,8 +113,7 @@ func faults() []fault {
 		{name: "redis-down", short: true, apply: setProxy("redis-primary", reset), clear: clearProxy("redis-primary")},
 		{name: "redis-flapping", apply: flapOn, clear: flapOff},
 		{name: "postgres-down", apply: setProxy("postgres-primary", reset), clear: clearProxy("postgres-primary")},
-		// Over 40 s each on a loaded machine, so full set only.
-		{name: "kafka-broker-down", apply: brokerOff, clear: brokerOn},
+		{name: "kafka-broker-down", short: true, apply: brokerOff, clear: brokerOn},
 		{name: "kafka-broker-partitioned", apply: partOff, clear: partOn},
 		{name: "kafka-down", apply: func(r *rig) error { return r.p.Kafka.Stop() }, clear: func(r *rig) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
