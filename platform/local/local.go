@@ -64,7 +64,10 @@ type Platform struct {
 	log  *slog.Logger
 
 	Kafka      *KafkaCluster
+	// Kube is the control plane of the first region (the only one unless
+	// KubeOptions.PerRegion); Kubes lists every region's, Kube first.
 	Kube       *KubeCluster
+	Kubes      []*KubeCluster
 	Postgres   *PostgresPair
 	Redis      *RedisPair
 	ClickHouse *ClickHouseCluster
