@@ -63,7 +63,7 @@ type Platform struct {
 	opts Options
 	log  *slog.Logger
 
-	Kafka      *KafkaCluster
+	Kafka *KafkaCluster
 	// Kube is the control plane of the first region (the only one unless
 	// KubeOptions.PerRegion); Kubes lists every region's, Kube first.
 	Kube       *KubeCluster
