@@ -525,7 +525,7 @@ func ContextFor(p *local.Platform, backupDir string) config.ContextConfig {
 			r.ClickHouse = ch
 		}
 		if p.HAProxy != nil {
-			r.HAProxy = &config.HAProxyEndpoint{Socket: p.HAProxy.Socket, Backend: p.HAProxy.Backend}
+			r.HAProxy = &config.HAProxyEndpoint{Socket: p.HAProxy.Socket, Backend: p.HAProxy.Backend, ActiveMap: p.HAProxy.ActiveMap}
 		}
 	}
 	primary := config.RegionConfig{Name: RegionPrimary, Role: "primary"}
@@ -537,7 +537,7 @@ func ContextFor(p *local.Platform, backupDir string) config.ContextConfig {
 	}
 	if p.HAProxy != nil {
 		if lb := p.HAProxy.ForRegion(RegionSecondary); lb != nil {
-			secondary.HAProxy = &config.HAProxyEndpoint{Socket: lb.Socket, Backend: lb.Backend}
+			secondary.HAProxy = &config.HAProxyEndpoint{Socket: lb.Socket, Backend: lb.Backend, ActiveMap: lb.ActiveMap}
 		}
 	}
 	if pg := p.Postgres; pg != nil {

@@ -18,6 +18,8 @@ import (
 const (
 	HAProxyFrontend = "wotr_api_frontend"
 	HAProxyBackend  = "wotr_api_backend"
+	// HAProxyBackendHeader names the backend that answered, with regions.
+	HAProxyBackendHeader = "X-Wotr-Backend"
 	// HAProxySlotPrefix names the server-template slots: api1, api2, ...
 	HAProxySlotPrefix = "api"
 )
@@ -129,7 +131,9 @@ func (p *Platform) startHAProxy(ctx context.Context) error {
 			backends += fmt.Sprintf(backendCfg, v.Backend, o.CheckInterval.Milliseconds(), HAProxySlotPrefix, o.Slots)
 		}
 		// The map is read per request, so "set map" switches regions at once.
-		route = fmt.Sprintf("use_backend %%[str(active),map(%s,%s)]\n    default_backend %s", s.ActiveMap, HAProxyBackend, HAProxyBackend)
+		// The response names the backend, so clients see which region answered.
+		route = fmt.Sprintf("http-response set-header %s %%b\n    use_backend %%[str(active),map(%s,%s)]\n    default_backend %s",
+			HAProxyBackendHeader, s.ActiveMap, HAProxyBackend, HAProxyBackend)
 	}
 	proc, _, err := p.startOnFreshPorts(ctx, HAProxy, "haproxy frontend and runtime API", 2, func(_ int, ports []int) (*Process, error) {
 		s.FrontendAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])

@@ -40,6 +40,10 @@ func TestHAProxyGlobalFrontendSwitchesRegions(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
+		// The answer names the backend of the region that served it.
+		if be := resp.Header.Get(local.HAProxyBackendHeader); be != "" && be != prim.Backend && be != sec.Backend {
+			return "backend header " + be
+		}
 		return string(b)
 	}
 	// Until the health checks pass the backend answers 503; then only the
