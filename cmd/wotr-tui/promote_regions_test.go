@@ -247,10 +247,17 @@ func TestPromoteAcrossRegionClusters(t *testing.T) {
 
 	// End to end: an event posted to the global frontend now reaches ClickHouse.
 	after := prefix + "after-promote"
-	code, be, err := postEvent(ctx, &http.Client{Timeout: 5 * time.Second}, front, after)
-	if err != nil || code != http.StatusAccepted || be != lbSec.Backend {
-		t.Fatalf("POST after the promote: %d from %q, %v; want 202 from %s", code, be, err, lbSec.Backend)
-	}
+	// Retried as any client would: instances still join and leave backends.
+	localtest.Eventually(t, 30*time.Second, "202 after the promote", func() error {
+		code, be, err := postEvent(ctx, &http.Client{Timeout: 5 * time.Second}, front, after)
+		if err != nil || code != http.StatusAccepted {
+			return fmt.Errorf("POST after the promote: %d, %v", code, err)
+		}
+		if be != lbSec.Backend {
+			t.Fatalf("POST after the promote answered by %q, want %s", be, lbSec.Backend)
+		}
+		return nil
+	})
 	acked := append(l.ids(), after)
 	var missing []string
 	localtest.Eventually(t, 120*time.Second, "every acknowledged event in ClickHouse", func() error {

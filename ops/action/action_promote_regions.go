@@ -260,13 +260,16 @@ func (r *promoteRun) standbyOld(ctx context.Context, detail func(string)) error 
 }
 
 // regionPhases are the workload moves of a promote between clusters of
-// their own, skipped when the regions share one.
+// their own; none when the regions share one, so that promote's progress
+// reads as it always did.
 func (r *promoteRun) regionPhases() (before, after []phase) {
-	skip := !r.pr.ownClusters()
+	if !r.pr.ownClusters() {
+		return nil, nil
+	}
 	old := nameOf(r.pr.old)
-	return []phase{{name: "warm " + r.pr.target.Name, detail: "to " + old + "'s sizes", skip: skip, run: r.warmTarget}},
+	return []phase{{name: "warm " + r.pr.target.Name, detail: "to " + old + "'s sizes", run: r.warmTarget}},
 		[]phase{
-			{name: "switch frontend", detail: "to " + r.pr.target.Name, skip: skip, run: r.switchFrontend},
-			{name: "standby " + old, detail: "to " + r.pr.target.Name + "'s former sizes", skip: skip, run: r.standbyOld},
+			{name: "switch frontend", detail: "to " + r.pr.target.Name, run: r.switchFrontend},
+			{name: "standby " + old, detail: "to " + r.pr.target.Name + "'s former sizes", run: r.standbyOld},
 		}
 }
