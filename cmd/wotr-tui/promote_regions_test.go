@@ -167,6 +167,25 @@ func TestPromoteAcrossRegionClusters(t *testing.T) {
 	})
 	p := d.Platform
 	prim, sec := p.KubeFor(demo.RegionPrimary), p.KubeFor(demo.RegionSecondary)
+	// On failure, each region's pods tell which step stalled (runs before the stop).
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, k := range []*local.KubeCluster{prim, sec} {
+			pods, err := k.Clientset.CoreV1().Pods(k.Namespace).List(context.Background(), metav1.ListOptions{})
+			if err != nil {
+				t.Logf("%s: %v", k.Context, err)
+				continue
+			}
+			for _, po := range pods.Items {
+				t.Logf("%s: pod %s node %q phase %s conditions %v deleting %v", k.Context, po.Name, po.Spec.NodeName, po.Status.Phase, po.Status.Conditions, po.DeletionTimestamp != nil)
+			}
+		}
+		for _, in := range append(d.Supervisors[demo.RegionPrimary].Instances(), d.Supervisors[demo.RegionSecondary].Instances()...) {
+			t.Logf("process %s %s ready %v restarts %d log %s", in.Pod, in.Addr, in.Ready, in.Restarts, in.LogPath)
+		}
+	})
 	lbPrim, lbSec := p.HAProxy.ForRegion(demo.RegionPrimary), p.HAProxy.ForRegion(demo.RegionSecondary)
 	front := "http://" + p.HAProxy.FrontendAddr
 	run := func(args ...string) cliRun {

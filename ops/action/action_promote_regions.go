@@ -136,8 +136,10 @@ func (r *promoteRun) warmTarget(ctx context.Context, detail func(string)) error 
 	return r.waitSizes(ctx, target, oldSizes)
 }
 
-// applySizes sets HPA bounds first, so the autoscaler does not undo the
-// replicas set after them.
+// applySizes sets each Deployment's replicas and HPA bounds. The floor is
+// lowered before the replicas and raised after them: otherwise the
+// autoscaler, seeing replicas below its floor, scales back to the floor and
+// overwrites the replicas just set.
 func applySizes(ctx context.Context, a *Service, reg config.RegionConfig, sizes map[string]regionSize) error {
 	sc, err := capability[Scaler](a, state.SystemKube, reg)
 	if err != nil {
@@ -145,19 +147,41 @@ func applySizes(ctx context.Context, a *Service, reg config.RegionConfig, sizes 
 	}
 	he, _ := capability[HPAEditor](a, state.SystemKube, reg)
 	for dep, s := range sizes {
-		if he != nil && s.hpa != "" {
-			h, err := he.HPAFor(ctx, dep)
-			if err != nil {
-				return fmt.Errorf("region %s: HPA of %s: %w", reg.Name, dep, err)
-			}
-			if h != nil {
-				if err := he.SetHPABounds(ctx, h.Name, max(s.min, 1), s.max, false); err != nil {
-					return fmt.Errorf("region %s: HPA %s: %w", reg.Name, h.Name, err)
-				}
-			}
+		cur, err := sc.Workload(ctx, dep)
+		if errors.Is(err, ErrNotFound) {
+			continue
 		}
-		if err := sc.SetReplicas(ctx, dep, s.replicas, false); err != nil && !errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("region %s: scale %s to %d: %w", reg.Name, dep, s.replicas, err)
+		if err != nil {
+			return fmt.Errorf("region %s: %s: %w", reg.Name, dep, err)
+		}
+		scale := func() error {
+			if err := sc.SetReplicas(ctx, dep, s.replicas, false); err != nil {
+				return fmt.Errorf("region %s: scale %s to %d: %w", reg.Name, dep, s.replicas, err)
+			}
+			return nil
+		}
+		bounds := func() error {
+			if he == nil || s.hpa == "" {
+				return nil
+			}
+			h, err := he.HPAFor(ctx, dep)
+			if err != nil || h == nil {
+				return err
+			}
+			if err := he.SetHPABounds(ctx, h.Name, max(s.min, 1), s.max, false); err != nil {
+				return fmt.Errorf("region %s: HPA %s: %w", reg.Name, h.Name, err)
+			}
+			return nil
+		}
+		first, second := scale, bounds
+		if s.replicas < cur.Replicas {
+			first, second = bounds, scale
+		}
+		if err := first(); err != nil {
+			return err
+		}
+		if err := second(); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -177,8 +201,8 @@ func (r *promoteRun) waitSizes(ctx context.Context, reg config.RegionConfig, siz
 			if errors.Is(err, ErrNotFound) {
 				continue
 			}
-			if err != nil || w.Ready < s.replicas {
-				short = append(short, fmt.Sprintf("%s %d/%d ready (%v)", dep, w.Ready, s.replicas, err))
+			if err != nil || w.Ready < s.replicas || w.Replicas != s.replicas {
+				short = append(short, fmt.Sprintf("%s %d/%d ready, spec %d (%v)", dep, w.Ready, s.replicas, w.Replicas, err))
 			}
 		}
 		if len(short) == 0 {
