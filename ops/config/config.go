@@ -116,4 +116,7 @@ type CHEndpoint struct {
 type HAProxyEndpoint struct {
 	Socket  string `json:"socket" yaml:"socket"` // runtime API unix socket
 	Backend string `json:"backend,omitempty" yaml:"backend,omitempty"`
+	// ActiveMap is the map file whose "active" key names the backend a
+	// global frontend sends traffic to; a cross-region promote switches it.
+	ActiveMap string `json:"activeMap,omitempty" yaml:"activeMap,omitempty"`
 }
