@@ -153,6 +153,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		newAuditCmd(d),
 		newRunbookCmd(d),
 		newDemoCmd(d),
+		newConfigCmd(d),
 		newTUICmd(d),
 	)
 	// no verb: open the interactive console (tui.go)
