@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/health"
@@ -48,6 +49,10 @@ type Options struct {
 	Runner   common.RunbookRunner
 	ReadOnly bool
 	Context  string
+	// HeaderColor is the context's header background (config header-color).
+	HeaderColor string
+	// Inspect reads pod logs and events (nil: no log view, no events).
+	Inspect common.Inspector
 	// Thresholds are the context's health table (config.ContextConfig.Health);
 	// nil means ops/health's defaults.
 	Thresholds *health.Thresholds
@@ -130,6 +135,10 @@ func New(opts Options) *Model {
 	ctx := common.NewContext(opts.Theme)
 	ctx.ReadOnly = opts.ReadOnly || opts.Actor == nil
 	ctx.ContextName = opts.Context
+	ctx.HeaderColor = opts.HeaderColor
+	if opts.Inspect != nil {
+		ctx.Inspect = opts.Inspect
+	}
 	if opts.Thresholds != nil {
 		ctx.Health = *opts.Thresholds
 	}
@@ -339,6 +348,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tea.KeyMsg:
 		return m, m.key(msg)
+	case common.RoutedMsg:
+		return m, m.toView(msg.ViewName(), msg)
 	}
 	// anything else belongs to the dialog (plan, progress, result)
 	if m.dialog != nil {
@@ -627,6 +638,9 @@ func (m *Model) headerLines() []string {
 		right = st.Accent.Render("running: "+common.Sanitize(m.dialog.Title())) + " " + right
 	}
 	top := base.JoinEnds(left, right, w)
+	if m.ctx.HeaderColor != "" {
+		top = common.HeaderSkin(m.ctx.HeaderColor).Render(ansi.Strip(top))
+	}
 	// tabs: full titles when they fit, short names otherwise
 	tabs := func(short bool) string {
 		parts := make([]string, len(m.views))

@@ -94,6 +94,9 @@ func runTUI(ctx context.Context, d *deps, f *tuiFlags) error {
 		Runner:     ui.RunbookRunnerFromOps(runbook.NewService(env, d.stateDir()), load),
 		Source:     col,
 		Actor:      platform.Actions(),
+		// logs and events: the platform's clusters
+		Inspect:     platform.Inspector(),
+		HeaderColor: cc.HeaderColor,
 	}
 	if err := ui.Run(ctx, opts, d.in, d.out); err != nil && !errors.Is(err, context.Canceled) {
 		return withCode(ExitFailed, err)
