@@ -23,6 +23,7 @@ import (
 	"github.com/wotr/wotr-tui/ui/views/backups"
 	"github.com/wotr/wotr-tui/ui/views/base"
 	"github.com/wotr/wotr-tui/ui/views/consumers"
+	"github.com/wotr/wotr-tui/ui/views/events"
 	"github.com/wotr/wotr-tui/ui/views/instances"
 	"github.com/wotr/wotr-tui/ui/views/nodes"
 	"github.com/wotr/wotr-tui/ui/views/overview"
@@ -151,6 +152,7 @@ func New(opts Options) *Model {
 	m.views = []common.View{
 		overview.New(ctx), instances.New(ctx), consumers.New(ctx), replication.New(ctx), pools.New(ctx),
 		nodes.New(ctx), regions.New(ctx), backups.New(ctx), runbooks.New(ctx), audit.New(ctx),
+		events.New(ctx), // no tab: :events
 	}
 	m.help = help.New()
 	m.help.Styles.ShortKey = ctx.Styles.Key
@@ -287,10 +289,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case snapshotMsg:
 		m.applySnapshot(msg)
-		return m, nil
+		return m, m.refreshEvents()
 	case subscribedSnapshot:
 		m.applySnapshot(msg.snapshotMsg)
-		return m, m.waitSnapshot(msg.ch)
+		return m, tea.Batch(m.waitSnapshot(msg.ch), m.refreshEvents())
 	case subscribedMsg:
 		m.unsub = msg.cancel
 		if msg.ch == nil {
@@ -538,7 +540,7 @@ func (m *Model) command(c string) tea.Cmd {
 	if !m.switchTo(c) {
 		m.status = fmt.Sprintf("unknown view %q: try one of %s", common.Sanitize(c), m.viewNames())
 	}
-	return nil
+	return m.refreshEvents()
 }
 
 func (m *Model) viewNames() string {
@@ -643,17 +645,20 @@ func (m *Model) headerLines() []string {
 	}
 	// tabs: full titles when they fit, short names otherwise
 	tabs := func(short bool) string {
-		parts := make([]string, len(m.views))
+		parts := make([]string, 0, len(m.views))
 		for i, v := range m.views {
+			if hidden(v) {
+				continue
+			}
 			t := v.Title()
 			if short {
 				t = v.Short()
 			}
 			n := fmt.Sprint((i + 1) % 10)
 			if i == m.current {
-				parts[i] = st.Selected.Render(n + " " + t)
+				parts = append(parts, st.Selected.Render(n+" "+t))
 			} else {
-				parts[i] = st.Key.Render(n) + st.Muted.Render(" "+t)
+				parts = append(parts, st.Key.Render(n)+st.Muted.Render(" "+t))
 			}
 		}
 		return strings.Join(parts, " ")

@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/lipgloss"
+
 	"github.com/wotr/wotr-tui/ops/inspect"
+	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/internal/fixture"
 )
 
@@ -183,4 +186,52 @@ func linesWith(screen, s string) int {
 		}
 	}
 	return n
+}
+
+func TestEventsView(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {120, 40}} {
+		opts := goldenOptions()
+		opts.Inspect = &fakeInspector{}
+		m := newModel(t, sz[0], sz[1], opts)
+		feed(m, fixture.Snapshot())
+		press(m, ":")
+		typeText(m, "events")
+		_, cmd := m.Update(keyMsg("enter"))
+		runCmd(m, cmd)
+		screen := m.View()
+		checkScreen(t, screen, sz[0], sz[1])
+		if m.Current().Name() != "events" || !strings.Contains(screen, "BackOff") || !strings.Contains(screen, "Warning") {
+			t.Fatalf(":events:\n%s", screen)
+		}
+		// no tab of its own: the tabs line is the one of the other views
+		if strings.Contains(strings.Split(screen, "\n")[1], "Ev") {
+			t.Errorf("events has a tab:\n%s", screen)
+		}
+		golden(t, fmt.Sprintf("events_%dx%d", sz[0], sz[1]), screen)
+	}
+}
+
+func TestEventsViewWithoutACluster(t *testing.T) {
+	m := newModel(t, 80, 24, goldenOptions())
+	feed(m, fixture.Snapshot())
+	press(m, ":")
+	typeText(m, "events")
+	_, cmd := m.Update(keyMsg("enter"))
+	runCmd(m, cmd)
+	if s := m.View(); !strings.Contains(s, "no cluster configured") {
+		t.Fatalf(":events without an inspector:\n%s", s)
+	}
+}
+
+func TestHeaderSkin(t *testing.T) {
+	if bg := common.HeaderSkin("red").GetBackground(); bg != lipgloss.Color("1") {
+		t.Errorf("red header background %v, want ANSI 1", bg)
+	}
+	if bg := common.HeaderSkin("#ff0000").GetBackground(); bg != lipgloss.Color("#ff0000") {
+		t.Errorf("hex header background %v", bg)
+	}
+	m := newModel(t, 80, 24, Options{HeaderColor: "red", Context: "production"})
+	if !strings.Contains(strings.Split(m.View(), "\n")[0], "ctx production") {
+		t.Errorf("skinned header lost the context name:\n%s", m.View())
+	}
 }

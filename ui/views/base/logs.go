@@ -77,7 +77,7 @@ func (l *LogDrill) Title() string {
 	return "logs " + l.pod + " (" + strings.Join(flags, ", ") + ")"
 }
 
-func (l *LogDrill) SetData(*common.Data)             {}
+func (l *LogDrill) SetData(*common.Data)            {}
 func (l *LogDrill) Actions() []common.ActionBinding { return nil }
 func (l *LogDrill) SetFilter(q string)              { l.filter = strings.ToLower(q); l.rebuild() }
 func (l *LogDrill) SetSize(w, h int)                { l.w, l.h = w, h; l.rebuild() }
