@@ -54,6 +54,10 @@ type Options struct {
 	HeaderColor string
 	// Inspect reads pod logs and events (nil: no log view, no events).
 	Inspect common.Inspector
+	// Contexts of the config for :ctx; SwitchContext is called with the one
+	// chosen, then the console quits so its caller re-opens it there.
+	Contexts      []ContextInfo
+	SwitchContext func(name string)
 	// Thresholds are the context's health table (config.ContextConfig.Health);
 	// nil means ops/health's defaults.
 	Thresholds *health.Thresholds
@@ -536,6 +540,9 @@ func (m *Model) command(c string) tea.Cmd {
 		return nil
 	case "q", "q!", "quit":
 		return m.askQuit()
+	}
+	if cmd, ok := m.contextCommand(c); ok {
+		return cmd
 	}
 	if !m.switchTo(c) {
 		m.status = fmt.Sprintf("unknown view %q: try one of %s", common.Sanitize(c), m.viewNames())
