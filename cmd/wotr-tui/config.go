@@ -79,7 +79,7 @@ func newConfigCmd(d *deps) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(getContexts, current, use, view)
+	cmd.AddCommand(getContexts, current, use, view, newConfigInitCmd(d))
 	return cmd
 }
 
