@@ -21,7 +21,9 @@ func (r *regionReader) PodLogs(_ context.Context, pod string, _ LogOptions) (io.
 	return io.NopCloser(strings.NewReader(r.name + ":" + pod)), nil
 }
 
-func (r *regionReader) Events(context.Context, string, string) ([]Event, error) { return r.events, r.err }
+func (r *regionReader) Events(context.Context, string, string) ([]Event, error) {
+	return r.events, r.err
+}
 
 func TestLogsPicksTheRegionAndRefusesBadInput(t *testing.T) {
 	a, b := &regionReader{name: "a"}, &regionReader{name: "b"}
