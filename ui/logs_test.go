@@ -147,7 +147,10 @@ func TestLogViewToggles(t *testing.T) {
 		t.Errorf("f did not stop following: %+v", o)
 	}
 
-	// esc returns to the drill-in, then to the table
+	// esc returns to the drill-in as it was: the log's filter stays behind
+	press(m, "/")
+	typeText(m, "GET")
+	press(m, "enter")
 	press(m, "esc")
 	if s := m.View(); strings.Contains(s, "› logs ") || !strings.Contains(s, "BackOff") {
 		t.Fatalf("esc from the log view:\n%s", s)

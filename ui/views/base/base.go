@@ -132,9 +132,9 @@ func (v *TableView) Back() bool {
 		c.Close()
 	}
 	// the log view returns to the drill-in it was opened from
+	// (with the filter it had: the log view's own filter stays with it)
 	if v.parent != nil {
 		v.drill, v.parent = v.parent, nil
-		v.drill.SetFilter(v.filter)
 		return true
 	}
 	v.drill = nil
