@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +100,16 @@ func TestPodLogsServeWhatTheProcessWrote(t *testing.T) {
 	}
 	if seen[0] == seen[3] || !strings.HasPrefix(seen[3], "tick ") {
 		t.Errorf("follow did not deliver new lines: %q", seen)
+	}
+
+	// kubectl reads the same endpoint
+	if kubectl, err := exec.LookPath("kubectl"); err == nil {
+		out, err := exec.CommandContext(ctx, kubectl, "--kubeconfig", p.Kube.Kubeconfig, "-n", ns, "logs", pod, "--tail", "50").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "hello from "+pod) && !strings.Contains(string(out), "tick ") {
+			t.Errorf("kubectl logs %s: %v\n%s", pod, err, out)
+		}
+	} else {
+		t.Log("kubectl not installed: its check is skipped")
 	}
 
 	if _, err := c.PodLogs(ctx, "no-such-pod", inspect.LogOptions{}); err == nil || !strings.Contains(err.Error(), "no-such-pod") {
