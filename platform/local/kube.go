@@ -362,6 +362,8 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 		"--service-account-signing-key-file=" + saKey,
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--allow-privileged=true",
+		// kwok nodes are reached at their InternalIP (loopback) for pod logs.
+		"--kubelet-preferred-address-types=InternalIP",
 		"--profiling=false",
 		"--v=0",
 	}})
@@ -437,6 +439,20 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 		"--manage-all-nodes=false",
 		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
 		"--server-address=" + fmt.Sprintf("127.0.0.1:%d", kwokPort),
+		// The apiserver proxies pod logs to the node's kubelet endpoint over
+		// TLS: kwok answers there (TLS and plain HTTP share the port) and
+		// serves the file each pod's Logs object names.
+		"--node-ip=127.0.0.1",
+		fmt.Sprintf("--node-port=%d", kwokPort),
+		"--tls-cert-file=" + servingCert,
+		"--tls-private-key-file=" + servingKey,
+		"--enable-crds=" + KwokLogsKind,
+	}
+	if err := installKwokLogsCRD(ctx, cs); err != nil {
+		return err
+	}
+	if err := WaitFor(ctx, "kwok Logs resource served", apiserver, kwokLogsServed(cs)); err != nil {
+		return err
 	}
 	for _, s := range stages {
 		kwokArgs = append(kwokArgs, "-c", s)

@@ -19,6 +19,10 @@ type Context struct {
 	Keys          *Keys
 	ReadOnly      bool
 	ContextName   string
+	// HeaderColor is the context's header background (config header-color).
+	HeaderColor string
+	// Inspect reads pod logs and events; nil without a cluster.
+	Inspect Inspector
 	// Runner runs runbooks step by step; nil when no engine is configured.
 	Runner RunbookRunner
 	// Health is the context's thresholds table (ops/health), which judges

@@ -227,5 +227,13 @@ func open(ctx *common.Context, d *common.Data, pod string) base.Drill {
 			}
 		}
 		return lines
-	}, func(d *common.Data) []common.ActionBinding { return actions(ctx, d, pod) })
+	}, func(d *common.Data) []common.ActionBinding { return actions(ctx, d, pod) }).
+		WithLogs(func(d *common.Data) (string, string, bool) {
+			in, ok := find(d, pod)
+			return in.Region, pod, ok
+		}).
+		WithEvents(func(d *common.Data) (string, string, string, bool) {
+			in, ok := find(d, pod)
+			return in.Region, "Pod", pod, ok
+		})
 }
