@@ -476,7 +476,7 @@ func (m *Model) key(km tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(km, k.Export):
 		return m.export()
-	case key.Matches(km, windowKey(0)):
+	case key.Matches(km, windowKey(0)) && !ownsLetters(m.Current()):
 		return m.cycleWindow()
 	case key.Matches(km, k.Back):
 		if m.Current().Back() {
@@ -742,7 +742,10 @@ func (m *Model) shortHelp() string {
 			}
 		}
 	}
-	bindings = append(bindings, windowKey(m.data.HistoryWindow), k.Command, k.Help, k.Quit)
+	if !ownsLetters(m.Current()) {
+		bindings = append(bindings, windowKey(m.data.HistoryWindow))
+	}
+	bindings = append(bindings, k.Command, k.Help, k.Quit)
 	return m.help.ShortHelpView(bindings)
 }
 
@@ -775,4 +778,11 @@ func (m *Model) thresholdsView() string {
 			st.Crit.Render("  crit "+common.FitRight(r[2], 6))+"  "+st.Muted.Render(r[3]))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// ownsLetters: the view binds plain letters itself just now (a pod log's
+// w wraps there instead of cycling the history window).
+func ownsLetters(v common.View) bool {
+	o, ok := v.(common.LetterOwner)
+	return ok && o.OwnsLetters()
 }

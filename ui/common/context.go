@@ -85,5 +85,9 @@ type View interface {
 	Sources() []string
 }
 
+// LetterOwner is a view that, in its current state, binds letters the root
+// binds globally (a pod log: w wraps there, it does not cycle the window).
+type LetterOwner interface{ OwnsLetters() bool }
+
 // SwitchViewMsg asks the root to show a view by name.
 type SwitchViewMsg struct{ Name string }

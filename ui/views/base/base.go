@@ -68,13 +68,19 @@ func New(ctx *common.Context, spec Spec) *TableView {
 	return &TableView{spec: spec, ctx: ctx, Table: t, data: &common.Data{}}
 }
 
-func (v *TableView) Name() string       { return v.spec.Name }
-func (v *TableView) Title() string      { return v.spec.Title }
-func (v *TableView) Short() string      { return v.spec.Short }
-func (v *TableView) Aliases() []string  { return v.spec.Aliases }
-func (v *TableView) Sources() []string  { return v.spec.Sources }
-func (v *TableView) Init() tea.Cmd      { return nil }
-func (v *TableView) InDrill() bool      { return v.drill != nil }
+func (v *TableView) Name() string      { return v.spec.Name }
+func (v *TableView) Title() string     { return v.spec.Title }
+func (v *TableView) Short() string     { return v.spec.Short }
+func (v *TableView) Aliases() []string { return v.spec.Aliases }
+func (v *TableView) Sources() []string { return v.spec.Sources }
+func (v *TableView) Init() tea.Cmd     { return nil }
+func (v *TableView) InDrill() bool     { return v.drill != nil }
+
+// OwnsLetters: the log view binds its own letters (w wrap, f follow...).
+func (v *TableView) OwnsLetters() bool {
+	_, logs := v.drill.(*LogDrill)
+	return logs
+}
 func (v *TableView) Data() *common.Data { return v.data }
 
 // SetData rebuilds the rows (the expensive part, done once per snapshot).
