@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/state"
 )
 
 // Deployments whose env names the platform's stores (platform/deploy/k8s).
@@ -29,7 +30,7 @@ const (
 func (c *Client) Discover(ctx context.Context, ep config.KubeEndpoint) (config.RegionConfig, error) {
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()
-	region := config.RegionConfig{Name: "primary", Role: "primary", Kube: &ep}
+	region := config.RegionConfig{Name: string(state.RolePrimary), Role: state.RolePrimary, Kube: &ep}
 	api, err := c.DeploymentEnv(ctx, apiDeployment)
 	if err != nil {
 		return region, fmt.Errorf("discover: %w (is the platform deployed in namespace %s?)", err, c.Namespace)
