@@ -66,7 +66,7 @@ unit:
 ## fault table goes to $(CHAOS_REPORT)
 CHAOS_REPORT ?= chaos-report.md
 chaos: deps build
-	WOTR_CHAOS=full WOTR_CHAOS_REPORT=$(abspath $(CHAOS_REPORT)) WOTR_REQUIRE_INTEGRATION=1 $(GO) test -count=1 -v -timeout 20m -run TestFaults ./platform/chaos/
+	WOTR_CHAOS=full WOTR_CHAOS_REPORT=$(abspath $(CHAOS_REPORT)) WOTR_REQUIRE_INTEGRATION=1 $(GO) test -count=1 -v -timeout 30m -run TestFaults ./platform/chaos/
 
 ## demo: boot the local platform and open the console on it
 demo: deps controlplane build

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/health"
@@ -22,6 +23,7 @@ import (
 	"github.com/wotr/wotr-tui/ui/views/backups"
 	"github.com/wotr/wotr-tui/ui/views/base"
 	"github.com/wotr/wotr-tui/ui/views/consumers"
+	"github.com/wotr/wotr-tui/ui/views/events"
 	"github.com/wotr/wotr-tui/ui/views/instances"
 	"github.com/wotr/wotr-tui/ui/views/nodes"
 	"github.com/wotr/wotr-tui/ui/views/overview"
@@ -48,6 +50,14 @@ type Options struct {
 	Runner   common.RunbookRunner
 	ReadOnly bool
 	Context  string
+	// HeaderColor is the context's header background (config header-color).
+	HeaderColor string
+	// Inspect reads pod logs and events (nil: no log view, no events).
+	Inspect common.Inspector
+	// Contexts of the config for :ctx; SwitchContext is called with the one
+	// chosen, then the console quits so its caller re-opens it there.
+	Contexts      []ContextInfo
+	SwitchContext func(name string)
 	// Thresholds are the context's health table (config.ContextConfig.Health);
 	// nil means ops/health's defaults.
 	Thresholds *health.Thresholds
@@ -132,6 +142,10 @@ func New(opts Options) *Model {
 	ctx := common.NewContext(opts.Theme)
 	ctx.ReadOnly = opts.ReadOnly || opts.Actor == nil
 	ctx.ContextName = opts.Context
+	ctx.HeaderColor = opts.HeaderColor
+	if opts.Inspect != nil {
+		ctx.Inspect = opts.Inspect
+	}
 	if opts.Thresholds != nil {
 		ctx.Health = *opts.Thresholds
 	}
@@ -144,6 +158,7 @@ func New(opts Options) *Model {
 	m.views = []common.View{
 		overview.New(ctx), instances.New(ctx), consumers.New(ctx), replication.New(ctx), pools.New(ctx),
 		nodes.New(ctx), regions.New(ctx), backups.New(ctx), runbooks.New(ctx), audit.New(ctx),
+		events.New(ctx), // no tab: :events
 	}
 	m.help = help.New()
 	m.help.Styles.ShortKey = ctx.Styles.Key
@@ -275,10 +290,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case snapshotMsg:
 		m.applySnapshot(msg)
-		return m, nil
+		return m, m.refreshEvents()
 	case subscribedSnapshot:
 		m.applySnapshot(msg.snapshotMsg)
-		return m, m.waitSnapshot(msg.ch)
+		return m, tea.Batch(m.waitSnapshot(msg.ch), m.refreshEvents())
 	case subscribedMsg:
 		m.unsub = msg.cancel
 		if msg.ch == nil {
@@ -341,6 +356,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.mouse(msg)
 	case tea.KeyMsg:
 		return m, m.key(msg)
+	case common.RoutedMsg:
+		return m, m.toView(msg.ViewName(), msg)
 	}
 	// anything else belongs to the dialog (plan, progress, result)
 	if m.dialog != nil {
@@ -459,7 +476,7 @@ func (m *Model) key(km tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(km, k.Export):
 		return m.export()
-	case key.Matches(km, windowKey(0)):
+	case key.Matches(km, windowKey(0)) && !ownsLetters(m.Current()):
 		return m.cycleWindow()
 	case key.Matches(km, k.Back):
 		if m.Current().Back() {
@@ -530,10 +547,13 @@ func (m *Model) command(c string) tea.Cmd {
 	case "q", "q!", "quit":
 		return m.askQuit()
 	}
+	if cmd, ok := m.contextCommand(c); ok {
+		return cmd
+	}
 	if !m.switchTo(c) {
 		m.status = fmt.Sprintf("unknown view %q: try one of %s", common.Sanitize(c), m.viewNames())
 	}
-	return nil
+	return m.refreshEvents()
 }
 
 func (m *Model) viewNames() string {
@@ -633,19 +653,25 @@ func (m *Model) headerLines() []string {
 		right = st.Accent.Render("running: "+common.Sanitize(m.dialog.Title())) + " " + right
 	}
 	top := base.JoinEnds(left, right, w)
+	if m.ctx.HeaderColor != "" {
+		top = common.HeaderSkin(m.ctx.HeaderColor).Render(ansi.Strip(top))
+	}
 	// tabs: full titles when they fit, short names otherwise
 	tabs := func(short bool) string {
-		parts := make([]string, len(m.views))
+		parts := make([]string, 0, len(m.views))
 		for i, v := range m.views {
+			if hidden(v) {
+				continue
+			}
 			t := v.Title()
 			if short {
 				t = v.Short()
 			}
 			n := fmt.Sprint((i + 1) % 10)
 			if i == m.current {
-				parts[i] = st.Selected.Render(n + " " + t)
+				parts = append(parts, st.Selected.Render(n+" "+t))
 			} else {
-				parts[i] = st.Key.Render(n) + st.Muted.Render(" "+t)
+				parts = append(parts, st.Key.Render(n)+st.Muted.Render(" "+t))
 			}
 		}
 		return strings.Join(parts, " ")
@@ -716,7 +742,10 @@ func (m *Model) shortHelp() string {
 			}
 		}
 	}
-	bindings = append(bindings, windowKey(m.data.HistoryWindow), k.Command, k.Help, k.Quit)
+	if !ownsLetters(m.Current()) {
+		bindings = append(bindings, windowKey(m.data.HistoryWindow))
+	}
+	bindings = append(bindings, k.Command, k.Help, k.Quit)
 	return m.help.ShortHelpView(bindings)
 }
 
@@ -749,4 +778,11 @@ func (m *Model) thresholdsView() string {
 			st.Crit.Render("  crit "+common.FitRight(r[2], 6))+"  "+st.Muted.Render(r[3]))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// ownsLetters: the view binds plain letters itself just now (a pod log's
+// w wraps there instead of cycling the history window).
+func ownsLetters(v common.View) bool {
+	o, ok := v.(common.LetterOwner)
+	return ok && o.OwnsLetters()
 }

@@ -26,6 +26,9 @@ func TestGoldenScreens(t *testing.T) {
 		m.Update(auditMsg{entries: fixture.AuditEntries()})
 		m.Update(runbooksMsg{})
 		for i, v := range m.views {
+			if hidden(v) {
+				continue // no number key; TestEventsView draws it
+			}
 			name := fmt.Sprintf("%s_%dx%d", v.Name(), sz[0], sz[1])
 			t.Run(name, func(t *testing.T) {
 				press(m, fmt.Sprint((i+1)%10))

@@ -22,8 +22,9 @@ const DefaultTimeout = 5 * time.Second
 // Client sends runtime API commands, one connection per command (the
 // non-interactive mode of the socket).
 type Client struct {
-	Socket  string
-	Backend string
+	Socket    string
+	Backend   string
+	ActiveMap string
 }
 
 // New checks the endpoint and returns a client; nothing is dialled yet.
@@ -31,7 +32,7 @@ func New(ep config.HAProxyEndpoint) (*Client, error) {
 	if ep.Socket == "" {
 		return nil, errors.New("haproxy: socket path is empty")
 	}
-	return &Client{Socket: ep.Socket, Backend: ep.Backend}, nil
+	return &Client{Socket: ep.Socket, Backend: ep.Backend, ActiveMap: ep.ActiveMap}, nil
 }
 
 // Command sends one command and returns the full answer.

@@ -21,6 +21,7 @@ import (
 	"github.com/wotr/wotr-tui/ops/backup"
 	"github.com/wotr/wotr-tui/ops/collect"
 	"github.com/wotr/wotr-tui/ops/config"
+	"github.com/wotr/wotr-tui/ops/inspect"
 	"github.com/wotr/wotr-tui/ops/runbook"
 	"github.com/wotr/wotr-tui/ops/state"
 )
@@ -423,4 +424,21 @@ func promQuerier(p *Platform, r config.RegionConfig) (state.PromQuerier, error) 
 		return nil, err
 	}
 	return c, nil
+}
+
+// Inspector reads pod logs and events of every region with a cluster, the
+// primary first.
+func (p *Platform) Inspector() *inspect.Service {
+	var regions []inspect.Region
+	for _, r := range p.cc.RegionsPrimaryFirst() {
+		if r.Kube == nil {
+			continue
+		}
+		k, err := client[*kube.Client](p, state.SystemKube, r)
+		if err != nil || k == nil {
+			continue
+		}
+		regions = append(regions, inspect.Region{Name: r.Name, Logs: k, Events: k})
+	}
+	return inspect.NewService(regions...)
 }

@@ -244,9 +244,10 @@ func newActionCmd(d *deps, kind action.Kind, use, short, argsMsg string) *cobra.
 	f := &actionFlags{}
 	var params *paramFlags
 	cmd := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  exactArgs(1, argsMsg),
+		Use:               use,
+		Short:             short,
+		Args:              exactArgs(1, argsMsg),
+		ValidArgsFunction: completeTarget(d, kind),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAction(cmd, d, f, action.Request{Kind: kind, Target: args[0], Params: params.values(cmd)})
 		},

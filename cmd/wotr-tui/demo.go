@@ -254,6 +254,9 @@ func printEndpoints(w io.Writer, format string, e demo.Endpoints) error {
 	row("prometheus", e.Prometheus)
 	for _, r := range []string{demo.RegionPrimary, demo.RegionSecondary} {
 		re := e.Regions[r]
+		if re.KubeContext != "" && re.Kubeconfig != e.Kubeconfig {
+			row("kubeconfig "+r, fmt.Sprintf("%s (context %s, namespace %s)", re.Kubeconfig, re.KubeContext, e.Namespace))
+		}
 		row("postgres "+r, re.Postgres)
 		row("redis "+r, re.Redis)
 	}

@@ -135,6 +135,7 @@ func newRootCmd(d *deps) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.configPath, "config", "", "config file (default $XDG_CONFIG_HOME/wotr/config.yaml)")
 	root.PersistentFlags().StringVar(&g.context, "context", "", "context to use (default: current-context of the config)")
+	_ = root.RegisterFlagCompletionFunc("context", completeContexts(d))
 	root.SetIn(d.in)
 	root.SetOut(d.out)
 	root.SetErr(d.errOut)
@@ -156,6 +157,7 @@ func newRootCmd(d *deps) *cobra.Command {
 		newAuditCmd(d),
 		newRunbookCmd(d),
 		newDemoCmd(d),
+		newConfigCmd(d),
 		newTUICmd(d),
 	)
 	addVersion(root, d)

@@ -93,9 +93,10 @@ func newRunbookCmd(d *deps) *cobra.Command {
 	}
 
 	show := &cobra.Command{
-		Use:   "show NAME",
-		Short: "Show a runbook's steps",
-		Args:  exactArgs(1, "runbook show needs a NAME (see `wotr-tui runbook list`)"),
+		Use:               "show NAME",
+		Short:             "Show a runbook's steps",
+		ValidArgsFunction: completeRunbooks(d),
+		Args:              exactArgs(1, "runbook show needs a NAME (see `wotr-tui runbook list`)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.validOutput(); err != nil {
 				return err
@@ -120,7 +121,8 @@ func newRunbookCmd(d *deps) *cobra.Command {
 			"--yes confirms and acknowledges them in scripts. Without either, an action is refused and a\n" +
 			"manual step stays pending. State is saved after every step: running the same runbook again\n" +
 			"resumes after the last finished step (--restart starts over).",
-		Args: exactArgs(1, "runbook run needs a NAME (see `wotr-tui runbook list`)"),
+		ValidArgsFunction: completeRunbooks(d),
+		Args:              exactArgs(1, "runbook run needs a NAME (see `wotr-tui runbook list`)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.validOutput(); err != nil {
 				return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wotr/wotr-tui/ops/audit"
 	"github.com/wotr/wotr-tui/ops/collect"
+	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/ops/runbook"
 	"github.com/wotr/wotr-tui/ui"
 )
@@ -50,9 +51,37 @@ func runTUI(ctx context.Context, d *deps, f *tuiFlags) error {
 	if !d.isTerminal(d.in) || !d.isTerminal(d.out) {
 		return withCode(ExitUsage, errors.New("the console needs a terminal on stdin and stdout; use a verb (see --help) in scripts"))
 	}
+	// :ctx quits the console on one context and opens it on the next, with
+	// its own collector, actions and runbooks.
+	for {
+		next, err := runConsole(ctx, d, f)
+		if err != nil || next == "" {
+			return err
+		}
+		d.flags.context = next
+	}
+}
+
+// consoleContexts are the config's contexts for :ctx (none when the config
+// cannot be read: the console then offers no switch).
+func consoleContexts(d *deps) []ui.ContextInfo {
+	cfg, err := config.Load(d.flags.configPath)
+	if err != nil {
+		return nil
+	}
+	out := make([]ui.ContextInfo, 0, len(cfg.Contexts))
+	for _, c := range cfg.Contexts {
+		out = append(out, ui.ContextInfo{Name: c.Name, ReadOnly: c.ReadOnly})
+	}
+	return out
+}
+
+// runConsole runs the console on one context; it returns the context :ctx
+// switched to, or "" when the operator quit.
+func runConsole(ctx context.Context, d *deps, f *tuiFlags) (string, error) {
 	cc, err := d.contextConfig()
 	if err != nil {
-		return withCode(ExitUsage, err)
+		return "", withCode(ExitUsage, err)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
@@ -64,12 +93,12 @@ func runTUI(ctx context.Context, d *deps, f *tuiFlags) error {
 	col, err := platform.Collector(collect.Options{Context: cc.Name})
 	if err != nil {
 		platform.Close()
-		return withCode(ExitFailed, err)
+		return "", withCode(ExitFailed, err)
 	}
 	env, err := platform.RunbookEnv()
 	if err != nil {
 		platform.Close()
-		return withCode(ExitFailed, err)
+		return "", withCode(ExitFailed, err)
 	}
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	polled := make(chan struct{})
@@ -83,6 +112,7 @@ func runTUI(ctx context.Context, d *deps, f *tuiFlags) error {
 		<-polled
 		platform.Close()
 	}()
+	next := ""
 	load := func() ([]*runbook.Runbook, error) { return runbook.LoadAll(runbookDir(d)) }
 	th := cc.Health()
 	opts := ui.Options{
@@ -94,9 +124,15 @@ func runTUI(ctx context.Context, d *deps, f *tuiFlags) error {
 		Runner:     ui.RunbookRunnerFromOps(runbook.NewService(env, d.stateDir()), load),
 		Source:     col,
 		Actor:      platform.Actions(),
+		// logs and events: the platform's clusters
+		Inspect:     platform.Inspector(),
+		HeaderColor: cc.HeaderColor,
+		Contexts:    consoleContexts(d),
+		// the next context opens once this one's clients are closed
+		SwitchContext: func(name string) { next = name },
 	}
 	if err := ui.Run(ctx, opts, d.in, d.out); err != nil && !errors.Is(err, context.Canceled) {
-		return withCode(ExitFailed, err)
+		return "", withCode(ExitFailed, err)
 	}
-	return nil
+	return next, nil
 }

@@ -337,6 +337,7 @@ func (promoteAction) plan(ctx context.Context, a *Service, req Request, p *Plan)
 			fmt.Sprintf("wait until %s has replayed the old primary's shutdown checkpoint (at most %s; nothing is promoted otherwise)", pr.target.Name, catchUpTimeout(a)))
 	}
 	planBackup(a, p)
+	planRegions(ctx, a, pr, p)
 	promoteSteps(a, pr, p)
 	p.Summary = fmt.Sprintf("switch over: promote region %s to primary", pr.target.Name)
 	if pr.failover {
@@ -622,6 +623,9 @@ type promoteRun struct {
 	writable  time.Time
 	repointed int
 	roles     Check
+	// standbySizes are the target region's sizes before the promote, for
+	// the old region once it is the standby (own clusters only).
+	standbySizes map[string]regionSize
 }
 
 func (r *promoteRun) verified(c Check) { r.res.Verified = append(r.res.Verified, c) }
@@ -638,13 +642,16 @@ func (r *promoteRun) phases() []phase {
 			phase{name: "rebuild", detail: fmt.Sprintf("%s as a standby of %s (%s)", pr.target.Name, nameOf(pr.old), pr.rebuildMethod), run: r.rebuildTarget},
 			phase{name: "redis resync", detail: pr.target.Name + " REPLICAOF " + nameOf(pr.old), run: r.resyncTargetRedis})
 	}
+	before, after := r.regionPhases()
+	ps = append(ps, before...)
 	ps = append(ps,
 		phase{name: "fence", run: r.fence, quiet: true},
 		phase{name: "catch up", run: r.catchUp, quiet: true},
 		phase{name: "promote", detail: fmt.Sprintf("pg_promote() on %s:%d", r.host, r.port), run: r.promote},
 		phase{name: "repoint", detail: fmt.Sprintf("POSTGRES_HOST=%s POSTGRES_PORT=%d", r.host, r.port), run: r.repoint},
-		phase{name: "redis", detail: "REPLICAOF NO ONE in " + pr.target.Name, run: r.redis},
-		phase{name: "verify", uncounted: true, run: r.verifyEndState})
+		phase{name: "redis", detail: "REPLICAOF NO ONE in " + pr.target.Name, run: r.redis})
+	ps = append(ps, after...)
+	ps = append(ps, phase{name: "verify", uncounted: true, run: r.verifyEndState})
 	if pr.rebuildOld {
 		ps = append(ps, phase{name: "rebuild old primary", detail: nameOf(pr.old) + " as a standby of " + pr.target.Name, run: r.rebuildOld})
 	}

@@ -185,6 +185,8 @@ func configured(system state.System, r config.RegionConfig) bool {
 		return r.ClickHouse != nil
 	case state.SystemPrometheus:
 		return r.Prometheus != nil
+	case state.SystemHAProxy:
+		return r.HAProxy != nil
 	}
 	return false
 }

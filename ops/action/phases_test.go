@@ -65,6 +65,12 @@ func TestPromotePhasesCountAsBefore(t *testing.T) {
 		{promoteRegions{target: config.RegionConfig{Name: "secondary"}, old: old}, 5},
 		{promoteRegions{target: config.RegionConfig{Name: "secondary"}, old: old, rebuild: true}, 7},
 		{promoteRegions{target: config.RegionConfig{Name: "secondary"}, old: old, rebuild: true, rebuildOld: true}, 8},
+		// Regions naming one cluster (same kubeconfig and context) share it.
+		{promoteRegions{target: config.RegionConfig{Name: "secondary", Kube: &config.KubeEndpoint{Kubeconfig: "k", Context: "c"}},
+			old: &config.RegionConfig{Name: "primary", Kube: &config.KubeEndpoint{Kubeconfig: "k", Context: "c"}}}, 5},
+		// Their own clusters: warm the target, switch the frontend, old to standby.
+		{promoteRegions{target: config.RegionConfig{Name: "secondary", Kube: &config.KubeEndpoint{Kubeconfig: "k", Context: "s"}},
+			old: &config.RegionConfig{Name: "primary", Kube: &config.KubeEndpoint{Kubeconfig: "k", Context: "p"}}}, 8},
 	} {
 		n := 0
 		for _, p := range (&promoteRun{pr: tc.pr}).phases() {

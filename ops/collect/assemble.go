@@ -126,11 +126,18 @@ func (c *Collector) assemble(now time.Time) state.Snapshot {
 // the HPA maximum plus rolling-update surge, summed over deployments.
 func (c *Collector) budget(s *state.Snapshot) []state.Budget {
 	limits := map[state.System]state.StorePool{}
+	// A deployment in a region with a server of its own (a region with its
+	// own cluster) connects there, not to the server the budget judges.
+	ownServer := map[state.System]map[string]bool{}
 	for _, p := range s.Pools.Stores {
 		if p.Limit > 0 {
 			if _, ok := limits[p.Store]; !ok {
 				limits[p.Store] = p
 			}
+			if ownServer[p.Store] == nil {
+				ownServer[p.Store] = map[string]bool{}
+			}
+			ownServer[p.Store][p.Region] = true
 		}
 	}
 	if len(limits) == 0 {
@@ -168,7 +175,8 @@ func (c *Collector) budget(s *state.Snapshot) []state.Budget {
 			}
 		}
 		for st, size := range per {
-			if _, ok := limits[st]; !ok || size == 0 {
+			l, ok := limits[st]
+			if !ok || size == 0 || (d.Region != l.Region && ownServer[st][d.Region]) {
 				continue
 			}
 			b := byStore[st]

@@ -234,3 +234,24 @@ func TestScrapedLoadRatesBetweenPolls(t *testing.T) {
 		t.Errorf("pools %+v, want 2 instances at 0.4", s.Pools.Instances)
 	}
 }
+
+// With a cluster per region, the secondary's standby API connects to the
+// secondary's own server: it must not count against the primary's limit.
+// A region without a server of its own still counts against the one known.
+func TestConnectionBudgetCountsEachRegionAgainstItsOwnServer(t *testing.T) {
+	api := func(max int32) fakeDeployments {
+		return fakeDeployments{{Name: "wotr-api", Desired: 1, HPA: &state.HPA{Min: 1, Max: max}, MaxSurge: "1"}}
+	}
+	c := New(Options{},
+		RegionSources{Region: "primary", Role: "primary", Deployments: api(10), PGPool: fakePool{Store: "postgres", Limit: 200}},
+		RegionSources{Region: "secondary", Role: "secondary", Deployments: api(10), PGPool: fakePool{Store: "postgres", Limit: 200}},
+		RegionSources{Region: "third", Role: "secondary", Deployments: api(4)})
+	s := c.CollectOnce(context.Background())
+	if len(s.Pools.Budget) != 1 {
+		t.Fatalf("budgets %+v, want one for postgres", s.Pools.Budget)
+	}
+	// primary 10+1 and third 4+1 instances of 10 connections; secondary left out.
+	if b := s.Pools.Budget[0]; b.Instances != 16 || b.Total != 160 || !b.OK {
+		t.Fatalf("postgres budget %+v, want 16 instances (primary and third, not secondary), 160 of 200 OK", b)
+	}
+}

@@ -19,6 +19,9 @@ type Config struct {
 type ContextConfig struct {
 	Name     string `json:"name" yaml:"name"`
 	ReadOnly bool   `json:"read-only,omitempty" yaml:"read-only,omitempty"`
+	// HeaderColor is the console header's background for this context (a
+	// colour name, #rrggbb or an ANSI number 0-255), e.g. red for production.
+	HeaderColor string `json:"header-color,omitempty" yaml:"header-color,omitempty"`
 	// AuditLog path; default $XDG_STATE_HOME/wotr/audit.jsonl.
 	AuditLog string `json:"audit-log,omitempty" yaml:"audit-log,omitempty"`
 	// BackupDir where backups of the stores are written.
@@ -116,4 +119,7 @@ type CHEndpoint struct {
 type HAProxyEndpoint struct {
 	Socket  string `json:"socket" yaml:"socket"` // runtime API unix socket
 	Backend string `json:"backend,omitempty" yaml:"backend,omitempty"`
+	// ActiveMap is the map file whose "active" key names the backend a
+	// global frontend sends traffic to; a cross-region promote switches it.
+	ActiveMap string `json:"activeMap,omitempty" yaml:"activeMap,omitempty"`
 }

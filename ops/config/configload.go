@@ -59,6 +59,9 @@ func Load(path string) (*Config, error) {
 		path = DefaultPath()
 	}
 	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, &NoConfigError{Path: path}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -318,6 +321,11 @@ func (v *configValidator) validate(cfg *Config) {
 func (v *configValidator) validateContext(p string, c *ContextConfig) {
 	if len(c.Regions) == 0 {
 		v.add(p+".regions", "missing: a context needs at least one region")
+	}
+	if c.HeaderColor != "" {
+		if err := CheckColor(c.HeaderColor); err != nil {
+			v.add(p+".header-color", err.Error())
+		}
 	}
 	regions := map[string]bool{}
 	primaries := 0

@@ -98,6 +98,11 @@ func memOf(used, limit float64) string {
 // Deployments with HPA bounds and targets.
 func Deployments(s state.Snapshot, wide bool) Table {
 	t := Table{Headers: []string{"DEPLOYMENT", "DESIRED", "CURRENT", "READY", "HPA MIN/MAX", "TARGETS", "LAST SCALE"}}
+	// Each region's cluster has Deployments of the same names.
+	regional := multiRegion(s.Deployments)
+	if regional {
+		t.Headers = append([]string{"REGION"}, t.Headers...)
+	}
 	for _, d := range s.Deployments {
 		hpa, targets, last := "-", "-", "-"
 		if h := d.HPA; h != nil {
@@ -115,7 +120,11 @@ func Deployments(s state.Snapshot, wide bool) Table {
 				last = Age(s.TakenAt.Sub(h.LastScaleTime)) + " ago"
 			}
 		}
-		t.Rows = append(t.Rows, []string{d.Name, itoa(d.Desired), itoa(d.Current), itoa(d.Ready), hpa, targets, last})
+		row := []string{d.Name, itoa(d.Desired), itoa(d.Current), itoa(d.Ready), hpa, targets, last}
+		if regional {
+			row = append([]string{d.Region}, row...)
+		}
+		t.Rows = append(t.Rows, row)
 	}
 	return t
 }
@@ -290,7 +299,7 @@ func Nodes(s state.Snapshot, wide bool) Table {
 
 // Regions: role, standby lag, last backup, readiness.
 func Regions(s state.Snapshot, wide bool) Table {
-	t := Table{Headers: []string{"REGION", "ROLE", "READY", "NODES", "STANDBY LAG", "LAST BACKUP", "NOTES"}}
+	t := Table{Headers: []string{"REGION", "ROLE", "READY", "NODES", "PODS", "STANDBY LAG", "LAST BACKUP", "DEPLOYMENTS", "NOTES"}}
 	for _, r := range s.Regions {
 		lag := "-"
 		if r.Role != state.RolePrimary {
@@ -304,7 +313,12 @@ func Regions(s state.Snapshot, wide bool) Table {
 		if !wide && len(notes) > 60 {
 			notes = notes[:60] + "…"
 		}
-		t.Rows = append(t.Rows, []string{r.Name, string(r.Role), yesno(r.Ready, "yes", "no"), itoa(r.Nodes), lag, backup, notes})
+		w := WorkloadOf(s, r.Name)
+		deps := w.Deployments
+		if deps == "" {
+			deps = "-"
+		}
+		t.Rows = append(t.Rows, []string{r.Name, string(r.Role), yesno(r.Ready, "yes", "no"), itoa(r.Nodes), w.PodsCell(), lag, backup, deps, notes})
 	}
 	return t
 }

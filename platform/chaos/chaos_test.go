@@ -32,7 +32,7 @@ import (
 func TestMain(m *testing.M) {
 	os.Exit(localtest.Main(m, local.Options{
 		Only:   []string{local.Kafka, local.Postgres, local.Redis, local.ClickHouse, local.HAProxy},
-		Faults: true, Kafka: local.KafkaOptions{Brokers: 1},
+		Faults: true, Kafka: local.KafkaOptions{Brokers: 3},
 	}))
 }
 
@@ -127,7 +127,7 @@ func newRig(t *testing.T, name string) *rig {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, tp := range []string{r.topic, r.topic + "-dlq"} {
-		if _, err := adm.CreateTopic(ctx, 4, 1, nil, tp); err != nil {
+		if _, err := adm.CreateTopic(ctx, 4, int16(len(p.Kafka.Brokers)), nil, tp); err != nil {
 			t.Fatal(err)
 		}
 	}

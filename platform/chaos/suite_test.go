@@ -69,14 +69,52 @@ func flap(name string) (func(r *rig) error, func(r *rig) error) {
 
 var reset = local.Fault{Mode: local.FaultReset}
 
+// brokerDown cuts off (mode: reset for a dead broker process, blackhole for
+// a partitioned host) the broker leading the partition the load goes to
+// (events are keyed by source, so one partition takes them all), then
+// fails its partitions and the group's coordinator over to the live
+// brokers; clearing brings it back and returns its leaderships.
+func brokerDown(mode local.FaultMode) (func(r *rig) error, func(r *rig) error) {
+	var victim int32
+	var moved local.Leaders
+	return func(r *rig) error {
+			victim = -1
+			var most int64 = -1
+			for _, pi := range r.p.Kafka.Fake().PartitionInfos(r.topic) {
+				if pi.HighWatermark > most {
+					most, victim = pi.HighWatermark, pi.Leader
+				}
+			}
+			r.t.Logf("cutting off broker %d", victim)
+			if err := r.p.Faults.Set(local.BrokerProxy(victim), local.Fault{Mode: mode}); err != nil {
+				return err
+			}
+			// A controller fails a broker over only once it misses its
+			// heartbeats; until then its partitions are unavailable.
+			pause(time.Second)
+			var err error
+			moved, err = r.p.Kafka.FailOver(victim, []string{r.topic, r.topic + "-dlq"}, []string{r.env["KAFKA_GROUP_ID"]})
+			return err
+		}, func(r *rig) error {
+			if err := r.p.Faults.Set(local.BrokerProxy(victim), local.Fault{}); err != nil {
+				return err
+			}
+			return r.p.Kafka.MoveLeaders(moved)
+		}
+}
+
 func faults() []fault {
 	flapOn, flapOff := flap("redis-primary")
+	brokerOff, brokerOn := brokerDown(local.FaultReset)
+	partOff, partOn := brokerDown(local.FaultBlackhole)
 	return []fault{
 		// 1.5x the API's Redis timeout, round trip (latency applies each way).
 		{name: "redis-slow", apply: setProxy("redis-primary", local.Fault{Mode: local.FaultLatency, Latency: depTimeout * 3 / 4}), clear: clearProxy("redis-primary")},
 		{name: "redis-down", short: true, apply: setProxy("redis-primary", reset), clear: clearProxy("redis-primary")},
 		{name: "redis-flapping", apply: flapOn, clear: flapOff},
 		{name: "postgres-down", apply: setProxy("postgres-primary", reset), clear: clearProxy("postgres-primary")},
+		{name: "kafka-broker-down", short: true, apply: brokerOff, clear: brokerOn},
+		{name: "kafka-broker-partitioned", apply: partOff, clear: partOn},
 		{name: "kafka-down", apply: func(r *rig) error { return r.p.Kafka.Stop() }, clear: func(r *rig) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

@@ -58,6 +58,9 @@ type Options struct {
 	NoLoad bool
 	// Objects to apply; nil means the platform manifests with LocalOverrides.
 	Objects Objects
+	// OneCluster runs both regions in one control plane (nodes labelled by
+	// region) instead of one per region, when the demo starts the platform.
+	OneCluster bool
 	// Progress receives one line per finished step.
 	Progress func(step string, took time.Duration)
 	Logger   *slog.Logger
@@ -65,18 +68,23 @@ type Options struct {
 
 // Demo is a running demo.
 type Demo struct {
-	Platform   *local.Platform
-	Supervisor *Supervisor
-	Load       *LoadGenerator
-	Context    config.ContextConfig
-	Endpoints  Endpoints
-	Services   ServiceMap
+	Platform *local.Platform
+	// Supervisor runs the primary region's pods; Supervisors every region's
+	// (the primary's only, when both regions share one cluster).
+	Supervisor  *Supervisor
+	Supervisors map[string]*Supervisor
+	Load        *LoadGenerator
+	Context     config.ContextConfig
+	Endpoints   Endpoints
+	Services    ServiceMap
 
 	ownPlatform bool
 	cancel      context.CancelFunc
 	log         *slog.Logger
 	stopOnce    sync.Once
 	stopErr     error
+	instMu      sync.Mutex
+	instances   map[string][]Instance // ready instances by region
 }
 
 // Endpoints is what `wotr-tui demo --no-tui` prints (and -o json emits). It
@@ -96,10 +104,12 @@ type Endpoints struct {
 	LogDir      string                    `json:"log_dir"`
 }
 
-// RegionEndpoint is one region's stores.
+// RegionEndpoint is one region's cluster and stores.
 type RegionEndpoint struct {
-	Postgres string `json:"postgres,omitempty"` // host:port
-	Redis    string `json:"redis,omitempty"`
+	Kubeconfig  string `json:"kubeconfig,omitempty"`
+	KubeContext string `json:"kube_context,omitempty"`
+	Postgres    string `json:"postgres,omitempty"` // host:port
+	Redis       string `json:"redis,omitempty"`
 }
 
 // HAProxyEndpoints are the load balancer's frontend and runtime API socket.
@@ -186,6 +196,10 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 		lo.Postgres.Durable = true
 		// Archived beside the context's backups (ContextFor below), for restore --to-time.
 		lo.Postgres.WALArchiveDir = backup.WALArchiveDir("backups")
+		if !opts.OneCluster {
+			lo.Kube.PerRegion = true
+			lo.HAProxy.Regions = Regions
+		}
 		// Proxies in front of the stores, for the control API's /faults.
 		lo.Faults = true
 		if lo.Postgres.MaxConnections == 0 {
@@ -240,27 +254,6 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 	if p.ClickHouse != nil && p.ClickHouse.Database != "" {
 		consumerEnv["CLICKHOUSE_DB"] = p.ClickHouse.Database
 	}
-	sup, err := NewSupervisor(SupervisorOptions{
-		Client:    p.Kube.Clientset,
-		Namespace: p.Kube.Namespace,
-		Workloads: []Workload{
-			{Deployment: APIDeployment, Binary: apiBin, Env: apiEnv},
-			{Deployment: ConsumerDeployment, Binary: consumerBin, Env: consumerEnv},
-		},
-		Services: d.Services,
-		LogDir:   logDir,
-		Grace:    15 * time.Second,
-		OnChange: func(in []Instance) { d.syncTargets(in) },
-		Logger:   log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := step("supervisor watching pods", func() error { return sup.Start(ctx) }); err != nil {
-		return nil, err
-	}
-	d.Supervisor = sup
-
 	objs := opts.Objects
 	if objs == nil {
 		all, err := PlatformObjects()
@@ -269,11 +262,57 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 		}
 		objs = LocalOverrides(all)
 	}
-	if err := step("Deployments, HPA, PDBs and Services applied", func() error {
-		return Apply(ctx, p.Kube.Clientset, objs)
-	}); err != nil {
-		return nil, err
+	regions := []string{RegionPrimary}
+	if regional(p) {
+		regions = Regions
 	}
+	d.Supervisors = map[string]*Supervisor{}
+	for _, region := range regions {
+		k := p.KubeFor(region)
+		sup, err := NewSupervisor(SupervisorOptions{
+			Client:    k.Clientset,
+			Namespace: k.Namespace,
+			Workloads: []Workload{
+				{Deployment: APIDeployment, Binary: apiBin, Env: apiEnv},
+				{Deployment: ConsumerDeployment, Binary: consumerBin, Env: consumerEnv},
+			},
+			Services: regionServices(p, region),
+			LogDir:   regionLogDir(logDir, region),
+			Grace:    15 * time.Second,
+			OnChange: func(in []Instance) { d.setRegionInstances(region, in) },
+			Logger:   log.With("region", region),
+		})
+		if err != nil {
+			return nil, err
+		}
+		what := "supervisor watching pods"
+		if len(regions) > 1 {
+			what += " in " + region + " (" + k.Context + ")"
+		}
+		if err := step(what, func() error { return sup.Start(ctx) }); err != nil {
+			return nil, err
+		}
+		d.Supervisors[region] = sup
+		if region == RegionPrimary {
+			d.Supervisor = sup
+		}
+		robjs := objs
+		if region != RegionPrimary {
+			if robjs, err = StandbyOverrides(deepCopyObjects(objs)); err != nil {
+				return nil, err
+			}
+		}
+		what = "Deployments, HPA, PDBs and Services applied"
+		if len(regions) > 1 {
+			what += " in " + region
+		}
+		if err := step(what, func() error {
+			return Apply(ctx, k.Clientset, robjs)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	sup := d.Supervisor
 	if err := step("API instances ready behind HAProxy", func() error {
 		return waitReady(ctx, sup, APIDeployment, 1, 60*time.Second)
 	}); err != nil {
@@ -300,7 +339,7 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 			addr = "127.0.0.1:0"
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/", ControlHandler(lg, sup.Instances))
+		mux.Handle("/", ControlHandler(lg, d.allInstances))
 		faultRoutes(mux, p.Faults, p.Processes, sup)
 		bound, err := ServeControl(runCtx, addr, mux)
 		if err != nil {
@@ -392,41 +431,52 @@ func servicesOf(p *local.Platform) ServiceMap {
 	return m
 }
 
-// syncTargets keeps Prometheus targets and HAProxy backends in step with the
-// ready instances.
-func (d *Demo) syncTargets(in []Instance) {
+// syncTargets keeps Prometheus targets and HAProxy backends in step with
+// every region's ready instances; each region's API instances go to its own
+// backend behind the global frontend.
+func (d *Demo) syncTargets(byRegion map[string][]Instance) {
 	p := d.Platform
+	regions := sortedRegions(byRegion)
 	if p.Prometheus != nil {
 		var targets []local.Target
-		for _, i := range in {
-			labels := map[string]string{"pod": i.Pod, "deployment": i.Deployment, "node": i.Node, "namespace": Namespace}
-			if d.Supervisor != nil {
-				for k, v := range d.Supervisor.nodeLabels(i.Node) {
-					labels[k] = v
+		for _, region := range regions {
+			for _, i := range byRegion[region] {
+				labels := map[string]string{"pod": i.Pod, "deployment": i.Deployment, "node": i.Node, "namespace": Namespace}
+				if sup := d.Supervisors[region]; sup != nil {
+					for k, v := range sup.nodeLabels(i.Node) {
+						labels[k] = v
+					}
 				}
+				targets = append(targets, local.Target{Addr: i.Addr, Labels: labels})
 			}
-			targets = append(targets, local.Target{Addr: i.Addr, Labels: labels})
 		}
 		if err := p.Prometheus.SetTargets(targets); err != nil {
 			d.log.Warn("prometheus targets", "err", err)
 		}
 	}
 	if p.HAProxy != nil {
-		var backends []local.Backend
 		live := map[string]bool{}
-		for _, i := range in {
-			if i.Deployment == APIDeployment {
-				backends = append(backends, local.Backend{Name: i.Pod, Addr: d.apiAddr(i, live)})
+		for _, region := range regions {
+			lb := p.HAProxy.ForRegion(region)
+			if lb == nil {
+				// One cluster, one backend: the primary's instances are all.
+				lb = p.HAProxy
+			}
+			var backends []local.Backend
+			for _, i := range byRegion[region] {
+				if i.Deployment == APIDeployment {
+					backends = append(backends, local.Backend{Name: i.Pod, Addr: d.apiAddr(i, live)})
+				}
+			}
+			if len(backends) > lb.Slots {
+				d.log.Warn("more API instances than HAProxy slots; extra ones get no traffic", "region", region, "instances", len(backends), "slots", lb.Slots)
+				backends = backends[:lb.Slots]
+			}
+			if err := lb.SetBackends(backends); err != nil {
+				d.log.Warn("haproxy backends", "region", region, "err", err)
 			}
 		}
 		d.dropAPIProxies(live)
-		if len(backends) > p.HAProxy.Slots {
-			d.log.Warn("more API instances than HAProxy slots; extra ones get no traffic", "instances", len(backends), "slots", p.HAProxy.Slots)
-			backends = backends[:p.HAProxy.Slots]
-		}
-		if err := p.HAProxy.SetBackends(backends); err != nil {
-			d.log.Warn("haproxy backends", "err", err)
-		}
 	}
 }
 
@@ -450,13 +500,18 @@ func (s *Supervisor) nodeLabels(node string) map[string]string {
 }
 
 // ContextFor builds the demo context: stores' primaries in region primary,
-// their standby and replica in secondary. The services both regions share on
-// one machine (kube, Kafka, Prometheus, ClickHouse, HAProxy) are listed once,
-// in primary: listed twice, the console would count every pod twice.
+// their standby and replica in secondary. With a control plane per region
+// each region names its own kubeconfig, context and load balancer backend.
+// The services both regions share on one machine (Kafka, Prometheus,
+// ClickHouse, and kube when there is one cluster) are listed once, in
+// primary: listed twice, the console would count every pod twice.
 func ContextFor(p *local.Platform, backupDir string) config.ContextConfig {
+	kubeOf := func(k *local.KubeCluster) *config.KubeEndpoint {
+		return &config.KubeEndpoint{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace}
+	}
 	shared := func(r *config.RegionConfig) {
 		if p.Kube != nil {
-			r.Kube = &config.KubeEndpoint{Kubeconfig: p.Kube.Kubeconfig, Context: p.Kube.Context, Namespace: p.Kube.Namespace}
+			r.Kube = kubeOf(p.Kube)
 		}
 		if p.Kafka != nil {
 			r.Kafka = &config.KafkaEndpoint{Brokers: p.Kafka.Brokers, Group: "wotr-consumer-group",
@@ -473,12 +528,21 @@ func ContextFor(p *local.Platform, backupDir string) config.ContextConfig {
 			r.ClickHouse = ch
 		}
 		if p.HAProxy != nil {
-			r.HAProxy = &config.HAProxyEndpoint{Socket: p.HAProxy.Socket, Backend: p.HAProxy.Backend}
+			r.HAProxy = &config.HAProxyEndpoint{Socket: p.HAProxy.Socket, Backend: p.HAProxy.Backend, ActiveMap: p.HAProxy.ActiveMap}
 		}
 	}
 	primary := config.RegionConfig{Name: RegionPrimary, Role: "primary"}
 	secondary := config.RegionConfig{Name: RegionSecondary, Role: "secondary"}
 	shared(&primary)
+	if p.Kube != nil && regional(p) {
+		primary.Kube = kubeOf(p.KubeFor(RegionPrimary))
+		secondary.Kube = kubeOf(p.KubeFor(RegionSecondary))
+	}
+	if p.HAProxy != nil {
+		if lb := p.HAProxy.ForRegion(RegionSecondary); lb != nil {
+			secondary.HAProxy = &config.HAProxyEndpoint{Socket: lb.Socket, Backend: lb.Backend, ActiveMap: lb.ActiveMap}
+		}
+	}
 	if pg := p.Postgres; pg != nil {
 		primary.Postgres = &config.PostgresEndpoint{DSN: pgURL(pg, pg.Primary, pg.Superuser), QueryDSN: pgURL(pg, pg.Primary, local.PostgresRunbookUser), DataDir: pg.Primary.DataDir}
 		secondary.Postgres = &config.PostgresEndpoint{DSN: pgURL(pg, pg.Standby, pg.Superuser), QueryDSN: pgURL(pg, pg.Standby, local.PostgresRunbookUser), DataDir: pg.Standby.DataDir}
@@ -513,6 +577,14 @@ func (d *Demo) endpoints(control, logDir string) Endpoints {
 	if p.Redis != nil {
 		prim.Redis, sec.Redis = p.Redis.Primary.Addr, p.Redis.Replica.Addr
 	}
+	for _, r := range []struct {
+		name string
+		ep   *RegionEndpoint
+	}{{RegionPrimary, &prim}, {RegionSecondary, &sec}} {
+		if k := p.KubeFor(r.name); k != nil && (regional(p) || r.name == RegionPrimary) {
+			r.ep.Kubeconfig, r.ep.KubeContext = k.Kubeconfig, k.Context
+		}
+	}
 	e.Regions[RegionPrimary], e.Regions[RegionSecondary] = prim, sec
 	if p.ClickHouse != nil {
 		for _, r := range p.ClickHouse.Replicas {
@@ -529,8 +601,8 @@ func (d *Demo) endpoints(control, logDir string) Endpoints {
 // started the platform, its components.
 func (d *Demo) PIDs() []int {
 	var out []int
-	if d.Supervisor != nil {
-		out = append(out, d.Supervisor.PIDs()...)
+	for _, s := range d.Supervisors {
+		out = append(out, s.PIDs()...)
 	}
 	if d.ownPlatform && d.Platform != nil {
 		out = append(out, d.Platform.PIDs()...)
@@ -550,11 +622,13 @@ func (d *Demo) Stop() error {
 		if d.cancel != nil {
 			d.cancel()
 		}
-		if d.Supervisor != nil {
-			t0 := time.Now()
-			if err := d.Supervisor.Stop(); err != nil {
-				errs = append(errs, err)
+		t0 := time.Now()
+		for _, region := range sortedRegions(d.Supervisors) {
+			if err := d.Supervisors[region].Stop(); err != nil {
+				errs = append(errs, fmt.Errorf("region %s: %w", region, err))
 			}
+		}
+		if len(d.Supervisors) > 0 {
 			d.log.Info("pod processes stopped", "took", time.Since(t0).Round(time.Millisecond))
 		}
 		if d.ownPlatform && d.Platform != nil {

@@ -49,8 +49,10 @@ func startProc(path string, args, env []string, logPath string) (*proc, error) {
 	}
 	cmd := exec.Command(path, args...)
 	cmd.Env = env
-	cmd.Stdout = logf
-	cmd.Stderr = logf
+	cri := &criLog{w: logf, now: time.Now}
+	stdout, stderr := cri.stream("stdout"), cri.stream("stderr")
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	reply := make(chan error, 1)
 	spawnCh <- spawnRequest{cmd: cmd, reply: reply}
@@ -61,6 +63,8 @@ func startProc(path string, args, env []string, logPath string) (*proc, error) {
 	p := &proc{cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
+		_ = stdout.flush()
+		_ = stderr.flush()
 		logf.Close()
 		close(p.done)
 	}()

@@ -25,6 +25,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/wotr/wotr-tui/platform/local"
 )
 
 // KwokNodeAnnotation marks the nodes kwok simulates.
@@ -310,6 +312,13 @@ func (s *Supervisor) startMember(pod *corev1.Pod, w Workload, restarts int) {
 		s.backOff(m, err)
 		return
 	}
+	previous := previousLogPath(m.inst.LogPath)
+	if restarts > 0 {
+		// The log of the container before this restart, as `logs --previous` shows it.
+		_ = os.Rename(m.inst.LogPath, previous)
+	} else {
+		go s.registerLogs(pod, m.inst.LogPath, previous)
+	}
 	pr, err := startProc(w.Binary, w.Args, env, m.inst.LogPath)
 	if err != nil {
 		s.backOff(m, err)
@@ -334,6 +343,25 @@ func (s *Supervisor) startMember(pod *corev1.Pod, w Workload, restarts int) {
 		s.mu.Unlock()
 		s.trigger()
 	}()
+}
+
+// previousLogPath is where a pod's log goes when its process restarts.
+func previousLogPath(logPath string) string {
+	return strings.TrimSuffix(logPath, ".log") + ".previous.log"
+}
+
+// registerLogs makes the pod log endpoint serve the process's log. A cluster
+// without kwok's Logs resource only loses `kubectl logs`.
+func (s *Supervisor) registerLogs(pod *corev1.Pod, logPath, previous string) {
+	ctx, cancel := context.WithTimeout(s.runCtx, 10*time.Second)
+	defer cancel()
+	if abs, err := filepath.Abs(logPath); err == nil {
+		logPath, previous = abs, previousLogPath(abs)
+	}
+	obj := local.PodLogs(pod.Namespace, pod.Name, string(pod.UID), logPath, previous)
+	if err := local.CreatePodLogs(ctx, s.opts.Client, obj); err != nil && ctx.Err() == nil {
+		s.log.Warn("pod logs not served", "pod", pod.Name, "err", err)
+	}
 }
 
 func (s *Supervisor) backOff(m *member, err error) {

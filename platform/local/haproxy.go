@@ -18,6 +18,8 @@ import (
 const (
 	HAProxyFrontend = "wotr_api_frontend"
 	HAProxyBackend  = "wotr_api_backend"
+	// HAProxyBackendHeader names the backend that answered, with regions.
+	HAProxyBackendHeader = "X-Wotr-Backend"
 	// HAProxySlotPrefix names the server-template slots: api1, api2, ...
 	HAProxySlotPrefix = "api"
 )
@@ -28,6 +30,11 @@ type HAProxyOptions struct {
 	Slots int
 	// CheckInterval between GET /health checks; default 1s (the scaling guide uses 5s).
 	CheckInterval time.Duration
+	// Regions, when more than one, gives each region a backend of its own
+	// (the first keeps HAProxyBackend, the others HAProxyBackend_<region>)
+	// and makes the frontend global: it sends every request to the active
+	// region's backend, switched at run time (SetActive) without a reload.
+	Regions []string
 }
 
 func (o HAProxyOptions) withDefaults() (HAProxyOptions, error) {
@@ -43,6 +50,13 @@ func (o HAProxyOptions) withDefaults() (HAProxyOptions, error) {
 	if o.CheckInterval < 10*time.Millisecond {
 		return o, fmt.Errorf("check interval %s: must be at least 10ms", o.CheckInterval)
 	}
+	seen := map[string]bool{}
+	for _, r := range o.Regions {
+		if r == "" || strings.ContainsAny(r, " \t\n;#") || seen[r] {
+			return o, fmt.Errorf("region %q: must be a unique non-empty name without spaces, ';' or '#'", r)
+		}
+		seen[r] = true
+	}
 	return o, nil
 }
 
@@ -57,9 +71,17 @@ type HAProxyServer struct {
 	MetricsAddr string
 	// Backend is the backend name (wotr_api_backend).
 	Backend string
-	Slots   int
-	Dir     string
-	Proc    *Process
+	// Region is the region this backend serves; empty without
+	// HAProxyOptions.Regions.
+	Region string
+	// ActiveMap is the map file whose "active" key names the backend the
+	// global frontend uses; empty without HAProxyOptions.Regions.
+	ActiveMap string
+	Slots     int
+	Dir       string
+	Proc      *Process
+
+	regions []*HAProxyServer // every region's view, the first is s itself
 
 	mu     sync.Mutex
 	byName map[string]string // backend name -> slot
@@ -94,10 +116,28 @@ func (p *Platform) startHAProxy(ctx context.Context) error {
 		addrs:   map[string]string{},
 	}
 	cfgPath := filepath.Join(dir, "haproxy.cfg")
+	backends := fmt.Sprintf(backendCfg, HAProxyBackend, o.CheckInterval.Milliseconds(), HAProxySlotPrefix, o.Slots)
+	route := "default_backend " + HAProxyBackend
+	s.regions = []*HAProxyServer{s}
+	if len(o.Regions) > 1 {
+		s.Region, s.ActiveMap = o.Regions[0], filepath.Join(dir, "active.map")
+		if err := os.WriteFile(s.ActiveMap, []byte("active "+HAProxyBackend+"\n"), 0o644); err != nil {
+			return err
+		}
+		for _, r := range o.Regions[1:] {
+			v := &HAProxyServer{Socket: s.Socket, Backend: HAProxyBackend + "_" + r, Region: r, ActiveMap: s.ActiveMap,
+				Slots: s.Slots, Dir: dir, byName: map[string]string{}, addrs: map[string]string{}}
+			s.regions = append(s.regions, v)
+			backends += fmt.Sprintf(backendCfg, v.Backend, o.CheckInterval.Milliseconds(), HAProxySlotPrefix, o.Slots)
+		}
+		// The map is read per request, so "set map" switches regions at once.
+		// The response names the backend, so clients see which region answered.
+		route = fmt.Sprintf("http-response set-header %s %%b\n    use_backend %%[str(active),map(%s,%s)]\n    default_backend %s",
+			HAProxyBackendHeader, s.ActiveMap, HAProxyBackend, HAProxyBackend)
+	}
 	proc, _, err := p.startOnFreshPorts(ctx, HAProxy, "haproxy frontend and runtime API", 2, func(_ int, ports []int) (*Process, error) {
 		s.FrontendAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 		s.MetricsAddr = fmt.Sprintf("127.0.0.1:%d", ports[1])
-		// Slots start disabled at a placeholder address; SetBackends fills them.
 		cfg := fmt.Sprintf(`global
     stats socket %[1]s mode 600 level admin
     stats timeout 2m
@@ -113,21 +153,14 @@ defaults
     timeout server 30s
 
 frontend metrics
-    bind %[8]s
+    bind %[6]s
     http-request use-service prometheus-exporter if { path /metrics }
 
 frontend %[2]s
     bind %[3]s
     option forwardfor
-    default_backend %[4]s
-
-backend %[4]s
-    balance roundrobin
-    option httpchk GET /health
-    http-check expect status 200
-    default-server check inter %[5]dms fall 3 rise 2
-    server-template %[6]s 1-%[7]d 127.0.0.1:1 disabled
-`, s.Socket, HAProxyFrontend, s.FrontendAddr, HAProxyBackend, o.CheckInterval.Milliseconds(), HAProxySlotPrefix, o.Slots, s.MetricsAddr)
+    %[4]s
+%[5]s`, s.Socket, HAProxyFrontend, s.FrontendAddr, route, backends, s.MetricsAddr)
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			return nil, err
 		}
@@ -149,8 +182,74 @@ backend %[4]s
 	if err != nil {
 		return err
 	}
+	for _, v := range s.regions[1:] {
+		v.FrontendAddr, v.MetricsAddr, v.Proc = s.FrontendAddr, s.MetricsAddr, proc
+		v.regions = s.regions
+	}
 	p.HAProxy = s
 	return nil
+}
+
+// backendCfg is one region's backend: slots start disabled at a
+// placeholder address; SetBackends fills them.
+const backendCfg = `
+backend %[1]s
+    balance roundrobin
+    option httpchk GET /health
+    http-check expect status 200
+    default-server check inter %[2]dms fall 3 rise 2
+    server-template %[3]s 1-%[4]d 127.0.0.1:1 disabled
+`
+
+// ForRegion is the view of region's backend (its own slots, same process
+// and frontend); nil when HAProxyOptions.Regions does not name it. Without
+// regions, "" gives s itself.
+func (s *HAProxyServer) ForRegion(region string) *HAProxyServer {
+	for _, v := range s.regions {
+		if v.Region == region {
+			return v
+		}
+	}
+	return nil
+}
+
+// SetActive points the global frontend at region's backend.
+func (s *HAProxyServer) SetActive(region string) error {
+	v := s.ForRegion(region)
+	if v == nil || s.ActiveMap == "" {
+		return fmt.Errorf("haproxy: region %q: not one of the frontend's regions", region)
+	}
+	out, err := s.RuntimeCommand(fmt.Sprintf("set map %s active %s", s.ActiveMap, v.Backend))
+	if err != nil {
+		return err
+	}
+	if out != "" {
+		return fmt.Errorf("haproxy: set map: %s", out)
+	}
+	return nil
+}
+
+// Active is the region the global frontend sends traffic to.
+func (s *HAProxyServer) Active() (string, error) {
+	if s.ActiveMap == "" {
+		return s.Region, nil
+	}
+	out, err := s.RuntimeCommand("show map " + s.ActiveMap)
+	if err != nil {
+		return "", err
+	}
+	// Rows are "<id> <key> <value>".
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[1] == "active" {
+			for _, v := range s.regions {
+				if v.Backend == f[2] {
+					return v.Region, nil
+				}
+			}
+			return "", fmt.Errorf("haproxy: active backend %q is no region's", f[2])
+		}
+	}
+	return "", fmt.Errorf("haproxy: no active key in %s: %q", s.ActiveMap, out)
 }
 
 // RuntimeCommand sends one command to the runtime API and returns its answer.

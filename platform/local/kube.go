@@ -90,6 +90,23 @@ type KubeOptions struct {
 	// Zones are assigned to nodes round-robin (node-i gets Zones[i%len]);
 	// empty means DefaultKubeZones.
 	Zones []KubeZone
+	// PerRegion starts one control plane per region of Zones, each with its
+	// own etcd, controllers, kwok and the nodes of its zones, as operators
+	// with a cluster per region run. Off, one control plane holds every region.
+	PerRegion bool
+}
+
+// regions lists the regions of Zones in first-seen order.
+func (o KubeOptions) regions() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, z := range o.Zones {
+		if !seen[z.Region] {
+			seen[z.Region] = true
+			out = append(out, z.Region)
+		}
+	}
+	return out
 }
 
 func (o KubeOptions) withDefaults() KubeOptions {
@@ -109,6 +126,9 @@ func (o KubeOptions) validate() error {
 	if o.Nodes < 0 || o.Nodes > 100 {
 		return fmt.Errorf("kube: Nodes %d: must be between 1 and 100 (0 means 3)", o.Nodes)
 	}
+	if o.PerRegion && o.Nodes < len(o.Zones) {
+		return fmt.Errorf("kube: Nodes %d with PerRegion: must be at least the %d zones, so every region's cluster has a node", o.Nodes, len(o.Zones))
+	}
 	for i, z := range o.Zones {
 		if z.Region == "" || z.Zone == "" {
 			return fmt.Errorf("kube: Zones[%d] = %+v: region and zone must both be set", i, z)
@@ -119,8 +139,11 @@ func (o KubeOptions) validate() error {
 
 // KubeCluster is a running control plane with kwok nodes.
 type KubeCluster struct {
-	// Kubeconfig is the admin kubeconfig (system:masters), context "wotr-local",
-	// default namespace "wotr".
+	// Region is the one region whose nodes this cluster holds
+	// (KubeOptions.PerRegion); empty when it holds every region.
+	Region string
+	// Kubeconfig is the admin kubeconfig (system:masters), context
+	// "wotr-local" ("wotr-<region>" per region), default namespace "wotr".
 	Kubeconfig string
 	// Context is the kubeconfig context name.
 	Context string
@@ -177,14 +200,52 @@ func (p *Platform) startKube(ctx context.Context) error {
 		stages = append(stages, path)
 	}
 
-	k := &KubeCluster{Namespace: KubeNamespace, Context: "wotr-local", opts: opts, procs: map[string]*Process{}}
-	// One stopper for the whole control plane, registered before anything
-	// runs, so a failed start still stops in dependency order.
-	p.onStop(Kube, k.stop)
+	regions := []string{""}
+	if opts.PerRegion {
+		regions = opts.regions()
+	}
+	clusters := make([]*KubeCluster, len(regions))
+	for i, region := range regions {
+		k := &KubeCluster{Region: region, Namespace: KubeNamespace, Context: "wotr-local", opts: opts, procs: map[string]*Process{}}
+		if region != "" {
+			k.Context = "wotr-" + region
+		}
+		clusters[i] = k
+		// One stopper per control plane, registered before anything runs,
+		// so a failed start still stops in dependency order.
+		p.onStop(Kube, k.stop)
+	}
+	// The control planes boot side by side: each waits mostly on its own
+	// apiserver, so the second costs little wall time.
+	errs := make([]error, len(clusters))
+	var wg sync.WaitGroup
+	for i, k := range clusters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.bootKube(ctx, k, bins, stages)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
 
-	// A port clash costs one more boot on fresh ports in a fresh directory.
-	if err := p.retryOnPortClash(ctx, Kube, func(attempt int) error {
-		dir := filepath.Join(p.Dir, "kube")
+	p.mu.Lock()
+	p.Kube, p.Kubes = clusters[0], clusters
+	p.mu.Unlock()
+	return nil
+}
+
+// bootKube boots one control plane, again on fresh ports in a fresh
+// directory after a port clash.
+func (p *Platform) bootKube(ctx context.Context, k *KubeCluster, bins map[string]string, stages []string) error {
+	base := filepath.Join(p.Dir, "kube")
+	if k.Region != "" {
+		base += "-" + k.Region
+	}
+	err := p.retryOnPortClash(ctx, Kube, func(attempt int) error {
+		dir := base
 		if attempt > 1 {
 			dir += "-" + strconv.Itoa(attempt)
 		}
@@ -197,14 +258,24 @@ func (p *Platform) startKube(ctx context.Context) error {
 		k.procs, k.Nodes, k.nextNode = map[string]*Process{}, nil, 0
 		k.mu.Unlock()
 		return nil
-	}); err != nil {
-		return err
+	})
+	if err != nil && k.Region != "" {
+		return fmt.Errorf("region %s: %w", k.Region, err)
 	}
+	return err
+}
 
+// KubeFor is the control plane that runs region's workloads: its own with
+// KubeOptions.PerRegion, else the one shared cluster. Nil without kube.
+func (p *Platform) KubeFor(region string) *KubeCluster {
 	p.mu.Lock()
-	p.Kube = k
-	p.mu.Unlock()
-	return nil
+	defer p.mu.Unlock()
+	for _, k := range p.Kubes {
+		if k.Region == region {
+			return k
+		}
+	}
+	return p.Kube
 }
 
 // boot starts the control plane in dir and waits until it is ready.
@@ -259,13 +330,13 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", etcdClient)
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", etcdPeer)
 	etcd, err := k.start(p, ProcSpec{Name: "etcd", Path: bins["etcd"], Dir: dir, Args: []string{
-		"--name=wotr-local",
+		"--name=" + k.Context,
 		"--data-dir=" + filepath.Join(dir, "etcd"),
 		"--listen-client-urls=" + etcdURL,
 		"--advertise-client-urls=" + etcdURL,
 		"--listen-peer-urls=" + peerURL,
 		"--initial-advertise-peer-urls=" + peerURL,
-		"--initial-cluster=wotr-local=" + peerURL,
+		"--initial-cluster=" + k.Context + "=" + peerURL,
 		// Throwaway data: fsync would only slow every write.
 		"--unsafe-no-fsync=true",
 		"--log-level=warn",
@@ -291,6 +362,8 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 		"--service-account-signing-key-file=" + saKey,
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--allow-privileged=true",
+		// kwok nodes are reached at their InternalIP (loopback) for pod logs.
+		"--kubelet-preferred-address-types=InternalIP",
 		"--profiling=false",
 		"--v=0",
 	}})
@@ -366,6 +439,20 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 		"--manage-all-nodes=false",
 		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
 		"--server-address=" + fmt.Sprintf("127.0.0.1:%d", kwokPort),
+		// The apiserver proxies pod logs to the node's kubelet endpoint over
+		// TLS: kwok answers there (TLS and plain HTTP share the port) and
+		// serves the file each pod's Logs object names.
+		"--node-ip=127.0.0.1",
+		fmt.Sprintf("--node-port=%d", kwokPort),
+		"--tls-cert-file=" + servingCert,
+		"--tls-private-key-file=" + servingKey,
+		"--enable-crds=" + KwokLogsKind,
+	}
+	if err := installKwokLogsCRD(ctx, cs); err != nil {
+		return err
+	}
+	if err := WaitFor(ctx, "kwok Logs resource served", apiserver, kwokLogsServed(cs)); err != nil {
+		return err
 	}
 	for _, s := range stages {
 		kwokArgs = append(kwokArgs, "-c", s)
@@ -380,8 +467,13 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: KubeNamespace}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create namespace %s: %w", KubeNamespace, err)
 	}
+	// Node names are numbered over all regions, so they stay unique when
+	// each region has its own cluster.
 	for i := 0; i < opts.Nodes; i++ {
 		z := opts.Zones[i%len(opts.Zones)]
+		if k.Region != "" && z.Region != k.Region {
+			continue
+		}
 		if err := k.createNode(ctx, fmt.Sprintf("node-%d", i), z); err != nil {
 			return err
 		}
@@ -410,7 +502,7 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 		return err
 	}
 	mark("nodes")
-	p.log.Info("kube ready", phases...)
+	p.log.Info("kube ready", append([]any{"context", k.Context}, phases...)...)
 	return nil
 }
 
@@ -448,6 +540,9 @@ func (k *KubeCluster) stop() error {
 func (k *KubeCluster) AddNode(ctx context.Context, name string, z KubeZone) (string, error) {
 	if z.Region == "" || z.Zone == "" {
 		return "", fmt.Errorf("kube: add node: zone %+v: region and zone must both be set", z)
+	}
+	if k.Region != "" && z.Region != k.Region {
+		return "", fmt.Errorf("kube: add node: region %q: this control plane holds region %q only", z.Region, k.Region)
 	}
 	if name == "" {
 		k.mu.Lock()

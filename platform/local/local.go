@@ -63,8 +63,11 @@ type Platform struct {
 	opts Options
 	log  *slog.Logger
 
-	Kafka      *KafkaCluster
+	Kafka *KafkaCluster
+	// Kube is the control plane of the first region (the only one unless
+	// KubeOptions.PerRegion); Kubes lists every region's, Kube first.
 	Kube       *KubeCluster
+	Kubes      []*KubeCluster
 	Postgres   *PostgresPair
 	Redis      *RedisPair
 	ClickHouse *ClickHouseCluster

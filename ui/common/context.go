@@ -19,6 +19,10 @@ type Context struct {
 	Keys          *Keys
 	ReadOnly      bool
 	ContextName   string
+	// HeaderColor is the context's header background (config header-color).
+	HeaderColor string
+	// Inspect reads pod logs and events; nil without a cluster.
+	Inspect Inspector
 	// Runner runs runbooks step by step; nil when no engine is configured.
 	Runner RunbookRunner
 	// Health is the context's thresholds table (ops/health), which judges
@@ -80,6 +84,10 @@ type View interface {
 	// Sources are the Meta.Source prefixes whose staleness badges this view.
 	Sources() []string
 }
+
+// LetterOwner is a view that, in its current state, binds letters the root
+// binds globally (a pod log: w wraps there, it does not cycle the window).
+type LetterOwner interface{ OwnsLetters() bool }
 
 // SwitchViewMsg asks the root to show a view by name.
 type SwitchViewMsg struct{ Name string }

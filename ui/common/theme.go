@@ -5,6 +5,8 @@ package common
 
 import (
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/wotr/wotr-tui/ops/config"
 )
 
 // Theme names colours by role, never by hue, so a view asks for "warn" and the
@@ -65,4 +67,12 @@ func NewStyles(t Theme) Styles {
 		ColumnHeader: base.Foreground(t.Muted).Bold(true),
 		Key:          base.Foreground(t.Accent).Bold(true),
 	}
+}
+
+// HeaderSkin is the header line of a context that sets a colour (a red
+// header for production): white on that colour, so nobody mistakes where
+// they are.
+func HeaderSkin(color string) lipgloss.Style {
+	return lipgloss.NewStyle().Background(lipgloss.Color(config.TerminalColor(color))).
+		Foreground(lipgloss.Color("15")).Bold(true)
 }

@@ -2,6 +2,7 @@ package tmuxtest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -159,6 +160,47 @@ func TestConsoleAgainstDemo(t *testing.T) {
 			return nil
 		})
 	}
+
+	// The first API pod's drill-in lists its events (the scheduler's), and
+	// l shows the log its process wrote, served by the apiserver's pod log
+	// endpoint (kwok's Logs object of the pod).
+	pod := apiPods[0]
+	s.Send("/")
+	s.Type(pod)
+	s.Send("Enter")
+	s.Poll(screenDeadline, "filtered to "+pod, func(screen string) error {
+		if n := len(instanceRows(screen, demo.APIDeployment)); n != 1 {
+			return fmt.Errorf("%d rows", n)
+		}
+		return nil
+	})
+	s.Send("Enter")
+	screen = s.WaitFor(screenDeadline, "Instances › "+pod, "events", "Scheduled")
+	t.Logf("drill-in with events:\n%s", screen)
+	s.Send("l")
+	screen = s.Poll(screenDeadline, "the log of "+pod, func(screen string) error {
+		if !strings.Contains(screen, "logs "+pod+" (follow)") {
+			return errors.New("no log view")
+		}
+		var shown, total int
+		for _, l := range strings.Split(screen, "\n") {
+			if _, err := fmt.Sscanf(strings.TrimSpace(l), "%d/%d lines", &shown, &total); err == nil {
+				break
+			}
+		}
+		if total == 0 {
+			return errors.New("no log lines yet")
+		}
+		return nil
+	})
+	t.Logf("log view:\n%s", screen)
+	s.Send("Escape") // back to the drill-in
+	s.WaitFor(screenDeadline, "Instances › "+pod, "events")
+	s.Send("Escape") // back to the table
+	s.Send("Escape") // clears the filter
+	s.Send(":", "events", "Enter")
+	screen = s.WaitFor(screenDeadline, "Events [", "Scheduled")
+	t.Logf(":events:\n%s", screen)
 
 	// 3: the consumer group with one member per Running consumer pod.
 	s.Send("3")

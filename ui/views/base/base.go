@@ -54,6 +54,7 @@ type TableView struct {
 	data   *common.Data
 	Table  *table.Model
 	drill  Drill
+	parent Drill // the drill-in under the log view
 	filter string
 	w, h   int
 }
@@ -67,13 +68,19 @@ func New(ctx *common.Context, spec Spec) *TableView {
 	return &TableView{spec: spec, ctx: ctx, Table: t, data: &common.Data{}}
 }
 
-func (v *TableView) Name() string       { return v.spec.Name }
-func (v *TableView) Title() string      { return v.spec.Title }
-func (v *TableView) Short() string      { return v.spec.Short }
-func (v *TableView) Aliases() []string  { return v.spec.Aliases }
-func (v *TableView) Sources() []string  { return v.spec.Sources }
-func (v *TableView) Init() tea.Cmd      { return nil }
-func (v *TableView) InDrill() bool      { return v.drill != nil }
+func (v *TableView) Name() string      { return v.spec.Name }
+func (v *TableView) Title() string     { return v.spec.Title }
+func (v *TableView) Short() string     { return v.spec.Short }
+func (v *TableView) Aliases() []string { return v.spec.Aliases }
+func (v *TableView) Sources() []string { return v.spec.Sources }
+func (v *TableView) Init() tea.Cmd     { return nil }
+func (v *TableView) InDrill() bool     { return v.drill != nil }
+
+// OwnsLetters: the log view binds its own letters (w wrap, f follow...).
+func (v *TableView) OwnsLetters() bool {
+	_, logs := v.drill.(*LogDrill)
+	return logs
+}
 func (v *TableView) Data() *common.Data { return v.data }
 
 // SetData rebuilds the rows (the expensive part, done once per snapshot).
@@ -135,6 +142,15 @@ func (v *TableView) Back() bool {
 	if v.drill == nil {
 		return false
 	}
+	if c, ok := v.drill.(interface{ Close() }); ok {
+		c.Close()
+	}
+	// the log view returns to the drill-in it was opened from
+	// (with the filter it had: the log view's own filter stays with it)
+	if v.parent != nil {
+		v.drill, v.parent = v.parent, nil
+		return true
+	}
 	v.drill = nil
 	v.Table.SetFilter(v.filter)
 	return true
@@ -155,12 +171,27 @@ func (v *TableView) Actions() []common.ActionBinding {
 // Update handles Enter (drill in) and table keys.
 func (v *TableView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if v.drill != nil {
+		if km, ok := msg.(tea.KeyMsg); ok && key.Matches(km, common.LogsKey) {
+			if lt, ok := v.drill.(interface {
+				LogTarget() (region, pod string, ok bool)
+			}); ok {
+				if region, pod, ok := lt.LogTarget(); ok {
+					logs := NewLogDrill(v.ctx, v.spec.Name, region, pod)
+					logs.SetSize(v.w, max(v.h-1, 0))
+					v.parent, v.drill = v.drill, logs
+					return v, logs.Init()
+				}
+			}
+		}
 		return v, v.drill.Update(msg)
 	}
 	if km, ok := msg.(tea.KeyMsg); ok && key.Matches(km, v.ctx.Keys.Enter) && v.spec.Open != nil {
 		if k := v.Table.SelectedKey(); k != "" {
 			if d := v.spec.Open(v.ctx, v.data, k); d != nil {
 				v.drill = d
+				if b, ok := d.(interface{ bindView(string) }); ok {
+					b.bindView(v.spec.Name)
+				}
 				d.SetSize(v.w, max(v.h-1, 0))
 				// A drill that loads something does it in its Init command.
 				if i, ok := d.(interface{ Init() tea.Cmd }); ok {
@@ -216,6 +247,13 @@ func (v *TableView) ShortHelp() []key.Binding {
 	}
 	if v.drill != nil {
 		out = append(out, k.Back)
+		if lt, ok := v.drill.(interface {
+			LogTarget() (region, pod string, ok bool)
+		}); ok {
+			if _, _, ok := lt.LogTarget(); ok {
+				out = append(out, common.LogsKey)
+			}
+		}
 	}
 	return append(out, k.Filter, k.SortNext)
 }

@@ -1,11 +1,16 @@
 package base
 
 import (
+	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/wotr/wotr-tui/ops/inspect"
+	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ui/common"
 )
 
@@ -20,6 +25,62 @@ type TextDrill struct {
 	filter  string
 	offset  int
 	w, h    int
+
+	view       string // the view it belongs to, for routed messages
+	logTarget  func(d *common.Data) (region, pod string, ok bool)
+	eventsOf   func(d *common.Data) (region, kind, name string, ok bool)
+	events     []inspect.Event
+	eventsErr  string
+	eventsRead bool
+}
+
+// WithLogs makes l open the log of the pod target names.
+func (t *TextDrill) WithLogs(target func(d *common.Data) (region, pod string, ok bool)) *TextDrill {
+	t.logTarget = target
+	return t
+}
+
+// WithEvents lists the events of the object of names below the details.
+func (t *TextDrill) WithEvents(of func(d *common.Data) (region, kind, name string, ok bool)) *TextDrill {
+	t.eventsOf = of
+	return t
+}
+
+func (t *TextDrill) bindView(name string) { t.view = name }
+
+// LogTarget is the pod whose log l opens, if any.
+func (t *TextDrill) LogTarget() (region, pod string, ok bool) {
+	if t.logTarget == nil || t.ctx.Inspect == nil {
+		return "", "", false
+	}
+	return t.logTarget(t.data)
+}
+
+// eventsMsg carries the events of a drill's object.
+type eventsMsg struct {
+	view   string
+	events []inspect.Event
+	err    error
+}
+
+func (m eventsMsg) ViewName() string { return m.view }
+
+// Init reads the events of the drill's object.
+func (t *TextDrill) Init() tea.Cmd {
+	if t.eventsOf == nil || t.ctx.Inspect == nil {
+		return nil
+	}
+	region, kind, name, ok := t.eventsOf(t.data)
+	if !ok {
+		return nil
+	}
+	in, view := t.ctx.Inspect, t.view
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		evs, err := in.Events(ctx, region, kind, name)
+		return eventsMsg{view: view, events: evs, err: err}
+	}
 }
 
 // NewTextDrill builds a detail page; render returns its lines for a width.
@@ -40,6 +101,10 @@ func (t *TextDrill) Actions() []common.ActionBinding {
 
 func (t *TextDrill) rebuild() {
 	all := t.render(t.data, t.w)
+	if t.eventsOf != nil && t.ctx.Inspect != nil {
+		all = append(all, "", t.ctx.Styles.Title.Render("events"))
+		all = append(all, EventLines(t.ctx, t.events, t.eventsErr, t.eventsRead)...)
+	}
 	t.lines = t.lines[:0]
 	for _, l := range all {
 		if t.filter == "" || strings.Contains(strings.ToLower(l), t.filter) {
@@ -51,6 +116,15 @@ func (t *TextDrill) rebuild() {
 
 // Update scrolls.
 func (t *TextDrill) Update(msg tea.Msg) tea.Cmd {
+	if em, ok := msg.(eventsMsg); ok {
+		t.events, t.eventsRead = em.events, true
+		t.eventsErr = ""
+		if em.err != nil {
+			t.eventsErr = em.err.Error()
+		}
+		t.rebuild()
+		return nil
+	}
 	km, ok := msg.(tea.KeyMsg)
 	if !ok {
 		return nil
@@ -86,4 +160,32 @@ func (t *TextDrill) View() string {
 // KV formats "key: value" detail lines with the key muted.
 func KV(ctx *common.Context, k, v string) string {
 	return ctx.Styles.Muted.Render(common.Fit(k, 14)) + " " + common.Sanitize(v)
+}
+
+// EventLines are events as drill-ins show them: age, type, reason,
+// repeat count and message, warnings highlighted.
+func EventLines(ctx *common.Context, evs []inspect.Event, errText string, read bool) []string {
+	st := ctx.Styles
+	switch {
+	case errText != "":
+		return []string{st.Warn.Render("⚠ " + common.Sanitize(errText))}
+	case !read:
+		return []string{st.Muted.Render("reading events…")}
+	case len(evs) == 0:
+		return []string{st.Muted.Render("no events")}
+	}
+	out := make([]string, 0, len(evs))
+	for _, e := range evs {
+		typ := st.Muted.Render(common.Fit(e.Type, 7))
+		if e.Type == "Warning" {
+			typ = st.Warn.Render(common.Fit(e.Type, 7))
+		}
+		count := ""
+		if e.Count > 1 {
+			count = fmt.Sprintf(" (x%d)", e.Count)
+		}
+		out = append(out, st.Muted.Render(common.Fit(present.Age(ctx.Now.Sub(e.Last)), 6))+" "+typ+" "+
+			common.Sanitize(e.Reason)+count+" "+st.Muted.Render(common.Sanitize(e.Message)))
+	}
+	return out
 }

@@ -124,9 +124,20 @@ func b2f(b bool) float64 {
 // summary shows one line per deployment with its HPA.
 func summary(ctx *common.Context, d *common.Data, w int) []string {
 	out := []string{}
+	// With a cluster per region each region's Deployments show, by region.
+	limit, regional := 3, false
+	for _, dep := range d.Snap.Deployments {
+		if dep.Region != d.Snap.Deployments[0].Region {
+			limit, regional = 6, true
+		}
+	}
 	for i, dep := range d.Snap.Deployments {
-		if i == 3 {
-			out = append(out, ctx.Styles.Muted.Render(fmt.Sprintf("  … %d more deployments", len(d.Snap.Deployments)-3)))
+		if regional && i < limit {
+			out = append(out, ctx.Styles.Muted.Render(" "+common.Sanitize(dep.Region))+deploymentLine(ctx, dep))
+			continue
+		}
+		if i == limit {
+			out = append(out, ctx.Styles.Muted.Render(fmt.Sprintf("  … %d more deployments", len(d.Snap.Deployments)-limit)))
 			break
 		}
 		out = append(out, deploymentLine(ctx, dep))
@@ -216,5 +227,13 @@ func open(ctx *common.Context, d *common.Data, pod string) base.Drill {
 			}
 		}
 		return lines
-	}, func(d *common.Data) []common.ActionBinding { return actions(ctx, d, pod) })
+	}, func(d *common.Data) []common.ActionBinding { return actions(ctx, d, pod) }).
+		WithLogs(func(d *common.Data) (string, string, bool) {
+			in, ok := find(d, pod)
+			return in.Region, pod, ok
+		}).
+		WithEvents(func(d *common.Data) (string, string, string, bool) {
+			in, ok := find(d, pod)
+			return in.Region, "Pod", pod, ok
+		})
 }

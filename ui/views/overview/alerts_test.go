@@ -3,6 +3,7 @@ package overview
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wotr/wotr-tui/ops/health"
 	"github.com/wotr/wotr-tui/ops/state"
@@ -21,7 +22,8 @@ func TestAlertsArea(t *testing.T) {
 	if a := alertsRow(state.Snapshot{Sources: []state.Meta{{Source: "kube@primary"}}}); a != nil {
 		t.Fatalf("no Prometheus, yet an alerts row: %+v", a)
 	}
-	src := []state.Meta{{Source: state.SourceAlerts + "@primary"}}
+	// a source that has answered (one that has not reads as loading)
+	src := []state.Meta{{Source: state.SourceAlerts + "@primary", FetchedAt: time.Now()}}
 	quiet := alertsRow(state.Snapshot{Sources: src, Alerts: []state.Alert{{Name: "WotrLatencyP99", State: "pending", Severity: "critical"}}})
 	if quiet == nil || quiet.Level != health.OK || quiet.Summary != "none firing; 1 pending" || quiet.Key != alertsKey {
 		t.Fatalf("pending only: %+v", quiet)

@@ -33,6 +33,8 @@ func New(ctx *common.Context) *base.TableView {
 			{Title: "STANDBY LAG", Width: 11, Right: true, Numeric: true},
 			{Title: "BACKUP AGE", Width: 10, Right: true, Numeric: true},
 			{Title: "NODES", Width: 5, Right: true, Numeric: true, Priority: 1},
+			{Title: "PODS", Width: 5, Right: true, Numeric: true, Priority: 1},
+			{Title: "DEPLOYMENTS", Width: 28, Priority: 2},
 			{Title: "NOTES", Width: 10, Flex: true, Priority: 2},
 		},
 		SortCol: -1,
@@ -52,10 +54,13 @@ func New(ctx *common.Context) *base.TableView {
 				if r.LastBackupAge >= 0 {
 					bak = present.AgeSeconds(r.LastBackupAge)
 				}
+				w := present.WorkloadOf(d.Snap, r.Name)
 				out = append(out, table.Row{
-					Key:   r.Name,
-					Cells: []string{r.Name, string(r.Role), ready, lag, bak, fmt.Sprint(r.Nodes), common.Sanitize(strings.Join(r.Notes, "; "))},
-					Nums:  []float64{math.NaN(), math.NaN(), math.NaN(), r.StandbyLagSec, r.LastBackupAge, float64(r.Nodes), math.NaN()},
+					Key: r.Name,
+					Cells: []string{r.Name, string(r.Role), ready, lag, bak, fmt.Sprint(r.Nodes), w.PodsCell(),
+						common.Sanitize(w.Deployments), common.Sanitize(strings.Join(r.Notes, "; "))},
+					Nums: []float64{math.NaN(), math.NaN(), math.NaN(), r.StandbyLagSec, r.LastBackupAge, float64(r.Nodes), float64(w.Pods),
+						math.NaN(), math.NaN()},
 					Level: health.Region(r),
 				})
 			}
@@ -73,6 +78,11 @@ func New(ctx *common.Context) *base.TableView {
 						base.KV(ctx, "standby lag", present.Seconds(r.StandbyLagSec)),
 						base.KV(ctx, "backup age", present.AgeSeconds(r.LastBackupAge)),
 						base.KV(ctx, "nodes", fmt.Sprint(r.Nodes)),
+					}
+					w := present.WorkloadOf(d.Snap, r.Name)
+					lines = append(lines, base.KV(ctx, "pods ready", w.PodsCell()))
+					if w.Deployments != "" {
+						lines = append(lines, base.KV(ctx, "deployments", common.Sanitize(w.Deployments)))
 					}
 					for _, n := range r.Notes {
 						lines = append(lines, base.KV(ctx, "note", n))
