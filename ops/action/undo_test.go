@@ -52,6 +52,7 @@ func TestUndoRefusesWhatCannotBeUndone(t *testing.T) {
 		{"promote", appendAction(t, s.Audit, KindPromote, "secondary", audit.OutcomeOK, false, &Result{}), "`wotr-tui promote primary --rebuild-old-primary`"},
 		{"backup", appendAction(t, s.Audit, KindBackup, "all", audit.OutcomeOK, false, &Result{}), "a backup changes no data"},
 		{"restore", appendAction(t, s.Audit, Kind("restore-postgres"), "postgres", audit.OutcomeOK, false, &Result{}), "another restore"},
+		{"restore set", appendAction(t, s.Audit, KindRestoreSet, "20261201T000000.000Z-1", audit.OutcomeOK, false, &Result{}), "another restore"},
 		{"failed", appendAction(t, s.Audit, KindCordon, "node-1", audit.OutcomeFailed, false, way), "ended failed"},
 		// An intent without a result, from a process that is gone.
 		{"interrupted", appendAction(t, s.Audit, KindCordon, "node-1", "", false, nil), "ended interrupted"},
