@@ -196,8 +196,10 @@ func TestConsoleAgainstDemo(t *testing.T) {
 	t.Logf("log view:\n%s", screen)
 	s.Send("Escape") // back to the drill-in
 	s.WaitFor(screenDeadline, "Instances › "+pod, "events")
+	// Each Escape waits for its screen: an Escape followed at once by ":"
+	// reaches the console as one alt+: key.
 	s.Send("Escape") // back to the table
-	s.Send("Escape") // clears the filter
+	s.WaitFor(screenDeadline, "Instances [")
 	s.Send(":", "events", "Enter")
 	screen = s.WaitFor(screenDeadline, "Events [", "Scheduled")
 	t.Logf(":events:\n%s", screen)
