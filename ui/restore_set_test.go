@@ -41,3 +41,42 @@ func TestBackupsRestoreSetKey(t *testing.T) {
 		t.Fatalf("read-only console planned a restore set: %+v", actor.Planned)
 	}
 }
+
+// Backups: r on a row plans a restore of that row's store from its set;
+// a point in time is typed as "to-time T" and reaches the request as its
+// parameter; read-only offers nothing.
+func TestBackupsRestoreStoreKey(t *testing.T) {
+	actor := &fixture.Actor{}
+	m := newModel(t, 120, 40, Options{Actor: actor})
+	snap := fixture.Snapshot()
+	feed(m, snap)
+	press(m, "8")
+	var store, from string
+	for _, a := range m.Current().Actions() {
+		if a.Kind == action.KindRestore {
+			store, from = a.Target, a.Params[0].Default
+		}
+	}
+	if store == "" || from == "" {
+		t.Fatalf("backups view offers no store restore: %+v", m.Current().Actions())
+	}
+	press(m, "r", "enter") // the row's set as offered
+	typeText(m, "to-time 2026-12-01T23:40:00Z")
+	_, cmd := m.Update(keyMsg("enter"))
+	runCmd(m, cmd)
+	if len(actor.Planned) != 1 {
+		t.Fatalf("planned %+v, want one restore", actor.Planned)
+	}
+	req := actor.Planned[0]
+	if req.Kind != action.KindRestore || req.Target != store || req.Params[action.ParamFrom] != from ||
+		req.Params[action.ParamToTime] != "2026-12-01T23:40:00Z" || len(req.Params) != 2 {
+		t.Fatalf("planned %+v, want restore %s from %s to 2026-12-01T23:40:00Z", req, store, from)
+	}
+
+	ro := newModel(t, 120, 40, Options{Actor: actor, ReadOnly: true})
+	feed(ro, snap)
+	press(ro, "8", "r")
+	if len(actor.Planned) != 1 || ro.dialog != nil {
+		t.Fatalf("read-only console planned a restore: %+v", actor.Planned)
+	}
+}

@@ -26,6 +26,10 @@ var VerifyKey = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "verify back
 // RestoreSetKey restores the selected row's set: PostgreSQL, ClickHouse and the consumer offsets.
 var RestoreSetKey = key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "restore set"))
 
+// RestoreKey restores the selected row's store from its backup (PostgreSQL:
+// optionally to a time or WAL position from the archive).
+var RestoreKey = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "restore store"))
+
 // New builds the view.
 func New(ctx *common.Context) *base.TableView {
 	return base.New(ctx, base.Spec{
@@ -77,6 +81,10 @@ func New(ctx *common.Context) *base.TableView {
 			if id != "" {
 				out = append(out, common.ActionBinding{Key: VerifyKey, Kind: action.KindBackupVerify, Target: id,
 					Params: []common.Param{{Name: "store", Prompt: "store to verify (postgres, clickhouse, redis, all)", Default: store}}},
+					common.ActionBinding{Key: RestoreKey, Kind: action.KindRestore, Target: store,
+						Params: []common.Param{{Name: action.ParamFrom, Prompt: "backup set to restore " + store + " from", Default: id},
+							{Name: "target", Prompt: "PostgreSQL: to-time RFC3339 or to-lsn X/Y (empty: the backup's end)",
+								Choices: []string{action.ParamToTime, action.ParamToLSN}}}},
 					common.ActionBinding{Key: RestoreSetKey, Kind: action.KindRestoreSet, Target: id})
 			}
 			return out
