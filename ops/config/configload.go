@@ -464,7 +464,9 @@ func CheckHostPort(addr string) error {
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("address %q: port %q must be a number in 1..65535", addr, port)
+		// Only the whole address is named: it is masked where it holds a
+		// password; a port cut out of it would not be.
+		return fmt.Errorf("address %q: the port must be a number in 1..65535", addr)
 	}
 	return nil
 }
