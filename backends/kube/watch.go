@@ -218,13 +218,8 @@ func (c *Client) Close() {
 
 // ListInstances reads the namespace's API and consumer pods from the cache.
 func (c *Client) ListInstances(ctx context.Context) ([]state.Instance, error) {
-	w, err := c.watcher()
+	w, err := c.cached(ctx, "pods", "nodes")
 	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := c.ctx(ctx)
-	defer cancel()
-	if err := w.ready(ctx, "pods", "nodes"); err != nil {
 		return nil, err
 	}
 	pods, err := w.podLister.Pods(c.Namespace).List(w.instances)
@@ -244,13 +239,8 @@ func (c *Client) ListInstances(ctx context.Context) ([]state.Instance, error) {
 
 // ReadDeployments reads deployments with the HPA targeting each from the cache.
 func (c *Client) ReadDeployments(ctx context.Context) ([]state.Deployment, error) {
-	w, err := c.watcher()
+	w, err := c.cached(ctx, "deployments", "horizontalpodautoscalers")
 	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := c.ctx(ctx)
-	defer cancel()
-	if err := w.ready(ctx, "deployments", "horizontalpodautoscalers"); err != nil {
 		return nil, err
 	}
 	deps, err := w.depLister.Deployments(c.Namespace).List(labels.Everything())
@@ -266,13 +256,8 @@ func (c *Client) ReadDeployments(ctx context.Context) ([]state.Deployment, error
 
 // ReadNodes reads nodes with their pod counts and requested CPU from the cache.
 func (c *Client) ReadNodes(ctx context.Context) ([]state.Node, error) {
-	w, err := c.watcher()
+	w, err := c.cached(ctx, "pods", "nodes")
 	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := c.ctx(ctx)
-	defer cancel()
-	if err := w.ready(ctx, "pods", "nodes"); err != nil {
 		return nil, err
 	}
 	ns, err := w.nodeLister.List(labels.Everything())
@@ -285,4 +270,19 @@ func (c *Client) ReadNodes(ctx context.Context) ([]state.Node, error) {
 	}
 	out, _ := nodes(ns, pods)
 	return out, nil
+}
+
+// cached is the watcher once the caches of the named resources have synced
+// (within the client's request timeout).
+func (c *Client) cached(ctx context.Context, resources ...string) (*watcher, error) {
+	w, err := c.watcher()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	if err := w.ready(ctx, resources...); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
