@@ -242,10 +242,7 @@ func (s *Server) ingest(ctx context.Context, source string, events []Event) (*In
 	}
 	// Without a claim the done mark is still worth setting: it saves a retry
 	// from producing again.
-	if err := s.dedup.Commit(ctx, writtenKeys); err != nil {
-		s.log.Warn("de-dup commit failed; the pending marks expire and a retry produces again",
-			"events", len(writtenKeys), "pending_ttl", s.dedup.pendingTTL, "err", err)
-	}
+	s.dedup.Commit(writtenKeys)
 	s.metrics.accepted.Add(float64(len(written)))
 	s.metrics.failed.Add(float64(len(failed)))
 	if perr != nil {

@@ -120,10 +120,13 @@ type Deduper struct {
 	pendingTTL time.Duration
 	log        *slog.Logger
 
-	queue     chan *dedupOp
-	stop      chan struct{}
-	closeOnce sync.Once
-	wg        sync.WaitGroup
+	queue chan *dedupOp
+	// committing holds the keys of commits queued but not yet sent.
+	mu         sync.Mutex
+	committing map[string]*dedupOp
+	stop       chan struct{}
+	closeOnce  sync.Once
+	wg         sync.WaitGroup
 }
 
 // ClaimState is what Claim found for one key.
@@ -156,8 +159,10 @@ type dedupOp struct {
 	keys   []string
 	commit bool
 	states []ClaimState
-	done   chan error
-	state  atomic.Int32
+	// done answers a claim; settled closes when a commit has been sent.
+	done    chan error
+	settled chan struct{}
+	state   atomic.Int32
 }
 
 // claimWorkers bounds concurrent de-dup round trips; fewer workers coalesce
@@ -177,6 +182,7 @@ func DedupKey(source, id string) string { return "wotr:dedup:" + source + "/" + 
 // Start runs the coalescing workers until Close.
 func (d *Deduper) Start() {
 	d.queue = make(chan *dedupOp, 4*maxClaimBatch)
+	d.committing = make(map[string]*dedupOp)
 	d.stop = make(chan struct{})
 	for range claimWorkers {
 		d.wg.Add(1)
@@ -184,12 +190,13 @@ func (d *Deduper) Start() {
 	}
 }
 
-// Close stops the workers; later claims fail.
+// Close sends the queued commits, then stops the workers; later claims fail.
 func (d *Deduper) Close() {
 	if d.stop == nil {
 		return
 	}
 	d.closeOnce.Do(func() {
+		d.flushCommits()
 		close(d.stop)
 		d.wg.Wait()
 	})
@@ -203,6 +210,9 @@ func (d *Deduper) Claim(ctx context.Context, keys []string) ([]ClaimState, error
 	if d.queue == nil {
 		states := make([]ClaimState, len(keys))
 		return states, d.send(ctx, []*dedupOp{{keys: keys, states: states}})
+	}
+	if err := d.awaitCommits(ctx, keys); err != nil {
+		return nil, err
 	}
 	op := &dedupOp{keys: keys, states: make([]ClaimState, len(keys)), done: make(chan error, 1)}
 	if err := d.enqueue(ctx, op); err != nil {
@@ -225,28 +235,86 @@ func (d *Deduper) Claim(ctx context.Context, keys []string) ([]ClaimState, error
 	return op.states, err
 }
 
-// Commit sets the done mark of keys whose events Kafka acknowledged. It
-// waits for Redis at most until ctx ends; the commit itself goes on. A commit
-// that fails leaves the pending mark to expire, and a later retry produces
-// the event again (the consumer side removes duplicates by id).
-func (d *Deduper) Commit(ctx context.Context, keys []string) error {
+// Commit queues the done marks of keys whose events Kafka acknowledged and
+// returns at once: a 202 waits for Kafka, not for a second Redis round trip.
+// Until a mark is set, a Claim of the same key in this process waits for it,
+// so a client that re-sends right after its 202 is still told "duplicate";
+// another instance sees the pending mark and answers 503 with Retry-After.
+// A commit that fails leaves the pending mark to expire, and a later retry
+// produces the event again (the consumer side removes duplicates by id).
+func (d *Deduper) Commit(keys []string) {
 	if len(keys) == 0 {
-		return nil
+		return
 	}
+	op := &dedupOp{keys: keys, commit: true}
 	if d.queue == nil {
-		return d.send(ctx, []*dedupOp{{keys: keys, commit: true}})
+		d.commitSettled(op, d.send(context.Background(), []*dedupOp{op}))
+		return
 	}
-	op := &dedupOp{keys: keys, commit: true, done: make(chan error, 1)}
-	if err := d.enqueue(context.WithoutCancel(ctx), op); err != nil {
-		return err
+	op.settled = make(chan struct{})
+	d.mu.Lock()
+	for _, k := range keys {
+		d.committing[k] = op
 	}
-	select {
-	case err := <-op.done:
-		return err
-	case <-d.stop:
-		return errDeduperClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	d.mu.Unlock()
+	if err := d.enqueue(context.Background(), op); err != nil {
+		d.commitSettled(op, err)
+	}
+}
+
+// commitSettled ends an async commit: claims waiting on its keys go on.
+func (d *Deduper) commitSettled(op *dedupOp, err error) {
+	if err != nil && d.log != nil {
+		d.log.Warn("de-dup commit failed; the pending marks expire and a retry produces again",
+			"events", len(op.keys), "pending_ttl", d.pendingTTL, "err", err)
+	}
+	if op.settled == nil {
+		return
+	}
+	d.mu.Lock()
+	for _, k := range op.keys {
+		if d.committing[k] == op {
+			delete(d.committing, k)
+		}
+	}
+	d.mu.Unlock()
+	close(op.settled)
+}
+
+// awaitCommits waits until no commit of this process is in flight for keys.
+func (d *Deduper) awaitCommits(ctx context.Context, keys []string) error {
+	for _, k := range keys {
+		d.mu.Lock()
+		op := d.committing[k]
+		d.mu.Unlock()
+		if op == nil {
+			continue
+		}
+		select {
+		case <-op.settled:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// flushCommits waits, at most one Redis timeout, for the queued commits.
+func (d *Deduper) flushCommits() {
+	d.mu.Lock()
+	var waits []chan struct{}
+	for _, op := range d.committing {
+		waits = append(waits, op.settled)
+	}
+	d.mu.Unlock()
+	timeout := time.NewTimer(d.guard.Timeout)
+	defer timeout.Stop()
+	for _, w := range waits {
+		select {
+		case <-w:
+		case <-timeout.C:
+			return
+		}
 	}
 }
 
@@ -288,11 +356,15 @@ func (d *Deduper) work() {
 		err := d.send(context.Background(), batch)
 		var orphans []string
 		for _, op := range batch {
+			if op.commit {
+				d.commitSettled(op, err)
+				continue
+			}
 			if op.state.CompareAndSwap(opWaiting, opAnswered) {
 				op.done <- err
 				continue
 			}
-			if err == nil && !op.commit {
+			if err == nil {
 				for i, st := range op.states {
 					if st == Claimed {
 						orphans = append(orphans, op.keys[i])

@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -209,14 +212,93 @@ func TestPendingMarkAnswers503UntilItExpires(t *testing.T) {
 	if !topicIDs(t, p, topic)[ev.ID] {
 		t.Fatal("the event is not in Kafka")
 	}
-	v, _ := rdb.Get(ctx, key).Result()
-	ttl, _ := rdb.TTL(ctx, key).Result()
-	if v != "d" || ttl < 23*time.Hour {
-		t.Fatalf("after the 202 the mark is %q with TTL %s, want the done mark for DEDUP_WINDOW", v, ttl)
-	}
+	// The done mark follows the 202 (the commit is off the request path).
+	localtest.Eventually(t, 5*time.Second, "the done mark for DEDUP_WINDOW", func() error {
+		v, _ := rdb.Get(ctx, key).Result()
+		ttl, _ := rdb.TTL(ctx, key).Result()
+		if v != "d" || ttl < 23*time.Hour {
+			return fmt.Errorf("after the 202 the mark is %q with TTL %s", v, ttl)
+		}
+		return nil
+	})
 	// The same id from another source is its own event.
 	if n, _ := rdb.Exists(ctx, api.DedupKey("other", ev.ID)).Result(); n != 0 {
 		t.Fatal("the mark is not scoped to the source")
+	}
+}
+
+// The done mark is set after the 202 is sent, yet a client that re-sends
+// the moment it has its 202 is told "duplicate", never 503 pending: a claim
+// waits for this instance's commit of the same id.
+func TestResendRightAfter202IsDuplicate(t *testing.T) {
+	p := platform(t)
+	topic := newTopic(t, p, 2)
+	base, _ := startAPI(t, env(p, topic))
+	evs := makeEvents("resend-"+randHex(4), 300)
+	for _, ev := range evs {
+		body := mustJSON(ev)
+		if r := post(t, base+"/v1/events", testKey, body); r.Status != http.StatusAccepted || r.Body["duplicates"] != nil {
+			t.Fatalf("first send of %s: %d %s", ev.ID, r.Status, r.Raw)
+		}
+		if r := post(t, base+"/v1/events", testKey, body); r.Status != http.StatusAccepted || r.Body["duplicates"] == nil {
+			t.Fatalf("re-send of %s right after its 202: %d %s, want 202 with duplicates", ev.ID, r.Status, r.Raw)
+		}
+	}
+	if n := topicRecords(t, p, topic); n != int64(len(evs)) {
+		t.Fatalf("topic holds %d records, want %d", n, len(evs))
+	}
+}
+
+// Stopping the API sends the done marks still queued: none is left to
+// expire as pending (which would let a retry produce the event again).
+func TestShutdownSendsQueuedCommits(t *testing.T) {
+	p := platform(t)
+	topic := newTopic(t, p, 2)
+	rdb := redisClient(t, p)
+	ctx := context.Background()
+	// A slow Redis keeps commits queued when the last 202 is written.
+	proxy, err := local.NewProxy("redis", p.Redis.Primary.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	if err := proxy.Set(local.Fault{Mode: local.FaultLatency, Latency: 30 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(proxy.Addr())
+	cfg, err := api.ConfigFromEnv(api.MapLookup(merge(env(p, topic), "REDIS_HOST", host, "REDIS_PORT", port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Several rounds: which worker sees the stop first is up to the scheduler.
+	for round := range 10 {
+		srv, err := api.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := srv.Handler()
+		evs := makeEvents(fmt.Sprintf("flush%d-%s", round, randHex(4)), 100)
+		var wg sync.WaitGroup
+		for _, ev := range evs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := httptest.NewRequest(http.MethodPost, "/v1/events", bytes.NewReader(mustJSON(ev)))
+				req.Header.Set(api.APIKeyHeader, testKey)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusAccepted {
+					t.Errorf("%s: %d %s", ev.ID, rec.Code, rec.Body)
+				}
+			}()
+		}
+		wg.Wait()
+		srv.Close() // right after the last 202: commits are still queued
+		for _, ev := range evs {
+			if v, _ := rdb.Get(ctx, api.DedupKey(testSource, ev.ID)).Result(); v != "d" {
+				t.Fatalf("round %d: after shutdown the mark of %s is %q, want the done mark", round, ev.ID, v)
+			}
+		}
 	}
 }
 
