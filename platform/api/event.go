@@ -38,6 +38,8 @@ const (
 type wireEvent struct {
 	ID, Source, Type, CreatedAt *string
 	Payload                     json.RawMessage
+	// vals backs the four pointers: one allocation instead of four.
+	vals [4]string
 }
 
 // ErrEmptyBody is returned for a request without events.
@@ -191,9 +193,10 @@ func parseWire(raw []byte) (wireEvent, error) {
 		return w, fmt.Errorf("event must be a JSON object, got %s", kind)
 	}
 	var seen [len(eventFields)]bool
+	var rawText string // raw as a string, made once: unescaped values are slices of it
 	for i = skipSpace(raw, i+1); i < len(raw) && raw[i] != '}'; {
 		kEnd := stringEnd(raw, i)
-		name, err := unquote(raw[i:kEnd])
+		f, name, err := fieldName(raw[i:kEnd])
 		if err != nil {
 			return w, fmt.Errorf("invalid event: field name: %v", err)
 		}
@@ -201,9 +204,8 @@ func parseWire(raw []byte) (wireEvent, error) {
 		if i < len(raw) && raw[i] == ':' {
 			i = skipSpace(raw, i+1)
 		}
-		vEnd := valueEnd(raw, i)
-		val := raw[i:vEnd]
-		f := fieldIndex(name)
+		vStart, vEnd := i, valueEnd(raw, i)
+		val := raw[vStart:vEnd]
 		switch {
 		case f < 0:
 			for _, known := range eventFields {
@@ -213,28 +215,32 @@ func parseWire(raw []byte) (wireEvent, error) {
 			}
 			return w, fmt.Errorf("unknown field %q: an event has only the fields id, source, type, created_at and payload", name)
 		case seen[f]:
-			return w, fmt.Errorf("duplicate field %q: each field may appear only once", name)
+			return w, fmt.Errorf("duplicate field %q: each field may appear only once", eventFields[f])
 		}
 		seen[f] = true
-		if name == "payload" {
+		if f == payloadField {
 			w.Payload = val
 		} else if !bytes.Equal(val, []byte("null")) {
 			if len(val) == 0 || val[0] != '"' {
-				return w, fmt.Errorf("field %q must be a string, got %s", name, jsonKind(val[0]))
+				return w, fmt.Errorf("field %q must be a string, got %s", eventFields[f], jsonKind(val[0]))
 			}
-			v, err := unquote(val)
-			if err != nil {
-				return w, fmt.Errorf("field %q: %v", name, err)
+			if bytes.IndexByte(val, '\\') < 0 {
+				if rawText == "" {
+					rawText = string(raw)
+				}
+				w.vals[f] = rawText[vStart+1 : vEnd-1]
+			} else if w.vals[f], err = unquote(val); err != nil {
+				return w, fmt.Errorf("field %q: %v", eventFields[f], err)
 			}
-			switch name {
-			case "id":
-				w.ID = &v
-			case "source":
-				w.Source = &v
-			case "type":
-				w.Type = &v
+			switch f {
+			case 0:
+				w.ID = &w.vals[0]
+			case 1:
+				w.Source = &w.vals[1]
+			case 2:
+				w.Type = &w.vals[2]
 			default:
-				w.CreatedAt = &v
+				w.CreatedAt = &w.vals[3]
 			}
 		}
 		i = skipSpace(raw, vEnd)
@@ -243,6 +249,22 @@ func parseWire(raw []byte) (wireEvent, error) {
 		}
 	}
 	return w, nil
+}
+
+const payloadField = 4 // eventFields[4]
+
+// fieldName matches a quoted field name without making a string of it,
+// unless it has escapes or is unknown (the name is then needed).
+func fieldName(q []byte) (int, string, error) {
+	if len(q) >= 2 && bytes.IndexByte(q, '\\') < 0 {
+		for i, f := range eventFields {
+			if string(q[1:len(q)-1]) == f {
+				return i, f, nil
+			}
+		}
+	}
+	name, err := unquote(q)
+	return fieldIndex(name), name, err
 }
 
 func fieldIndex(name string) int {

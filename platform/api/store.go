@@ -390,17 +390,21 @@ func (d *Deduper) releaseOrphans(keys []string) {
 }
 
 // send runs one batch of claims and commits as one round trip, filling each
-// claim's states.
+// claim's states. A claim is SET NX (a boolean reply, so the common path has
+// no nil reply to handle); only the keys it found taken are read, in a second
+// round trip, to tell pending from done.
 func (d *Deduper) send(ctx context.Context, batch []*dedupOp) error {
-	claim := redis.SetArgs{Mode: "NX", Get: true, TTL: d.pendingTTL}
 	return d.guard.Once(ctx, func(ctx context.Context) error {
 		if len(batch) == 1 && len(batch[0].keys) == 1 { // no pipeline needed
 			op := batch[0]
 			if op.commit {
 				return d.rdb.Set(ctx, op.keys[0], markDone, d.window).Err()
 			}
-			st, err := claimState(d.rdb.SetArgs(ctx, op.keys[0], markPending, claim))
-			op.states[0] = st
+			set, err := d.rdb.SetNX(ctx, op.keys[0], markPending, d.pendingTTL).Result()
+			if err != nil || set {
+				return err
+			}
+			op.states[0], err = d.takenState(ctx, op.keys[0])
 			return err
 		}
 		cmds, err := d.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -409,40 +413,65 @@ func (d *Deduper) send(ctx context.Context, batch []*dedupOp) error {
 					if op.commit {
 						p.Set(ctx, k, markDone, d.window)
 					} else {
-						p.SetArgs(ctx, k, markPending, claim)
+						p.SetNX(ctx, k, markPending, d.pendingTTL)
 					}
 				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		type taken struct {
+			op *dedupOp
+			j  int
+		}
+		var takens []taken
+		i := 0
+		for _, op := range batch {
+			for j := range op.keys {
+				if !op.commit && !cmds[i].(*redis.BoolCmd).Val() {
+					takens = append(takens, taken{op, j})
+				}
+				i++
+			}
+		}
+		if len(takens) == 0 {
+			return nil
+		}
+		gets, err := d.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, t := range takens {
+				p.Get(ctx, t.op.keys[t.j])
 			}
 			return nil
 		})
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return err
 		}
-		i := 0
-		for _, op := range batch {
-			for j := range op.keys {
-				if !op.commit {
-					st, err := claimState(cmds[i].(*redis.StatusCmd))
-					if err != nil {
-						return err
-					}
-					op.states[j] = st
-				}
-				i++
+		for n, t := range takens {
+			st, err := markState(gets[n].(*redis.StringCmd).Result())
+			if err != nil {
+				return err
 			}
+			t.op.states[t.j] = st
 		}
 		return nil
 	})
 }
 
-// claimState reads SET NX GET: no old value means this call set the mark.
-func claimState(c *redis.StatusCmd) (ClaimState, error) {
-	v, err := c.Result()
+// takenState reads the mark a failed SET NX found.
+func (d *Deduper) takenState(ctx context.Context, key string) (ClaimState, error) {
+	return markState(d.rdb.Get(ctx, key).Result())
+}
+
+// markState names what a taken key holds. A mark gone since the SET NX
+// (released or expired) counts as pending: the client retries and claims.
+func markState(v string, err error) (ClaimState, error) {
 	switch {
 	case errors.Is(err, redis.Nil):
-		return Claimed, nil
+		return Pending, nil
 	case err != nil:
-		return Claimed, err
+		return Pending, err
 	case v == markPending:
 		return Pending, nil
 	default:
