@@ -58,10 +58,9 @@ func runTUI(ctx context.Context, d *deps, f *tuiFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	open := func(_ context.Context, name string) (ui.Options, error) { return openConsole(ctx, d, f, name) }
 	opts, err := openConsole(ctx, d, f, d.flags.context)
 	if config.IsNoConfig(err) {
-		return runFirstRun(ctx, d, open)
+		return runFirstRun(ctx, d, func(_ context.Context, name string) (ui.Options, error) { return openConsole(ctx, d, f, name) })
 	}
 	if err != nil {
 		return err
@@ -212,6 +211,8 @@ func openConsole(ctx context.Context, d *deps, f *tuiFlags, name string) (ui.Opt
 		HeaderColor:  cc.HeaderColor,
 		Contexts:     consoleContexts(d),
 		ProbeContext: probeContext(d),
+		// :ctx opens the next context the same way, inside the program
+		OpenContext: func(_ context.Context, name string) (ui.Options, error) { return openConsole(ctx, d, f, name) },
 		// the clients close once nothing polls them any more (ui.Run calls
 		// it after the console's actions returned)
 		Close: func() {

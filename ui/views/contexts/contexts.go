@@ -90,7 +90,8 @@ func (v *View) rows() []table.Row {
 		}
 		kube := make([]string, 0, len(c.KubeContexts))
 		for _, k := range c.KubeContexts {
-			if k != "" {
+			// regions sharing a cluster show it once
+			if k != "" && (len(kube) == 0 || kube[len(kube)-1] != k) {
 				kube = append(kube, k)
 			}
 		}
