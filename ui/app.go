@@ -415,7 +415,9 @@ func (m *Model) toView(name string, msg tea.Msg) tea.Cmd {
 }
 
 func (m *Model) applySnapshot(s snapshotMsg) {
-	m.hasData = true
+	// a collector's Latest before its first round has no time: the header
+	// keeps "waiting for data" rather than an age since year 1
+	m.hasData = m.hasData || !s.snap.TakenAt.IsZero()
 	m.setData(func(d *common.Data) {
 		d.Snap, d.History, d.HistorySpans, d.HistoryOrigin = s.snap, s.hist, s.spans, s.origin
 	})

@@ -287,3 +287,17 @@ func TestShellSwitchesContextInPlace(t *testing.T) {
 		t.Errorf("closing the program closed %d consoles, want 3", closed.Load())
 	}
 }
+
+// A snapshot taken before the collector's first round (no time) leaves the
+// header waiting for data instead of showing an age since year 1.
+func TestHeaderWaitsForATimedSnapshot(t *testing.T) {
+	m := newModel(t, 120, 40, goldenOptions())
+	m.Update(snapshotMsg{})
+	if top := strings.Split(ansi.Strip(m.View()), "\n")[0]; !strings.Contains(top, "waiting for data") {
+		t.Fatalf("header after an empty snapshot: %q", top)
+	}
+	feed(m, fixture.Snapshot())
+	if top := strings.Split(ansi.Strip(m.View()), "\n")[0]; !strings.Contains(top, "data 2s old") {
+		t.Fatalf("header after a snapshot: %q", top)
+	}
+}
