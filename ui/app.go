@@ -23,6 +23,7 @@ import (
 	"github.com/wotr/wotr-tui/ui/views/backups"
 	"github.com/wotr/wotr-tui/ui/views/base"
 	"github.com/wotr/wotr-tui/ui/views/consumers"
+	"github.com/wotr/wotr-tui/ui/views/contexts"
 	"github.com/wotr/wotr-tui/ui/views/events"
 	"github.com/wotr/wotr-tui/ui/views/instances"
 	"github.com/wotr/wotr-tui/ui/views/nodes"
@@ -54,10 +55,22 @@ type Options struct {
 	HeaderColor string
 	// Inspect reads pod logs and events (nil: no log view, no events).
 	Inspect common.Inspector
-	// Contexts of the config for :ctx; SwitchContext is called with the one
-	// chosen, then the console quits so its caller re-opens it there.
+	// Contexts of the config for :ctx. OpenContext opens the console on the
+	// one chosen inside the running program (Run replaces the console and
+	// closes the old one's clients); without it SwitchContext is called with
+	// the name and the console quits so its caller re-opens it there.
 	Contexts      []ContextInfo
+	OpenContext   OpenFunc
 	SwitchContext func(name string)
+	// ProbeContext checks whether a context's platform answers, for the
+	// :ctx view's REACHABLE column (nil: not checked). Bounded by the view.
+	ProbeContext func(ctx context.Context, name string) error
+	// Close releases this console's clients; Run calls it once the console
+	// is replaced or the program ends, after its running actions returned.
+	Close func()
+	// FirstRun, when set, opens the first-run screen instead of a console
+	// (there is no config yet).
+	FirstRun *FirstRun
 	// Thresholds are the context's health table (config.ContextConfig.Health);
 	// nil means ops/health's defaults.
 	Thresholds *health.Thresholds
@@ -105,6 +118,10 @@ type (
 	tickMsg time.Time
 )
 
+// OpenFunc opens the console on a context of the config: its options with
+// every source, the actions and Close.
+type OpenFunc func(ctx context.Context, name string) (Options, error)
+
 // Model is the root of the console.
 type Model struct {
 	opts    Options
@@ -123,6 +140,9 @@ type Model struct {
 	quitting bool
 	// running counts Executes in flight, whoever started them.
 	running *sync.WaitGroup
+	ctxView *contexts.View
+	// prev is the view :ctx was opened from (Esc returns to it).
+	prev int
 }
 
 // New builds the console.
@@ -155,10 +175,13 @@ func New(opts Options) *Model {
 	if opts.Actor != nil {
 		m.opts.Actor = trackedActor{opts.Actor, m.running}
 	}
+	m.ctxView = contexts.New(ctx)
+	m.ctxView.Set(opts.Parent, opts.Contexts, opts.ProbeContext)
 	m.views = []common.View{
 		overview.New(ctx), instances.New(ctx), consumers.New(ctx), replication.New(ctx), pools.New(ctx),
 		nodes.New(ctx), regions.New(ctx), backups.New(ctx), runbooks.New(ctx), audit.New(ctx),
 		events.New(ctx), // no tab: :events
+		m.ctxView,       // no tab: :ctx
 	}
 	m.help = help.New()
 	m.help.Styles.ShortKey = ctx.Styles.Key
@@ -332,6 +355,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case common.SwitchViewMsg:
 		m.switchTo(msg.Name)
 		return m, nil
+	case common.SwitchContextMsg:
+		return m, m.switchContext(msg.Name)
+	case contextOpenedMsg:
+		// reached only without a Shell, or when opening failed
+		if msg.err != nil {
+			m.status = fmt.Sprintf("cannot open context %q: %v", msg.name, msg.err)
+		} else if msg.opts.Close != nil {
+			msg.opts.Close()
+		}
+		return m, nil
 	case dialog.FinishedMsg:
 		if m.quitting {
 			// The action's result record is written: now the console may go.
@@ -382,7 +415,9 @@ func (m *Model) toView(name string, msg tea.Msg) tea.Cmd {
 }
 
 func (m *Model) applySnapshot(s snapshotMsg) {
-	m.hasData = true
+	// a collector's Latest before its first round has no time: the header
+	// keeps "waiting for data" rather than an age since year 1
+	m.hasData = m.hasData || !s.snap.TakenAt.IsZero()
 	m.setData(func(d *common.Data) {
 		d.Snap, d.History, d.HistorySpans, d.HistoryOrigin = s.snap, s.hist, s.spans, s.origin
 	})
@@ -480,6 +515,10 @@ func (m *Model) key(km tea.KeyMsg) tea.Cmd {
 		return m.cycleWindow()
 	case key.Matches(km, k.Back):
 		if m.Current().Back() {
+			return nil
+		}
+		if m.Current() == common.View(m.ctxView) && m.ctxView.Table.Filter() == "" {
+			m.current = m.prev // :ctx goes back where it was opened
 			return nil
 		}
 		m.Current().SetFilter("")
@@ -581,7 +620,8 @@ func (m *Model) switchTo(name string) bool {
 	}
 	if match < 0 {
 		for i, v := range m.views {
-			if strings.HasPrefix(v.Name(), name) {
+			// :c stays the consumers view; :ctx is typed whole
+			if v.Name() != contexts.Name && strings.HasPrefix(v.Name(), name) {
 				if match >= 0 {
 					return false // ambiguous
 				}

@@ -46,6 +46,8 @@ func completeTarget(d *deps, kind action.Kind) completeFunc {
 		return completeFirst(func(cmd *cobra.Command) []string { return liveNames(cmd, d, nodeNames) })
 	case action.KindPartitions:
 		return completeFirst(func(cmd *cobra.Command) []string { return liveNames(cmd, d, topicNames) })
+	case action.KindOffsetReset:
+		return completeFirst(func(cmd *cobra.Command) []string { return liveNames(cmd, d, groupNames) })
 	}
 	return nil
 }
@@ -139,6 +141,25 @@ func topicNames(ctx context.Context, c any) []string {
 	out := make([]string, 0, len(ks.Topics))
 	for _, t := range ks.Topics {
 		out = append(out, t.Name)
+	}
+	return out
+}
+
+// groupNames are the consumer groups Kafka lists (the reset's target).
+func groupNames(ctx context.Context, c any) []string {
+	k, ok := c.(interface {
+		ReadKafka(context.Context) (state.KafkaState, error)
+	})
+	if !ok {
+		return nil
+	}
+	ks, err := k.ReadKafka(ctx)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(ks.Groups))
+	for _, g := range ks.Groups {
+		out = append(out, g.Name)
 	}
 	return out
 }

@@ -87,3 +87,31 @@ func TestCompletionFallsBackSilently(t *testing.T) {
 		t.Errorf("candidates from a dead broker: %q", r.out)
 	}
 }
+
+// offsets reset GROUP completes from the groups the context's Kafka lists:
+// a group that committed offsets appears, by prefix too; nothing after it.
+func TestCompletionOfConsumerGroups(t *testing.T) {
+	p := localtest.Platform(t, local.Kafka)
+	f := newOffsetFixture(t, p)
+	app := newCLI(t).withContext(contextFor(t, p))
+
+	got := completions(t, app, "offsets", "reset", "")
+	if !hasAll(got, f.group) {
+		t.Fatalf("offsets reset: %q, want the group %q", got, f.group)
+	}
+	got = completions(t, app, "offsets", "reset", "reset-gr")
+	if !hasAll(got, f.group) {
+		t.Errorf("offsets reset reset-gr: %q, want %q", got, f.group)
+	}
+	for _, g := range got {
+		if !strings.HasPrefix(g, "reset-gr") {
+			t.Errorf("candidate %q does not start with the typed prefix", g)
+		}
+	}
+	if got := completions(t, app, "offsets", "reset", "no-such-group-"); len(got) != 0 {
+		t.Errorf("unmatched prefix offered %q", got)
+	}
+	if got := completions(t, app, "offsets", "reset", f.group, ""); len(got) != 0 {
+		t.Errorf("second argument: %q", got)
+	}
+}

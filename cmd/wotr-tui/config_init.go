@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -73,58 +74,78 @@ type endpointCheck struct {
 }
 
 func runConfigInit(cmd *cobra.Command, d *deps, f *initFlags) error {
-	if err := f.validate(); err != nil {
-		return withCode(ExitUsage, err)
-	}
 	path := d.flags.configPath
 	if path == "" {
 		path = config.DefaultPath()
+	}
+	ctx, cancel := context.WithTimeout(cmdContext(cmd), 30*time.Second)
+	defer cancel()
+	checks, err := initContext(ctx, path, f)
+	if checks == nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(d.out, 0, 4, 2, ' ', 0)
+	writeChecks(tw, checks)
+	_ = tw.Flush()
+	fmt.Fprintf(d.out, "wrote context %q to %s\n", f.name, path)
+	return err
+}
+
+// initContext is config init for the verb and the console's first-run form:
+// validate, discover, check, write. checks is nil when nothing was written;
+// a non-nil error with checks means some endpoint failed its check.
+func initContext(ctx context.Context, path string, f *initFlags) ([]endpointCheck, error) {
+	if err := f.validate(); err != nil {
+		return nil, withCode(ExitUsage, err)
 	}
 	cfg, err := config.Load(path)
 	switch {
 	case config.IsNoConfig(err):
 	case err != nil:
-		return withCode(ExitUsage, err)
+		return nil, withCode(ExitUsage, err)
 	default:
 		for _, c := range cfg.Contexts {
 			if c.Name == f.name && !f.force {
-				return withCode(ExitUsage, fmt.Errorf("context %q already exists in %s: choose another --name or pass --force to replace it", f.name, path))
+				return nil, withCode(ExitUsage, fmt.Errorf("context %q already exists in %s: choose another --name or pass --force to replace it", f.name, path))
 			}
 		}
 	}
 	ep := config.KubeEndpoint{Kubeconfig: f.kubeconfig, Context: f.kubeContext, Namespace: f.namespace}
 	kc, err := kube.New(ep)
 	if err != nil {
-		return withCode(ExitUsage, err)
+		return nil, withCode(ExitUsage, err)
 	}
-	ctx, cancel := context.WithTimeout(cmdContext(cmd), 30*time.Second)
-	defer cancel()
 	region, err := kc.Discover(ctx, ep)
 	if err != nil {
-		return withCode(ExitFailed, err)
+		return nil, withCode(ExitFailed, err)
 	}
 	checks := checkEndpoints(ctx, region)
 	cc := config.ContextConfig{Name: f.name, Regions: []config.RegionConfig{region}}
 	if err := config.SaveContext(path, cc); err != nil {
-		return withCode(ExitFailed, err)
+		return nil, withCode(ExitFailed, err)
 	}
-	tw := tabwriter.NewWriter(d.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENDPOINT\tADDRESS\tCHECK")
 	failed := 0
+	for _, c := range checks {
+		if c.err != nil {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return checks, withCode(ExitFailed, fmt.Errorf("%d of %d endpoints failed their check (the context is written; fix the addresses in %s)", failed, len(checks), path))
+	}
+	return checks, nil
+}
+
+// writeChecks is init's report table.
+func writeChecks(w io.Writer, checks []endpointCheck) {
+	fmt.Fprintln(w, "ENDPOINT\tADDRESS\tCHECK")
 	for _, c := range checks {
 		status := "ok"
 		if c.err != nil {
 			status = "failed: " + config.MaskSecrets(c.err.Error())
-			failed++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.system, c.address, status)
+		fmt.Fprintf(w, "%s\t%s\t%s\n", c.system, c.address, status)
 	}
-	_ = tw.Flush()
-	fmt.Fprintf(d.out, "wrote context %q to %s\n", f.name, path)
-	if failed > 0 {
-		return withCode(ExitFailed, fmt.Errorf("%d of %d endpoints failed their check (the context is written; fix the addresses in %s)", failed, len(checks), path))
-	}
-	return nil
 }
 
 // checkEndpoints connects to each discovered endpoint (a TCP connect; the

@@ -111,7 +111,8 @@ func TestFirstRunNamesDemoAndInit(t *testing.T) {
 	for _, args := range [][]string{{"status"}, {"config", "get-contexts"}, {"config", "view"}} {
 		r := app.run(append(args, "--config", missing)...)
 		mustCode(t, r, ExitUsage)
-		if !strings.Contains(r.err, "wotr-tui demo") || !strings.Contains(r.err, "wotr-tui config init") || strings.Contains(r.err, "no such file") {
+		if !strings.Contains(r.err, missing) || !strings.Contains(r.err, "wotr-tui demo") || !strings.Contains(r.err, "make demo") ||
+			!strings.Contains(r.err, "wotr-tui config init") || strings.Contains(r.err, "no such file") {
 			t.Errorf("%v: %q", args, r.err)
 		}
 	}

@@ -65,8 +65,15 @@ regions primary and secondary. Ctrl-C (or q in the console, or q + Enter with
 
 ` + demo.ControlHelp
 
+// defaultDemoFlags are `wotr-tui demo` with no flags (the first-run
+// screen's demo choice).
+func defaultDemoFlags() *demoFlags {
+	return &demoFlags{output: "table", controlAddr: "127.0.0.1:0", rate: demo.DefaultLoadSettings().Rate, mode: demo.ModeSteady}
+}
+
 func newDemoCmd(d *deps) *cobra.Command {
 	f := &demoFlags{}
+	def := defaultDemoFlags()
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the whole platform locally under load and open the console on it",
@@ -82,12 +89,12 @@ func newDemoCmd(d *deps) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&f.noTUI, "no-tui", false, "run headless until interrupted; print the context and every endpoint")
-	fl.StringVarP(&f.output, "output", "o", "table", "endpoint format with --no-tui: table or json")
+	fl.StringVarP(&f.output, "output", "o", def.output, "endpoint format with --no-tui: table or json")
 	fl.StringVar(&f.binDir, "bin-dir", "", "directory of wotr-api and wotr-consumer (default: next to wotr-tui, then ./bin)")
-	fl.StringVar(&f.controlAddr, "control-addr", "127.0.0.1:0", "listen address of the load control endpoint")
+	fl.StringVar(&f.controlAddr, "control-addr", def.controlAddr, "listen address of the load control endpoint")
 	fl.BoolVar(&f.noLoad, "no-load", false, "start no load generator")
-	fl.Float64Var(&f.rate, "rate", demo.DefaultLoadSettings().Rate, "events per second at start (peak in daily mode)")
-	fl.StringVar(&f.mode, "mode", demo.ModeSteady, "load mode: steady or daily")
+	fl.Float64Var(&f.rate, "rate", def.rate, "events per second at start (peak in daily mode)")
+	fl.StringVar(&f.mode, "mode", def.mode, "load mode: steady or daily")
 	fl.Float64Var(&f.skew, "skew", 0, "load skew over sources and partitions, 0 (even) to 1 (one hot key)")
 	fl.BoolVar(&f.keepDir, "keep-dir", false, "keep the platform's temp dir (logs, data) after stopping")
 	return cmd

@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/signal"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wotr/wotr-tui/backends/kube"
 	"github.com/wotr/wotr-tui/ops/audit"
 	"github.com/wotr/wotr-tui/ops/collect"
 	"github.com/wotr/wotr-tui/ops/config"
@@ -43,7 +47,8 @@ func rootTUI(root *cobra.Command, d *deps) {
 
 // runTUI opens the console on the context's platform: a collector over every
 // source, polling until the console quits, the action service, and the
-// runbooks, all over one set of clients.
+// runbooks, all over one set of clients. :ctx opens another context inside
+// the same program; with no config at all it opens the first-run screen.
 func runTUI(ctx context.Context, d *deps, f *tuiFlags) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -51,15 +56,56 @@ func runTUI(ctx context.Context, d *deps, f *tuiFlags) error {
 	if !d.isTerminal(d.in) || !d.isTerminal(d.out) {
 		return withCode(ExitUsage, errors.New("the console needs a terminal on stdin and stdout; use a verb (see --help) in scripts"))
 	}
-	// :ctx quits the console on one context and opens it on the next, with
-	// its own collector, actions and runbooks.
-	for {
-		next, err := runConsole(ctx, d, f)
-		if err != nil || next == "" {
-			return err
-		}
-		d.flags.context = next
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	opts, err := openConsole(ctx, d, f, d.flags.context)
+	if config.IsNoConfig(err) {
+		return runFirstRun(ctx, d, func(_ context.Context, name string) (ui.Options, error) { return openConsole(ctx, d, f, name) })
 	}
+	if err != nil {
+		return err
+	}
+	if err := ui.Run(ctx, opts, d.in, d.out); err != nil && !errors.Is(err, context.Canceled) {
+		return withCode(ExitFailed, err)
+	}
+	return nil
+}
+
+// runFirstRun is the console without a config: the first-run screen, whose
+// form is config init; choosing the demo starts it once the screen is gone.
+func runFirstRun(ctx context.Context, d *deps, open ui.OpenFunc) error {
+	path := d.flags.configPath
+	if path == "" {
+		path = config.DefaultPath()
+	}
+	d.flags.configPath = path // the context the form writes is opened from there
+	startDemo := false
+	opts := ui.Options{
+		OpenContext: open,
+		FirstRun: &ui.FirstRun{
+			ConfigPath: path,
+			Demo:       func() { startDemo = true },
+			Init: func(ctx context.Context, r ui.InitRequest) (ui.InitReport, error) {
+				f := &initFlags{name: r.Name, kubeconfig: r.Kubeconfig, kubeContext: r.KubeContext, namespace: r.Namespace}
+				checks, err := initContext(ctx, path, f)
+				if checks == nil {
+					return ui.InitReport{}, err
+				}
+				var b strings.Builder
+				tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+				writeChecks(tw, checks)
+				_ = tw.Flush()
+				return ui.InitReport{Context: f.name, Lines: strings.Split(strings.TrimRight(b.String(), "\n"), "\n")}, err
+			},
+		},
+	}
+	if err := ui.Run(ctx, opts, d.in, d.out); err != nil && !errors.Is(err, context.Canceled) {
+		return withCode(ExitFailed, err)
+	}
+	if startDemo {
+		return runDemo(ctx, d, defaultDemoFlags())
+	}
+	return nil
 }
 
 // consoleContexts are the config's contexts for :ctx (none when the config
@@ -71,20 +117,63 @@ func consoleContexts(d *deps) []ui.ContextInfo {
 	}
 	out := make([]ui.ContextInfo, 0, len(cfg.Contexts))
 	for _, c := range cfg.Contexts {
-		out = append(out, ui.ContextInfo{Name: c.Name, ReadOnly: c.ReadOnly})
+		ci := ui.ContextInfo{Name: c.Name, ReadOnly: c.ReadOnly}
+		for _, r := range c.RegionsPrimaryFirst() {
+			ci.Regions = append(ci.Regions, r.Name)
+			kube := ""
+			if r.Kube != nil {
+				kube = r.Kube.Context
+			}
+			ci.KubeContexts = append(ci.KubeContexts, kube)
+		}
+		out = append(out, ci)
 	}
 	return out
 }
 
-// runConsole runs the console on one context; it returns the context :ctx
-// switched to, or "" when the operator quit.
-func runConsole(ctx context.Context, d *deps, f *tuiFlags) (string, error) {
-	cc, err := d.contextConfig()
-	if err != nil {
-		return "", withCode(ExitUsage, err)
+// probeContext is the :ctx view's REACHABLE: the primary region's
+// apiserver answers /version, or (without a cluster) its first Kafka
+// broker accepts a connection. The view bounds ctx.
+func probeContext(d *deps) func(ctx context.Context, name string) error {
+	return func(ctx context.Context, name string) error {
+		cc, err := d.loadContext(d.flags.configPath, name)
+		if err != nil {
+			return err
+		}
+		regions := cc.RegionsPrimaryFirst()
+		if len(regions) == 0 {
+			return errors.New("no regions")
+		}
+		r := regions[0]
+		switch {
+		case r.Kube != nil:
+			kc, err := kube.New(*r.Kube)
+			if err != nil {
+				return err
+			}
+			return kc.Clientset.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Error()
+		case r.Kafka != nil && len(r.Kafka.Brokers) > 0:
+			conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", r.Kafka.Brokers[0])
+			if err == nil {
+				conn.Close()
+			}
+			return err
+		}
+		return errors.New("no cluster or Kafka to check")
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
+}
+
+// openConsole opens the console's options on one context (name "" is the
+// config's current one): the clients, the collector polling until Close,
+// the actions and the runbooks.
+func openConsole(ctx context.Context, d *deps, f *tuiFlags, name string) (ui.Options, error) {
+	cc, err := d.loadContext(d.flags.configPath, name)
+	if config.IsNoConfig(err) {
+		return ui.Options{}, err
+	}
+	if err != nil {
+		return ui.Options{}, withCode(ExitUsage, err)
+	}
 	// --read-only makes the context read-only, so the action service (the
 	// one chokepoint) refuses every action, whichever key or step asks.
 	readOnly := f.readOnly || cc.ReadOnly
@@ -93,12 +182,12 @@ func runConsole(ctx context.Context, d *deps, f *tuiFlags) (string, error) {
 	col, err := platform.Collector(collect.Options{Context: cc.Name})
 	if err != nil {
 		platform.Close()
-		return "", withCode(ExitFailed, err)
+		return ui.Options{}, withCode(ExitFailed, err)
 	}
 	env, err := platform.RunbookEnv()
 	if err != nil {
 		platform.Close()
-		return "", withCode(ExitFailed, err)
+		return ui.Options{}, withCode(ExitFailed, err)
 	}
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	polled := make(chan struct{})
@@ -106,16 +195,9 @@ func runConsole(ctx context.Context, d *deps, f *tuiFlags) (string, error) {
 		defer close(polled)
 		_ = col.Run(pollCtx)
 	}()
-	// The clients close once nothing polls them any more.
-	defer func() {
-		stopPolling()
-		<-polled
-		platform.Close()
-	}()
-	next := ""
 	load := func() ([]*runbook.Runbook, error) { return runbook.LoadAll(runbookDir(d)) }
 	th := cc.Health()
-	opts := ui.Options{
+	return ui.Options{
 		Context:    cc.Name,
 		Thresholds: &th,
 		ReadOnly:   readOnly,
@@ -125,14 +207,18 @@ func runConsole(ctx context.Context, d *deps, f *tuiFlags) (string, error) {
 		Source:     col,
 		Actor:      platform.Actions(),
 		// logs and events: the platform's clusters
-		Inspect:     platform.Inspector(),
-		HeaderColor: cc.HeaderColor,
-		Contexts:    consoleContexts(d),
-		// the next context opens once this one's clients are closed
-		SwitchContext: func(name string) { next = name },
-	}
-	if err := ui.Run(ctx, opts, d.in, d.out); err != nil && !errors.Is(err, context.Canceled) {
-		return "", withCode(ExitFailed, err)
-	}
-	return next, nil
+		Inspect:      platform.Inspector(),
+		HeaderColor:  cc.HeaderColor,
+		Contexts:     consoleContexts(d),
+		ProbeContext: probeContext(d),
+		// :ctx opens the next context the same way, inside the program
+		OpenContext: func(_ context.Context, name string) (ui.Options, error) { return openConsole(ctx, d, f, name) },
+		// the clients close once nothing polls them any more (ui.Run calls
+		// it after the console's actions returned)
+		Close: func() {
+			stopPolling()
+			<-polled
+			platform.Close()
+		},
+	}, nil
 }

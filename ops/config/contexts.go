@@ -17,7 +17,7 @@ import (
 type NoConfigError struct{ Path string }
 
 func (e *NoConfigError) Error() string {
-	return fmt.Sprintf("no config at %s: run `wotr-tui demo` to start a local platform with its own context, "+
+	return fmt.Sprintf("no config at %s: run `wotr-tui demo` (or `make demo` in a clone of the repository) to start a local platform with its own context, "+
 		"or `wotr-tui config init --kubeconfig K --context C --namespace N` to find the platform in a cluster", e.Path)
 }
 
