@@ -23,6 +23,9 @@ type fakeInspector struct {
 	asked   []inspect.LogOptions
 	pods    []string
 	logsErr error
+	// Deployment reads, and their answer when set
+	deploys   []string
+	deployErr error
 }
 
 func (f *fakeInspector) Logs(_ context.Context, region, pod string, o inspect.LogOptions) (io.ReadCloser, error) {
