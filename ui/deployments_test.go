@@ -52,6 +52,9 @@ func (f *fakeInspector) Deployment(_ context.Context, region, name string) (insp
 			d.Available++
 		}
 	}
+	if rs == "" {
+		rs = name + "-5c9f8d7b6"
+	}
 	d.ReplicaSets = []inspect.ReplicaSet{{Name: rs, Revision: "3", Desired: d.Replicas, Ready: d.Ready}}
 	for _, dep := range snap.Deployments {
 		if dep.Name == name && dep.HPA != nil {
@@ -324,5 +327,68 @@ func TestDeploymentDrillRefreshes(t *testing.T) {
 	}
 	if got := drillOf(t, m).Selected(); got != "wotr-api-f6c5657b9-l8s4f" {
 		t.Fatalf("refresh moved the cursor to %q", got)
+	}
+}
+
+// The consumer group's drill-in lists the events of the Deployment whose
+// pods are its members (found from their client ids).
+func TestGroupDrillShowsItsDeploymentsEvents(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {120, 40}} {
+		in := &fakeInspector{}
+		opts := goldenOptions()
+		opts.Inspect = in
+		m := newModel(t, sz[0], sz[1], opts)
+		feed(m, fixture.Snapshot())
+		press(m, "3")
+		_, cmd := m.Update(keyMsg("enter"))
+		runCmd(m, cmd)
+		screen := m.View()
+		checkScreen(t, screen, sz[0], sz[1])
+		if len(in.deploys) != 1 || in.deploys[0] != "eu-west/wotr-consumer" {
+			t.Fatalf("reads %q, want eu-west/wotr-consumer", in.deploys)
+		}
+		if !strings.Contains(screen, "events · Deployment wotr-consumer") || !strings.Contains(screen, "Scaled up replica set") {
+			t.Fatalf("%dx%d: group drill-in lacks its Deployment's events:\n%s", sz[0], sz[1], screen)
+		}
+		// the partitions keep room: at least 4 rows under their header
+		if n := linesWith(screen, "ingest-events "); n < 4 {
+			t.Errorf("%d partition rows left:\n%s", n, screen)
+		}
+		golden(t, fmt.Sprintf("consumers-group-events_%dx%d", sz[0], sz[1]), screen)
+	}
+}
+
+// A region's drill-in lists the warnings of its cluster's namespace, each
+// naming its object; a region whose cluster the console does not read
+// lists none.
+func TestRegionDrillShowsTheNamespacesWarnings(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {120, 40}} {
+		opts := goldenOptions()
+		opts.Inspect = &fakeInspector{}
+		m := newModel(t, sz[0], sz[1], opts)
+		feed(m, fixture.Snapshot())
+		press(m, "7")
+		for i := 0; i < 3 && !strings.Contains(selectedLine(m.View()), "eu-west"); i++ {
+			press(m, "down")
+		}
+		_, cmd := m.Update(keyMsg("enter"))
+		runCmd(m, cmd)
+		screen := m.View()
+		checkScreen(t, screen, sz[0], sz[1])
+		if !strings.Contains(screen, "warnings in the namespace") || !strings.Contains(screen, "BackOff (x3) Pod/wotr-api-f6c5657b9-h5v1d") ||
+			strings.Contains(screen, "Scheduled") {
+			t.Fatalf("%dx%d: region drill-in lacks the namespace's warnings (and only them):\n%s", sz[0], sz[1], screen)
+		}
+		golden(t, fmt.Sprintf("regions-drill-warnings_%dx%d", sz[0], sz[1]), screen)
+
+		press(m, "esc")
+		for i := 0; i < 3 && !strings.Contains(selectedLine(m.View()), "eu-central"); i++ {
+			press(m, "down")
+		}
+		_, cmd = m.Update(keyMsg("enter"))
+		runCmd(m, cmd)
+		if s := m.View(); !strings.Contains(s, "Regions › eu-central") || strings.Contains(s, "warnings in the namespace") {
+			t.Fatalf("region without a cluster read:\n%s", s)
+		}
 	}
 }

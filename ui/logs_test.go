@@ -53,6 +53,9 @@ func (f *fakeInspector) Logs(_ context.Context, region, pod string, o inspect.Lo
 }
 
 func (f *fakeInspector) Events(_ context.Context, region, kind, name string) ([]inspect.Event, error) {
+	if kind == "" { // the namespace's: about a pod
+		kind, name = "Pod", "wotr-api-f6c5657b9-h5v1d"
+	}
 	return []inspect.Event{
 		{Type: "Warning", Reason: "BackOff", Kind: kind, Name: name, Message: "Back-off restarting failed container", Count: 3, Last: fixture.Now.Add(-2 * time.Minute)},
 		{Type: "Normal", Reason: "Scheduled", Kind: kind, Name: name, Message: "Successfully assigned wotr/" + name, Count: 1, Last: fixture.Now.Add(-10 * time.Minute)},

@@ -34,7 +34,12 @@ type TextDrill struct {
 	eventsRead bool
 	eventsAsk  time.Time // console clock of the last read asked
 	eventsBusy bool
+	// a drill of a whole namespace keeps only the warnings, the newest
+	warnings bool
 }
+
+// maxWarnings a namespace's drill-in lists.
+const maxWarnings = 10
 
 // RefreshEvery is how often an open drill-in re-reads what it loads.
 const RefreshEvery = 5 * time.Second
@@ -53,6 +58,16 @@ func (t *TextDrill) WithEvents(of func(d *common.Data) (region, kind, name strin
 
 // BindView names the view the drill belongs to, for routed messages.
 func (t *TextDrill) BindView(name string) { t.view = name }
+
+// WithWarnings lists the newest warnings of the namespace of region below
+// the details (a region's drill-in: its cluster has no single object).
+func (t *TextDrill) WithWarnings(region func(d *common.Data) (string, bool)) *TextDrill {
+	t.warnings = true
+	return t.WithEvents(func(d *common.Data) (string, string, string, bool) {
+		r, ok := region(d)
+		return r, "", "", ok
+	})
+}
 
 // LogTarget is the pod whose log l opens, if any.
 func (t *TextDrill) LogTarget() (region, pod string, ok bool) {
@@ -101,6 +116,15 @@ func (t *TextDrill) Refresh() tea.Cmd {
 	return t.Init()
 }
 
+// hasEvents: the drill lists events (of an object it can name).
+func (t *TextDrill) hasEvents() bool {
+	if t.eventsOf == nil || t.ctx.Inspect == nil {
+		return false
+	}
+	_, _, _, ok := t.eventsOf(t.data)
+	return ok
+}
+
 // ofObject is the kind/name whose events the drill lists.
 func (t *TextDrill) ofObject() string {
 	if t.eventsOf == nil {
@@ -128,9 +152,23 @@ func (t *TextDrill) Actions() []common.ActionBinding {
 
 func (t *TextDrill) rebuild() {
 	all := t.render(t.data, t.w)
-	if t.eventsOf != nil && t.ctx.Inspect != nil {
-		all = append(all, "", t.ctx.Styles.Title.Render("events"))
-		all = append(all, EventLines(t.ctx, t.events, t.eventsErr, t.eventsRead)...)
+	if t.hasEvents() {
+		evs, title := t.events, "events"
+		if t.warnings {
+			title = "warnings in the namespace"
+			evs = nil
+			for _, e := range t.events {
+				if e.Type == "Warning" && len(evs) < maxWarnings {
+					evs = append(evs, e)
+				}
+			}
+		}
+		all = append(all, "", t.ctx.Styles.Title.Render(title))
+		self := ""
+		if t.warnings {
+			self = "-" // every event names its object
+		}
+		all = append(all, EventLinesOf(t.ctx, evs, t.eventsErr, t.eventsRead, self)...)
 	}
 	t.lines = t.lines[:0]
 	for _, l := range all {
