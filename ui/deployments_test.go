@@ -200,6 +200,12 @@ func TestDeploymentDrill(t *testing.T) {
 			t.Fatalf("log of %q:\n%s", in.pods, screen)
 		}
 		golden(t, fmt.Sprintf("deployments-logs_%dx%d", sz[0], sz[1]), screen)
+		// wrapped, the count is still of log lines, not of screen lines
+		press(m, "w")
+		if s := m.View(); !strings.Contains(s, "4/4 lines") || !strings.Contains(s, "(follow, wrap)") {
+			t.Fatalf("wrapped log:\n%s", s)
+		}
+		press(m, "w")
 		// esc returns to the drill-in with the cursor where it was
 		press(m, "esc")
 		if s := m.View(); !strings.Contains(s, "pods [5/6 ready]") || drillOf(t, m).Selected() != "wotr-api-f6c5657b9-h5v1d" {

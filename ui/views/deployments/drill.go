@@ -282,7 +282,11 @@ func (t *Drill) hpaLine(h *inspect.HPA, snap *state.HPA) string {
 	if h == nil {
 		return t.ctx.Styles.Muted.Render("none")
 	}
-	parts := []string{fmt.Sprintf("%s min %d max %d · %d current → %d desired", h.Name, h.Min, h.Max, h.Current, h.Desired)}
+	desired := fmt.Sprint(h.Desired)
+	if h.Desired == 0 && h.Min > 0 {
+		desired = "?" // the controller has not computed one (no metrics yet)
+	}
+	parts := []string{fmt.Sprintf("%s min %d max %d · %d current → %s desired", h.Name, h.Min, h.Max, h.Current, desired)}
 	for _, m := range h.Metrics {
 		cur := m.Current
 		if cur == "" {
