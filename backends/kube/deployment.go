@@ -7,6 +7,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
@@ -22,7 +23,8 @@ const revisionAnnotation = "deployment.kubernetes.io/revision"
 // Deployment reads a Deployment of the namespace with its HPA, ReplicaSets,
 // pods and events: six requests, whatever the namespace's size (pods and
 // ReplicaSets by the Deployment's selector; the warnings of its pods and
-// ReplicaSets by one field-selected list).
+// ReplicaSets by one field-selected list). Under the shipped RBAC, which
+// reads no ReplicaSets, their names and counts come from the pods.
 func (c *Client) Deployment(ctx context.Context, name string) (inspect.Deployment, error) {
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()
@@ -49,31 +51,35 @@ func (c *Client) Deployment(ctx context.Context, name string) (inspect.Deploymen
 	out.Selector = sel.String()
 	list := metav1.ListOptions{LabelSelector: out.Selector}
 
+	// The shipped RBAC does not grant ReplicaSets: without them a pod is
+	// the Deployment's when its owner is named as the deployment
+	// controller names its ReplicaSets (name-podTemplateHash).
+	owned := map[types.UID]string{}
 	rsList, err := c.Clientset.AppsV1().ReplicaSets(ns).List(ctx, list)
-	if err != nil {
+	switch {
+	case err == nil:
+		for _, rs := range rsList.Items {
+			if !ownedBy(rs.OwnerReferences, d.UID) {
+				continue
+			}
+			owned[rs.UID] = rs.Name
+			ors := inspect.ReplicaSet{Name: rs.Name, Revision: rs.Annotations[revisionAnnotation], Ready: rs.Status.ReadyReplicas}
+			if rs.Spec.Replicas != nil {
+				ors.Desired = *rs.Spec.Replicas
+			}
+			out.ReplicaSets = append(out.ReplicaSets, ors)
+		}
+	case apierrors.IsForbidden(err):
+		owned = nil
+	default:
 		return out, fmt.Errorf("kube: replicasets of %s/%s: %w", ns, name, err)
 	}
-	owned := map[types.UID]string{}
-	for _, rs := range rsList.Items {
-		if !ownedBy(rs.OwnerReferences, d.UID) {
-			continue
-		}
-		owned[rs.UID] = rs.Name
-		ors := inspect.ReplicaSet{Name: rs.Name, Revision: rs.Annotations[revisionAnnotation], Ready: rs.Status.ReadyReplicas}
-		if rs.Spec.Replicas != nil {
-			ors.Desired = *rs.Spec.Replicas
-		}
-		out.ReplicaSets = append(out.ReplicaSets, ors)
-	}
-	// newest revision first
-	sort.SliceStable(out.ReplicaSets, func(i, j int) bool {
-		return revisionNumber(out.ReplicaSets[i].Revision) > revisionNumber(out.ReplicaSets[j].Revision)
-	})
 
 	pods, err := c.Clientset.CoreV1().Pods(ns).List(ctx, list)
 	if err != nil {
 		return out, fmt.Errorf("kube: pods of %s/%s: %w", ns, name, err)
 	}
+	fromPods := map[string]*inspect.ReplicaSet{}
 	for i := range pods.Items {
 		p := &pods.Items[i]
 		rs := ""
@@ -81,14 +87,43 @@ func (c *Client) Deployment(ctx context.Context, name string) (inspect.Deploymen
 			if n, ok := owned[o.UID]; ok {
 				rs = n
 			}
+			if owned == nil && o.Kind == "ReplicaSet" && o.Name == name+"-"+p.Labels[appsv1.DefaultDeploymentUniqueLabelKey] {
+				rs = o.Name
+			}
 		}
 		// another controller's pods may match the selector too
 		if rs == "" {
 			continue
 		}
-		out.Pods = append(out.Pods, podOf(p, rs))
+		pod := podOf(p, rs)
+		out.Pods = append(out.Pods, pod)
+		if owned == nil {
+			r := fromPods[rs]
+			if r == nil {
+				r = &inspect.ReplicaSet{Name: rs}
+				fromPods[rs] = r
+			}
+			r.Desired++ // its pods, the spec not being readable
+			if pod.Ready {
+				r.Ready++
+			}
+		}
+	}
+	for _, r := range fromPods {
+		out.ReplicaSets = append(out.ReplicaSets, *r)
 	}
 	sort.Slice(out.Pods, func(i, j int) bool { return out.Pods[i].Name < out.Pods[j].Name })
+	// newest revision first (read from pods: the most pods first)
+	sort.SliceStable(out.ReplicaSets, func(i, j int) bool {
+		a, b := out.ReplicaSets[i], out.ReplicaSets[j]
+		if ra, rb := revisionNumber(a.Revision), revisionNumber(b.Revision); ra != rb {
+			return ra > rb
+		}
+		if a.Desired != b.Desired {
+			return a.Desired > b.Desired
+		}
+		return a.Name < b.Name
+	})
 
 	hpas, err := c.Clientset.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {

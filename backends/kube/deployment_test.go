@@ -8,9 +8,12 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
 	"github.com/wotr/wotr-tui/ops/inspect"
+	"github.com/wotr/wotr-tui/platform/deploy"
 	"github.com/wotr/wotr-tui/platform/local"
 	"github.com/wotr/wotr-tui/platform/local/localtest"
 )
@@ -19,7 +22,8 @@ import (
 // Deployment's inspect lists exactly its pods, scheduled and ready, its
 // HPA, its rollout conditions, the controllers' events about it and a
 // warning about one of its pods; a pod that only matches its labels and a
-// warning about another object stay out.
+// warning about another object stay out. Both as an admin and as the
+// console's ServiceAccount under the shipped RBAC.
 func TestDeploymentInspect(t *testing.T) {
 	p := localtest.Platform(t, local.Kube)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -59,47 +63,70 @@ func TestDeploymentInspect(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = cs.CoreV1().Pods(ns).Delete(context.Background(), stray.Name, metav1.DeleteOptions{}) })
 
-	c, err := NewFromRest(p.Kube.RestConfig(), ns)
+	admin, err := NewFromRest(p.Kube.RestConfig(), ns)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// and as the console's ServiceAccount under the shipped RBAC, which
+	// reads no ReplicaSets: their names and counts come from the pods
+	if _, err := deploy.Apply(ctx, p.Kube.RestConfig(), deploy.ApplyOptions{Files: []string{"k8s/base/90-console-rbac.yaml"}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := p.Kube.RestConfig()
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":wotr-console",
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}}
+	console, err := NewFromRest(cfg, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := console.Clientset.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("the console lists ReplicaSets (%v): the fallback is not tested", err)
+	}
 	var d inspect.Deployment
-	ready := func() bool {
-		d, err = c.Deployment(ctx, name)
-		if err != nil || len(d.Pods) != 2 || d.Ready != 2 {
-			return false
-		}
-		for _, pod := range d.Pods {
-			if !pod.Ready || pod.Node == "" {
+	for _, c := range []struct {
+		name     string
+		c        *Client
+		revision string // of the ReplicaSet
+	}{{"admin", admin, "1"}, {"console", console, ""}} {
+		ready := func() bool {
+			d, err = c.c.Deployment(ctx, name)
+			if err != nil || len(d.Pods) != 2 || d.Ready != 2 {
 				return false
 			}
+			for _, pod := range d.Pods {
+				if !pod.Ready || pod.Node == "" {
+					return false
+				}
+			}
+			return countReason(d.Events, "ScalingReplicaSet") >= 2
 		}
-		return countReason(d.Events, "ScalingReplicaSet") >= 2
-	}
-	deadline := time.Now().Add(45 * time.Second)
-	for !ready() {
-		if time.Now().After(deadline) {
-			t.Fatalf("deployment not ready with its pods and events: err %v, %+v", err, d)
+		deadline := time.Now().Add(45 * time.Second)
+		for !ready() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: deployment not ready with its pods and events: err %v, %+v", c.name, err, d)
+			}
+			time.Sleep(200 * time.Millisecond) // polling the apiserver for a state
 		}
-		time.Sleep(200 * time.Millisecond) // polling the apiserver for a state
-	}
-	if d.Replicas != 2 || d.Available != 2 || d.Updated != 2 || d.Revision != "1" || !strings.Contains(d.Strategy, "RollingUpdate") || d.Selector != "app="+name {
-		t.Errorf("figures %+v", d)
-	}
-	if len(d.ReplicaSets) != 1 || !strings.HasPrefix(d.ReplicaSets[0].Name, name+"-") || d.ReplicaSets[0].Revision != "1" {
-		t.Errorf("replicasets %+v", d.ReplicaSets)
-	}
-	for _, pod := range d.Pods {
-		if pod.Name == stray.Name || pod.ReplicaSet != d.ReplicaSets[0].Name || pod.Status != "Running" || pod.Containers != "1/1" {
-			t.Errorf("pod %+v", pod)
+		if d.Replicas != 2 || d.Available != 2 || d.Updated != 2 || d.Revision != "1" || !strings.Contains(d.Strategy, "RollingUpdate") || d.Selector != "app="+name {
+			t.Errorf("%s: figures %+v", c.name, d)
+		}
+		if len(d.ReplicaSets) != 1 || !strings.HasPrefix(d.ReplicaSets[0].Name, name+"-") || d.ReplicaSets[0].Revision != c.revision ||
+			d.ReplicaSets[0].Desired != 2 || d.ReplicaSets[0].Ready != 2 {
+			t.Errorf("%s: replicasets %+v", c.name, d.ReplicaSets)
+		}
+		for _, pod := range d.Pods {
+			if pod.Name == stray.Name || pod.ReplicaSet != d.ReplicaSets[0].Name || pod.Status != "Running" || pod.Containers != "1/1" {
+				t.Errorf("%s: pod %+v", c.name, pod)
+			}
+		}
+		if d.HPA == nil || d.HPA.Min != 2 || d.HPA.Max != 5 || len(d.HPA.Metrics) != 1 || d.HPA.Metrics[0].Name != "cpu" || d.HPA.Metrics[0].Target != "70%" {
+			t.Errorf("%s: hpa %+v", c.name, d.HPA)
+		}
+		if !hasCondition(d.Conditions, "Available", "True") || !hasCondition(d.Conditions, "Progressing", "True") {
+			t.Errorf("%s: conditions %+v", c.name, d.Conditions)
 		}
 	}
-	if d.HPA == nil || d.HPA.Min != 2 || d.HPA.Max != 5 || len(d.HPA.Metrics) != 1 || d.HPA.Metrics[0].Name != "cpu" || d.HPA.Metrics[0].Target != "70%" {
-		t.Errorf("hpa %+v", d.HPA)
-	}
-	if !hasCondition(d.Conditions, "Available", "True") || !hasCondition(d.Conditions, "Progressing", "True") {
-		t.Errorf("conditions %+v", d.Conditions)
-	}
+	c := console
 
 	// warnings about one of its pods are listed, about the stray pod not
 	pod := d.Pods[0].Name
