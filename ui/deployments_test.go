@@ -9,8 +9,11 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 
 	"github.com/wotr/wotr-tui/ops/inspect"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/internal/fixture"
 	"github.com/wotr/wotr-tui/ui/views/deployments"
 )
@@ -26,6 +29,9 @@ func (f *fakeInspector) Deployment(_ context.Context, region, name string) (insp
 		return inspect.Deployment{}, f.deployErr
 	}
 	snap := fixture.Snapshot()
+	if f.snap != nil {
+		snap = f.snap()
+	}
 	d := inspect.Deployment{Name: name, Region: region, Revision: "3", Generation: 4, ObservedGeneration: 4,
 		Strategy: "RollingUpdate (max surge 25%, max unavailable 25%)", Selector: "app=" + name,
 		Conditions: []inspect.Condition{
@@ -396,5 +402,71 @@ func TestRegionDrillShowsTheNamespacesWarnings(t *testing.T) {
 		if s := m.View(); !strings.Contains(s, "Regions › eu-central") || strings.Contains(s, "warnings in the namespace") {
 			t.Fatalf("region without a cluster read:\n%s", s)
 		}
+	}
+}
+
+// The deployment drill-in of a Deployment with 1,000 pods: drawing it, and
+// a cursor move (which redraws the page's pod table).
+func BenchmarkDeploymentDrill1000(b *testing.B) {
+	lipgloss.SetColorProfile(termenv.TrueColor)
+	b.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) })
+	opts := goldenOptions()
+	big := fixture.Big(1000, 10)
+	opts.Inspect = &fakeInspector{snap: func() state.Snapshot { return big }}
+	m := newModel(b, 160, 48, opts)
+	feed(m, big)
+	press(m, ":")
+	typeText(m, "deploy")
+	press(m, "enter")
+	_, cmd := m.Update(keyMsg("enter"))
+	msg := cmd()
+	m.Update(msg)
+	v := m.Current().(*deployments.View)
+	d, ok := v.Drill().(*deployments.Drill)
+	if !ok || d.Pods() < 1000 {
+		b.Fatalf("drill-in %T with %d pods", v.Drill(), d.Pods())
+	}
+	b.Run("View", func(b *testing.B) {
+		for b.Loop() {
+			_ = m.View()
+		}
+	})
+	b.Run("KeyDown", func(b *testing.B) {
+		for b.Loop() {
+			press(m, "down")
+			_ = m.View()
+		}
+	})
+	b.Run("Snapshot", func(b *testing.B) {
+		for b.Loop() {
+			feed(m, big)
+		}
+	})
+}
+
+// With more pods than the screen holds, the pods table scrolls within the
+// page and the events stay on screen under it.
+func TestDeploymentDrillManyPods(t *testing.T) {
+	big := fixture.Big(60, 10)
+	opts := goldenOptions()
+	opts.Inspect = &fakeInspector{snap: func() state.Snapshot { return big }}
+	m := newModel(t, 80, 24, opts)
+	feed(m, big)
+	press(m, ":")
+	typeText(m, "deploy")
+	press(m, "enter")
+	_, cmd := m.Update(keyMsg("enter"))
+	runCmd(m, cmd)
+	if got := drillOf(t, m).Pods(); got != 60 {
+		t.Fatalf("%d pods listed, want 60", got)
+	}
+	for i := 0; i < 30; i++ {
+		press(m, "down")
+	}
+	screen := m.View()
+	checkScreen(t, screen, 80, 24)
+	if !strings.Contains(selectedLine(screen), "wotr-api-000030") || !strings.Contains(screen, "pods [58/60 ready]") ||
+		!strings.Contains(screen, "Pod/wotr-api-000050") || !strings.Contains(screen, "replicas ") {
+		t.Fatalf("60 pods, cursor on the 31st:\n%s", screen)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/wotr/wotr-tui/ops/inspect"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/internal/fixture"
 )
@@ -26,6 +27,8 @@ type fakeInspector struct {
 	// Deployment reads, and their answer when set
 	deploys   []string
 	deployErr error
+	// snap the pods of a Deployment come from (nil: fixture.Snapshot)
+	snap func() state.Snapshot
 }
 
 func (f *fakeInspector) Logs(_ context.Context, region, pod string, o inspect.LogOptions) (io.ReadCloser, error) {

@@ -205,6 +205,9 @@ func (m *Model) Select(key string) bool {
 // Cursor position in the filtered rows.
 func (m *Model) Cursor() int { return m.cursor }
 
+// Offset is the first row drawn.
+func (m *Model) Offset() int { return m.offset }
+
 // SetFocused changes whether the selection is highlighted.
 func (m *Model) SetFocused(f bool) { m.focused = f }
 

@@ -41,6 +41,8 @@ type Drill struct {
 	pods   *table.Model
 	picked bool // the operator moved the cursor: a refresh keeps it
 	filter string
+	head   []string // lines above the pods table
+	tail   []string // below it: the events
 	lines  []string
 	podRow int // line of the pods table's first row
 	offset int
@@ -132,6 +134,9 @@ func (t *Drill) LogTarget() (region, pod string, ok bool) {
 	return t.region, pod, pod != ""
 }
 
+// Pods is the number of pods listed (tests).
+func (t *Drill) Pods() int { return t.pods.Total() }
+
 // Selected is the pod under the cursor (tests).
 func (t *Drill) Selected() string { return t.pods.SelectedKey() }
 
@@ -159,11 +164,11 @@ func (t *Drill) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, k.Up), key.Matches(msg, k.Down):
 			t.pods.Update(msg)
 			t.picked = true
-			t.rebuild()
+			t.layout()
 			t.follow()
 		case key.Matches(msg, k.SortNext), key.Matches(msg, common.SortPrev), key.Matches(msg, k.SortReverse):
 			t.pods.Update(msg)
-			t.rebuild()
+			t.layout()
 		case key.Matches(msg, k.PageDown):
 			t.scroll(t.h)
 		case key.Matches(msg, k.PageUp):
@@ -186,7 +191,7 @@ func (t *Drill) follow() {
 	if t.pods.Len() == 0 {
 		return
 	}
-	row := t.podRow + t.pods.Cursor()
+	row := t.podRow + t.pods.Cursor() - t.pods.Offset()
 	if row < t.offset {
 		t.offset = row
 	}
@@ -246,10 +251,9 @@ func (t *Drill) rebuild() {
 		}
 	}
 	lines = append(lines, st.Title.Render("pods")+st.Muted.Render(fmt.Sprintf(" [%d/%d ready]", countTrue(ready), len(rows))))
-	t.pods.SetSize(t.w, max(t.pods.Len(), 1)+1)
-	t.podRow = len(lines) + 1
-	lines = append(lines, strings.Split(t.pods.View(), "\n")...)
+	t.head = lines
 
+	lines = nil
 	if t.ctx.Inspect != nil {
 		lines = append(lines, "", st.Title.Render("events"))
 		evs := d.Events
@@ -267,7 +271,21 @@ func (t *Drill) rebuild() {
 		}
 		lines = append(lines, base.EventLinesOf(t.ctx, evs, errText, t.read, "Deployment/"+t.name)...)
 	}
-	t.lines = lines
+	t.tail = lines
+	t.layout()
+}
+
+// layout draws the page: the pods table shows every pod when they fit,
+// else it scrolls within the screen, above room for three events; only
+// its visible rows are drawn, so 1,000 pods cost what 20 do.
+func (t *Drill) layout() {
+	th := max(t.pods.Len(), 1) + 1
+	if room := max(t.h-len(t.head)-min(len(t.tail), 4), 6); th > room {
+		th = room
+	}
+	t.pods.SetSize(t.w, th)
+	t.podRow = len(t.head) + 1
+	t.lines = append(append(append(t.lines[:0], t.head...), strings.Split(t.pods.View(), "\n")...), t.tail...)
 	t.scroll(0)
 }
 
