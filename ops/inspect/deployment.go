@@ -105,17 +105,3 @@ func (s *Service) Deployment(ctx context.Context, region, name string) (Deployme
 	SortNewestFirst(d.Events)
 	return d, nil
 }
-
-// LogPod is the pod whose log a look at the Deployment starts with: the
-// first one not ready, else the first.
-func (d Deployment) LogPod() (string, bool) {
-	for _, p := range d.Pods {
-		if !p.Ready {
-			return p.Name, true
-		}
-	}
-	if len(d.Pods) > 0 {
-		return d.Pods[0].Name, true
-	}
-	return "", false
-}
