@@ -14,6 +14,7 @@ import (
 
 	"github.com/wotr/wotr-tui/ops/inspect"
 	"github.com/wotr/wotr-tui/ops/state"
+	"github.com/wotr/wotr-tui/ui/components/table"
 	"github.com/wotr/wotr-tui/ui/internal/fixture"
 	"github.com/wotr/wotr-tui/ui/views/deployments"
 )
@@ -233,6 +234,16 @@ func TestDeploymentDrillKeys(t *testing.T) {
 	if !strings.Contains(selectedLine(m.View()), "l8s4f") {
 		t.Fatalf("the selected row is not drawn selected:\n%s", m.View())
 	}
+	// a click on a pod's row selects it
+	for _, l := range strings.Split(m.View(), "\n") {
+		if strings.Contains(l, "q4m8z") {
+			m.Current().Update(table.ClickMsg{Line: l}) // as the root's mouse handler does
+		}
+	}
+	if got := d.Selected(); got != "wotr-api-f6c5657b9-q4m8z" {
+		t.Fatalf("click: cursor on %q", got)
+	}
+	press(m, "up")
 	press(m, "up", "up")
 	if got := d.Selected(); got != "wotr-api-f6c5657b9-b2n6w" {
 		t.Fatalf("up up: cursor on %q", got)

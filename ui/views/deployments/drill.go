@@ -158,6 +158,14 @@ func (t *Drill) Update(msg tea.Msg) tea.Cmd {
 		}
 		t.rebuild()
 		return nil
+	case table.ClickMsg:
+		// a click on a pod's row selects it
+		before := t.pods.SelectedKey()
+		t.pods.Update(msg)
+		if t.pods.SelectedKey() != before {
+			t.picked = true
+			t.layout()
+		}
 	case tea.KeyMsg:
 		k := t.ctx.Keys
 		switch {
