@@ -218,6 +218,7 @@ func TestConsoleAgainstDemo(t *testing.T) {
 		}
 		return nil
 	})
+	tDrill := time.Now()
 	s.Send("Enter")
 	screen = s.Poll(screenDeadline, "the drill-in of "+demo.APIDeployment+" with its pods and events", func(screen string) error {
 		if !strings.Contains(screen, "Deployments › "+demo.APIDeployment) {
@@ -236,14 +237,27 @@ func TestConsoleAgainstDemo(t *testing.T) {
 		}
 		return nil
 	})
-	t.Logf("deployment drill-in:\n%s", screen)
+	t.Logf("deployment drill-in complete %s after Enter:\n%s", time.Since(tDrill).Round(time.Millisecond), screen)
 	byName := append([]string(nil), apiPods...)
 	sort.Strings(byName)
 	if line := row(screen, byName[0]); !strings.HasPrefix(strings.TrimLeft(line, " "), ">") {
 		t.Fatalf("cursor not on the first pod %s:\n%s", byName[0], screen)
 	}
+	tLog := time.Now()
 	s.Send("l")
-	s.WaitFor(screenDeadline, "logs "+byName[0]+" (follow)")
+	s.Poll(screenDeadline, "log lines of "+byName[0], func(screen string) error {
+		if !strings.Contains(screen, "logs "+byName[0]+" (follow)") {
+			return errors.New("no log view")
+		}
+		for _, l := range strings.Split(screen, "\n") {
+			var shown, total int
+			if _, err := fmt.Sscanf(strings.TrimSpace(l), "%d/%d lines", &shown, &total); err == nil && total > 0 {
+				return nil
+			}
+		}
+		return errors.New("no log lines yet")
+	})
+	t.Logf("log lines of %s %s after l", byName[0], time.Since(tLog).Round(time.Millisecond))
 	// the process's first line, whatever it logged since: / filters the log
 	// (wrapped: the JSON line is wider than the terminal)
 	s.Send("/")
