@@ -24,6 +24,7 @@ import (
 	"github.com/wotr/wotr-tui/ui/views/base"
 	"github.com/wotr/wotr-tui/ui/views/consumers"
 	"github.com/wotr/wotr-tui/ui/views/contexts"
+	"github.com/wotr/wotr-tui/ui/views/deployments"
 	"github.com/wotr/wotr-tui/ui/views/events"
 	"github.com/wotr/wotr-tui/ui/views/instances"
 	"github.com/wotr/wotr-tui/ui/views/nodes"
@@ -180,8 +181,9 @@ func New(opts Options) *Model {
 	m.views = []common.View{
 		overview.New(ctx), instances.New(ctx), consumers.New(ctx), replication.New(ctx), pools.New(ctx),
 		nodes.New(ctx), regions.New(ctx), backups.New(ctx), runbooks.New(ctx), audit.New(ctx),
-		events.New(ctx), // no tab: :events
-		m.ctxView,       // no tab: :ctx
+		events.New(ctx),      // no tab: :events
+		deployments.New(ctx), // no tab: :deploy, or Enter on the overview's Deployments
+		m.ctxView,            // no tab: :ctx
 	}
 	m.help = help.New()
 	m.help.Styles.ShortKey = ctx.Styles.Key

@@ -71,20 +71,32 @@ func TestIdentifiersStayUnique(t *testing.T) {
 		keys   []string
 		titles []string
 		min    int // rows that must be visible, so the check is not vacuous
+		// drill: then Enter, with a cluster (fakeInspector) whose read is run
+		drill bool
 	}{
-		{"instances", []string{"2"}, []string{"POD"}, 6},
-		{"pools", []string{"5"}, []string{"POD", "STORE"}, 6},
-		{"group members", []string{"3", "enter"}, []string{"MEMBER"}, 3},
-		{"groups", []string{"3"}, []string{"GROUP"}, 2},
-		{"nodes", []string{"6"}, []string{"NAME"}, 3},
-		{"regions", []string{"7"}, []string{"REGION"}, 2},
+		{"instances", []string{"2"}, []string{"POD"}, 6, false},
+		{"pools", []string{"5"}, []string{"POD", "STORE"}, 6, false},
+		{"group members", []string{"3", "enter"}, []string{"MEMBER"}, 3, false},
+		{"groups", []string{"3"}, []string{"GROUP"}, 2, false},
+		{"nodes", []string{"6"}, []string{"NAME"}, 3, false},
+		{"regions", []string{"7"}, []string{"REGION"}, 2, false},
+		{"deployments", []string{":", "d", "e", "p", "l", "o", "y", "enter"}, []string{"NAME"}, 2, false},
+		{"deployment pods", []string{":", "d", "e", "p", "l", "o", "y", "enter"}, []string{"POD"}, 6, true},
 	}
 	for _, sz := range [][2]int{{80, 24}, {120, 40}} {
 		for _, c := range cases {
 			t.Run(fmt.Sprintf("%s_%dx%d", c.name, sz[0], sz[1]), func(t *testing.T) {
-				m := newModel(t, sz[0], sz[1], goldenOptions())
+				opts := goldenOptions()
+				if c.drill {
+					opts.Inspect = &fakeInspector{}
+				}
+				m := newModel(t, sz[0], sz[1], opts)
 				feed(m, fixture.Snapshot())
 				press(m, c.keys...)
+				if c.drill {
+					_, cmd := m.Update(keyMsg("enter"))
+					runCmd(m, cmd)
+				}
 				cells := columnCells(t, m.View(), c.titles...)
 				if len(cells) < c.min {
 					t.Fatalf("%d rows %q, want at least %d", len(cells), cells, c.min)

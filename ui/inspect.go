@@ -13,10 +13,15 @@ func hidden(v common.View) bool {
 	return ok && h.Hidden()
 }
 
-// refreshEvents re-reads the events while their view is shown.
+// refreshEvents re-reads the events while their view is shown, and what
+// the shown drill-in loads (its events, a Deployment's pods).
 func (m *Model) refreshEvents() tea.Cmd {
-	if m.Current().Name() != events.Name {
-		return nil
+	var drill tea.Cmd
+	if r, ok := m.Current().(interface{ Refresh() tea.Cmd }); ok {
+		drill = r.Refresh()
 	}
-	return m.toView(events.Name, events.LoadMsg{})
+	if m.Current().Name() != events.Name {
+		return drill
+	}
+	return tea.Batch(drill, m.toView(events.Name, events.LoadMsg{}))
 }

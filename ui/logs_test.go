@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/wotr/wotr-tui/ops/inspect"
+	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
 	"github.com/wotr/wotr-tui/ui/internal/fixture"
 )
@@ -23,6 +24,11 @@ type fakeInspector struct {
 	asked   []inspect.LogOptions
 	pods    []string
 	logsErr error
+	// Deployment reads, and their answer when set
+	deploys   []string
+	deployErr error
+	// snap the pods of a Deployment come from (nil: fixture.Snapshot)
+	snap func() state.Snapshot
 }
 
 func (f *fakeInspector) Logs(_ context.Context, region, pod string, o inspect.LogOptions) (io.ReadCloser, error) {
@@ -50,6 +56,9 @@ func (f *fakeInspector) Logs(_ context.Context, region, pod string, o inspect.Lo
 }
 
 func (f *fakeInspector) Events(_ context.Context, region, kind, name string) ([]inspect.Event, error) {
+	if kind == "" { // the namespace's: about a pod
+		kind, name = "Pod", "wotr-api-f6c5657b9-h5v1d"
+	}
 	return []inspect.Event{
 		{Type: "Warning", Reason: "BackOff", Kind: kind, Name: name, Message: "Back-off restarting failed container", Count: 3, Last: fixture.Now.Add(-2 * time.Minute)},
 		{Type: "Normal", Reason: "Scheduled", Kind: kind, Name: name, Message: "Successfully assigned wotr/" + name, Count: 1, Last: fixture.Now.Add(-10 * time.Minute)},

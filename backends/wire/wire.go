@@ -438,7 +438,7 @@ func (p *Platform) Inspector() *inspect.Service {
 		if err != nil || k == nil {
 			continue
 		}
-		regions = append(regions, inspect.Region{Name: r.Name, Logs: k, Events: k})
+		regions = append(regions, inspect.Region{Name: r.Name, Logs: k, Events: k, Deployments: k})
 	}
 	return inspect.NewService(regions...)
 }

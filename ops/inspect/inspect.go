@@ -50,9 +50,10 @@ type EventLister interface {
 
 // Region is one region's readers; nil when the region has no cluster.
 type Region struct {
-	Name   string
-	Logs   LogReader
-	Events EventLister
+	Name        string
+	Logs        LogReader
+	Events      EventLister
+	Deployments DeploymentReader
 }
 
 // Service reads logs and events of a context's regions.
@@ -67,7 +68,7 @@ func NewService(regions ...Region) *Service { return &Service{regions: regions} 
 func (s *Service) Regions() []string {
 	var out []string
 	for _, r := range s.regions {
-		if r.Logs != nil || r.Events != nil {
+		if r.Logs != nil || r.Events != nil || r.Deployments != nil {
 			out = append(out, r.Name)
 		}
 	}

@@ -9,11 +9,12 @@ import (
 	"github.com/wotr/wotr-tui/ops/inspect"
 )
 
-// Inspector reads pod logs and events (ops/inspect.Service); nil in
-// Context when the console has no cluster to read them from.
+// Inspector reads pod logs, events and Deployments (ops/inspect.Service);
+// nil in Context when the console has no cluster to read them from.
 type Inspector interface {
 	Logs(ctx context.Context, region, pod string, o inspect.LogOptions) (io.ReadCloser, error)
 	Events(ctx context.Context, region, kind, name string) ([]inspect.Event, error)
+	Deployment(ctx context.Context, region, name string) (inspect.Deployment, error)
 }
 
 // RoutedMsg is a message for one view, delivered whether or not it is shown

@@ -190,8 +190,23 @@ func (m *Model) SelectedKey() string {
 	return r.Key
 }
 
+// Select moves the cursor to the row with key; false when it is not shown.
+func (m *Model) Select(key string) bool {
+	for i, ri := range m.view {
+		if m.rows[ri].Key == key {
+			m.cursor = i
+			m.clamp()
+			return true
+		}
+	}
+	return false
+}
+
 // Cursor position in the filtered rows.
 func (m *Model) Cursor() int { return m.cursor }
+
+// Offset is the first row drawn.
+func (m *Model) Offset() int { return m.offset }
 
 // SetFocused changes whether the selection is highlighted.
 func (m *Model) SetFocused(f bool) { m.focused = f }

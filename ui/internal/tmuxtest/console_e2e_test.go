@@ -204,6 +204,82 @@ func TestConsoleAgainstDemo(t *testing.T) {
 	screen = s.WaitFor(screenDeadline, "Events [", "Scheduled")
 	t.Logf(":events:\n%s", screen)
 
+	// :deploy, Enter on wotr-api: its drill-in lists the pods Kubernetes
+	// runs and the controllers' events; the cursor starts on the first pod
+	// (all are ready) and l shows that pod's real log.
+	s.Send(":", "deploy", "Enter")
+	s.WaitFor(screenDeadline, "Deployments [")
+	s.Send("/")
+	s.Type(demo.APIDeployment)
+	s.Send("Enter")
+	s.Poll(screenDeadline, "deployments filtered to "+demo.APIDeployment, func(screen string) error {
+		if line := row(screen, demo.APIDeployment); !strings.HasPrefix(strings.TrimLeft(line, " "), ">") {
+			return fmt.Errorf("cursor not on %s: %q", demo.APIDeployment, line)
+		}
+		return nil
+	})
+	tDrill := time.Now()
+	s.Send("Enter")
+	screen = s.Poll(screenDeadline, "the drill-in of "+demo.APIDeployment+" with its pods and events", func(screen string) error {
+		if !strings.Contains(screen, "Deployments › "+demo.APIDeployment) {
+			return errors.New("no deployment drill-in")
+		}
+		if want := fmt.Sprintf("pods [%d/%d ready]", len(apiPods), len(apiPods)); !strings.Contains(screen, want) {
+			return fmt.Errorf("no %q", want)
+		}
+		for _, pod := range apiPods {
+			if row(screen, pod) == "" {
+				return fmt.Errorf("no row of pod %s", pod)
+			}
+		}
+		if !strings.Contains(screen, "ScalingReplicaSet") {
+			return errors.New("no ScalingReplicaSet event")
+		}
+		return nil
+	})
+	t.Logf("deployment drill-in complete %s after Enter:\n%s", time.Since(tDrill).Round(time.Millisecond), screen)
+	byName := append([]string(nil), apiPods...)
+	sort.Strings(byName)
+	if line := row(screen, byName[0]); !strings.HasPrefix(strings.TrimLeft(line, " "), ">") {
+		t.Fatalf("cursor not on the first pod %s:\n%s", byName[0], screen)
+	}
+	tLog := time.Now()
+	s.Send("l")
+	s.Poll(screenDeadline, "log lines of "+byName[0], func(screen string) error {
+		if !strings.Contains(screen, "logs "+byName[0]+" (follow)") {
+			return errors.New("no log view")
+		}
+		for _, l := range strings.Split(screen, "\n") {
+			var shown, total int
+			if _, err := fmt.Sscanf(strings.TrimSpace(l), "%d/%d lines", &shown, &total); err == nil && total > 0 {
+				return nil
+			}
+		}
+		return errors.New("no log lines yet")
+	})
+	t.Logf("log lines of %s %s after l", byName[0], time.Since(tLog).Round(time.Millisecond))
+	// the process's first line, whatever it logged since: / filters the log
+	// (wrapped: the JSON line is wider than the terminal)
+	s.Send("/")
+	s.Type("listening")
+	s.Send("Enter", "w")
+	screen = s.Poll(screenDeadline, "the startup line of "+byName[0], func(screen string) error {
+		var joined strings.Builder
+		for _, l := range strings.Split(screen, "\n") {
+			joined.WriteString(strings.TrimRight(l, " "))
+		}
+		if !strings.Contains(joined.String(), `"msg":"wotr-api listening"`) || !strings.Contains(joined.String(), `"pod":"`+byName[0]+`"`) {
+			return errors.New("no wotr-api listening line naming the pod")
+		}
+		return nil
+	})
+	t.Logf("log of %s from the deployment drill-in:\n%s", byName[0], screen)
+	s.Send("Escape")
+	s.WaitFor(screenDeadline, "Deployments › "+demo.APIDeployment, "pods [")
+	s.Send("Escape")
+	s.WaitFor(screenDeadline, "Deployments [")
+	s.Send("Escape") // clears the filter
+
 	// 3: the consumer group with one member per Running consumer pod.
 	s.Send("3")
 	screen = s.Poll(screenDeadline, "wotr-consumer-group members = consumer pods", func(screen string) error {

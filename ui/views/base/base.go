@@ -76,6 +76,9 @@ func (v *TableView) Sources() []string { return v.spec.Sources }
 func (v *TableView) Init() tea.Cmd     { return nil }
 func (v *TableView) InDrill() bool     { return v.drill != nil }
 
+// Drill is the open drill-in (nil when none).
+func (v *TableView) Drill() Drill { return v.drill }
+
 // OwnsLetters: the log view binds its own letters (w wrap, f follow...).
 func (v *TableView) OwnsLetters() bool {
 	_, logs := v.drill.(*LogDrill)
@@ -168,8 +171,27 @@ func (v *TableView) Actions() []common.ActionBinding {
 	return v.spec.Actions(v.ctx, v.data, v.Table.SelectedKey())
 }
 
+// Refresh lets an open drill-in re-read what it loads (called with each
+// snapshot while the view is shown).
+func (v *TableView) Refresh() tea.Cmd {
+	d := v.drill
+	if v.parent != nil {
+		d = v.parent
+	}
+	if r, ok := d.(interface{ Refresh() tea.Cmd }); ok {
+		return r.Refresh()
+	}
+	return nil
+}
+
 // Update handles Enter (drill in) and table keys.
 func (v *TableView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	// the drill-in under the log view still takes its answers
+	if _, routed := msg.(common.RoutedMsg); routed && v.parent != nil {
+		if _, logs := msg.(logMsg); !logs {
+			return v, v.parent.Update(msg)
+		}
+	}
 	if v.drill != nil {
 		if km, ok := msg.(tea.KeyMsg); ok && key.Matches(km, common.LogsKey) {
 			if lt, ok := v.drill.(interface {
@@ -189,8 +211,8 @@ func (v *TableView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if k := v.Table.SelectedKey(); k != "" {
 			if d := v.spec.Open(v.ctx, v.data, k); d != nil {
 				v.drill = d
-				if b, ok := d.(interface{ bindView(string) }); ok {
-					b.bindView(v.spec.Name)
+				if b, ok := d.(interface{ BindView(string) }); ok {
+					b.BindView(v.spec.Name)
 				}
 				d.SetSize(v.w, max(v.h-1, 0))
 				// A drill that loads something does it in its Init command.

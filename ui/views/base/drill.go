@@ -32,7 +32,17 @@ type TextDrill struct {
 	events     []inspect.Event
 	eventsErr  string
 	eventsRead bool
+	eventsAsk  time.Time // console clock of the last read asked
+	eventsBusy bool
+	// a drill of a whole namespace keeps only the warnings, the newest
+	warnings bool
 }
+
+// maxWarnings a namespace's drill-in lists.
+const maxWarnings = 10
+
+// RefreshEvery is how often an open drill-in re-reads what it loads.
+const RefreshEvery = 5 * time.Second
 
 // WithLogs makes l open the log of the pod target names.
 func (t *TextDrill) WithLogs(target func(d *common.Data) (region, pod string, ok bool)) *TextDrill {
@@ -46,7 +56,18 @@ func (t *TextDrill) WithEvents(of func(d *common.Data) (region, kind, name strin
 	return t
 }
 
-func (t *TextDrill) bindView(name string) { t.view = name }
+// BindView names the view the drill belongs to, for routed messages.
+func (t *TextDrill) BindView(name string) { t.view = name }
+
+// WithWarnings lists the newest warnings of the namespace of region below
+// the details (a region's drill-in: its cluster has no single object).
+func (t *TextDrill) WithWarnings(region func(d *common.Data) (string, bool)) *TextDrill {
+	t.warnings = true
+	return t.WithEvents(func(d *common.Data) (string, string, string, bool) {
+		r, ok := region(d)
+		return r, "", "", ok
+	})
+}
 
 // LogTarget is the pod whose log l opens, if any.
 func (t *TextDrill) LogTarget() (region, pod string, ok bool) {
@@ -56,9 +77,11 @@ func (t *TextDrill) LogTarget() (region, pod string, ok bool) {
 	return t.logTarget(t.data)
 }
 
-// eventsMsg carries the events of a drill's object.
+// eventsMsg carries the events of a drill's object (of: kind/name, so a
+// late answer does not land in the drill of another object).
 type eventsMsg struct {
 	view   string
+	of     string
 	events []inspect.Event
 	err    error
 }
@@ -74,13 +97,41 @@ func (t *TextDrill) Init() tea.Cmd {
 	if !ok {
 		return nil
 	}
-	in, view := t.ctx.Inspect, t.view
+	in, view, of := t.ctx.Inspect, t.view, kind+"/"+name
+	t.eventsAsk, t.eventsBusy = t.ctx.Now, true
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		evs, err := in.Events(ctx, region, kind, name)
-		return eventsMsg{view: view, events: evs, err: err}
+		return eventsMsg{view: view, of: of, events: evs, err: err}
 	}
+}
+
+// Refresh re-reads the events (called with each snapshot), at most every
+// RefreshEvery and never twice at once.
+func (t *TextDrill) Refresh() tea.Cmd {
+	if t.eventsBusy || t.ctx.Now.Sub(t.eventsAsk) < RefreshEvery {
+		return nil
+	}
+	return t.Init()
+}
+
+// hasEvents: the drill lists events (of an object it can name).
+func (t *TextDrill) hasEvents() bool {
+	if t.eventsOf == nil || t.ctx.Inspect == nil {
+		return false
+	}
+	_, _, _, ok := t.eventsOf(t.data)
+	return ok
+}
+
+// ofObject is the kind/name whose events the drill lists.
+func (t *TextDrill) ofObject() string {
+	if t.eventsOf == nil {
+		return ""
+	}
+	_, kind, name, _ := t.eventsOf(t.data)
+	return kind + "/" + name
 }
 
 // NewTextDrill builds a detail page; render returns its lines for a width.
@@ -101,9 +152,23 @@ func (t *TextDrill) Actions() []common.ActionBinding {
 
 func (t *TextDrill) rebuild() {
 	all := t.render(t.data, t.w)
-	if t.eventsOf != nil && t.ctx.Inspect != nil {
-		all = append(all, "", t.ctx.Styles.Title.Render("events"))
-		all = append(all, EventLines(t.ctx, t.events, t.eventsErr, t.eventsRead)...)
+	if t.hasEvents() {
+		evs, title := t.events, "events"
+		if t.warnings {
+			title = "warnings in the namespace"
+			evs = nil
+			for _, e := range t.events {
+				if e.Type == "Warning" && len(evs) < maxWarnings {
+					evs = append(evs, e)
+				}
+			}
+		}
+		all = append(all, "", t.ctx.Styles.Title.Render(title))
+		self := ""
+		if t.warnings {
+			self = "-" // every event names its object
+		}
+		all = append(all, EventLinesOf(t.ctx, evs, t.eventsErr, t.eventsRead, self)...)
 	}
 	t.lines = t.lines[:0]
 	for _, l := range all {
@@ -117,6 +182,10 @@ func (t *TextDrill) rebuild() {
 // Update scrolls.
 func (t *TextDrill) Update(msg tea.Msg) tea.Cmd {
 	if em, ok := msg.(eventsMsg); ok {
+		if em.of != t.ofObject() {
+			return nil
+		}
+		t.eventsBusy = false
 		t.events, t.eventsRead = em.events, true
 		t.eventsErr = ""
 		if em.err != nil {
@@ -165,6 +234,12 @@ func KV(ctx *common.Context, k, v string) string {
 // EventLines are events as drill-ins show them: age, type, reason,
 // repeat count and message, warnings highlighted.
 func EventLines(ctx *common.Context, evs []inspect.Event, errText string, read bool) []string {
+	return EventLinesOf(ctx, evs, errText, read, "")
+}
+
+// EventLinesOf names the object of each event that is not about self
+// ("Kind/name"): a Deployment's drill-in lists its pods' warnings too.
+func EventLinesOf(ctx *common.Context, evs []inspect.Event, errText string, read bool, self string) []string {
 	st := ctx.Styles
 	switch {
 	case errText != "":
@@ -184,8 +259,12 @@ func EventLines(ctx *common.Context, evs []inspect.Event, errText string, read b
 		if e.Count > 1 {
 			count = fmt.Sprintf(" (x%d)", e.Count)
 		}
+		obj := ""
+		if self != "" && e.Kind+"/"+e.Name != self {
+			obj = " " + st.Accent.Render(common.Sanitize(e.Kind+"/"+e.Name))
+		}
 		out = append(out, st.Muted.Render(common.Fit(present.Age(ctx.Now.Sub(e.Last)), 6))+" "+typ+" "+
-			common.Sanitize(e.Reason)+count+" "+st.Muted.Render(common.Sanitize(e.Message)))
+			common.Sanitize(e.Reason)+count+obj+" "+st.Muted.Render(common.Sanitize(e.Message)))
 	}
 	return out
 }

@@ -29,6 +29,7 @@ type LogDrill struct {
 	lines  []string
 	filter string
 	shown  []string // lines after filter and wrap, for the width
+	match  int      // lines the filter keeps (before wrapping)
 	offset int
 	pinned bool // at the bottom: new lines scroll the view
 	status string
@@ -250,11 +251,12 @@ func (l *LogDrill) append(lines []string) {
 func (l *LogDrill) body() int { return max(l.h-1, 0) }
 
 func (l *LogDrill) rebuild() {
-	l.shown = l.shown[:0]
+	l.shown, l.match = l.shown[:0], 0
 	for _, s := range l.lines {
 		if l.filter != "" && !strings.Contains(strings.ToLower(s), l.filter) {
 			continue
 		}
+		l.match++
 		if l.wrap && l.w > 0 {
 			for len([]rune(s)) > l.w {
 				r := []rune(s)
@@ -283,7 +285,7 @@ func (l *LogDrill) View() string {
 	}
 	if l.h > 0 {
 		st := l.ctx.Styles
-		help := fmt.Sprintf("%d/%d lines · f follow · p previous · t timestamps · w wrap · / filter", len(l.shown), len(l.lines))
+		help := fmt.Sprintf("%d/%d lines · f follow · p previous · t timestamps · w wrap · / filter", l.match, len(l.lines))
 		left := st.Muted.Render(help)
 		right := ""
 		if l.status != "" {

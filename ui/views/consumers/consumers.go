@@ -4,17 +4,20 @@
 package consumers
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/health"
+	"github.com/wotr/wotr-tui/ops/inspect"
 	"github.com/wotr/wotr-tui/ops/present"
 	"github.com/wotr/wotr-tui/ops/state"
 	"github.com/wotr/wotr-tui/ui/common"
@@ -214,8 +217,19 @@ func findGroup(d *common.Data, name string) (state.Group, bool) {
 	return state.Group{}, false
 }
 
+// Refresh re-reads the open drill-in's events (called with each snapshot).
+func (v *View) Refresh() tea.Cmd {
+	if v.drill == nil {
+		return nil
+	}
+	return v.drill.Refresh()
+}
+
 // Update: Tab switches tables, Enter opens a group.
 func (v *View) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, ok := msg.(groupEventsMsg); ok && v.drill == nil {
+		return v, nil
+	}
 	if v.drill != nil {
 		return v, v.drill.Update(msg)
 	}
@@ -232,6 +246,7 @@ func (v *View) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			if k := v.groups.SelectedKey(); k != "" {
 				v.drill = newGroupDrill(v.ctx, v.data, k)
 				v.drill.SetSize(v.w, max(v.h-1, 0))
+				return v, v.drill.Init()
 			}
 			return v, nil
 		}
@@ -279,6 +294,104 @@ type groupDrill struct {
 	members *table.Model
 	parts   *table.Model
 	w, h    int
+
+	// events of the Deployment that runs the group's members (its pods'
+	// warnings included), re-read with the snapshots
+	deployment string
+	region     string
+	events     []inspect.Event
+	eventsErr  string
+	eventsRead bool
+	asked      time.Time
+	busy       bool
+}
+
+// groupEventsMsg is the answer to one read of the group's Deployment.
+type groupEventsMsg struct {
+	group, deployment string
+	events            []inspect.Event
+	err               error
+}
+
+func (groupEventsMsg) ViewName() string { return "consumers" }
+
+// runner is the Deployment whose pods are the group's members: the
+// instance whose pod name ends a member's client id (the consumer sets
+// "wotr-consumer-" + pod), else the longest Deployment name followed by
+// "-" in one.
+func runner(d *common.Data, grp state.Group) (region, name string) {
+	for _, m := range grp.Members {
+		for _, in := range d.Snap.Instances {
+			if in.Deployment != "" && strings.HasSuffix(m.ClientID, in.Pod) {
+				return in.Region, in.Deployment
+			}
+		}
+	}
+	for _, dep := range d.Snap.Deployments {
+		for _, m := range grp.Members {
+			if strings.Contains(m.ClientID, dep.Name+"-") && len(dep.Name) > len(name) {
+				region, name = dep.Region, dep.Name
+			}
+		}
+	}
+	return region, name
+}
+
+// Init reads the events of the group's Deployment.
+func (g *groupDrill) Init() tea.Cmd {
+	in := g.ctx.Inspect
+	if in == nil || g.deployment == "" {
+		return nil
+	}
+	g.asked, g.busy = g.ctx.Now, true
+	group, region, dep := g.group, g.region, g.deployment
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		d, err := in.Deployment(ctx, region, dep)
+		return groupEventsMsg{group: group, deployment: dep, events: d.Events, err: err}
+	}
+}
+
+// Refresh re-reads them at most every base.RefreshEvery.
+func (g *groupDrill) Refresh() tea.Cmd {
+	if g.busy || g.ctx.Now.Sub(g.asked) < base.RefreshEvery {
+		return nil
+	}
+	return g.Init()
+}
+
+// eventsHeight: a title and up to 3 events (6 on a tall screen), fewer
+// when the partitions would be left under 4 rows; none without a cluster.
+func (g *groupDrill) eventsHeight() int {
+	if g.ctx.Inspect == nil {
+		return 0
+	}
+	limit := 3
+	if g.h >= 30 {
+		limit = 6
+	}
+	n := 1 + min(max(len(g.events), 1), limit)
+	used := 1 + g.chartHeight() + len(g.marks()) + g.membersHeight()
+	return max(min(n, g.h-used-5), 0)
+}
+
+func (g *groupDrill) eventLines() []string {
+	n := g.eventsHeight()
+	if n == 0 {
+		return nil
+	}
+	st := g.ctx.Styles
+	title := st.Title.Render("events")
+	if g.deployment == "" {
+		return []string{title + st.Muted.Render(" · no Deployment of the snapshot runs this group's members")}
+	}
+	title += st.Muted.Render(" · Deployment " + common.Sanitize(g.deployment))
+	lines := base.EventLinesOf(g.ctx, g.events, g.eventsErr, g.eventsRead, "Deployment/"+g.deployment)
+	if len(lines) > n-1 {
+		lines = lines[:n-1]
+	}
+	return append([]string{title}, lines...)
 }
 
 func newGroupDrill(ctx *common.Context, d *common.Data, group string) *groupDrill {
@@ -313,6 +426,9 @@ func (g *groupDrill) Title() string { return g.group }
 func (g *groupDrill) SetData(d *common.Data) {
 	g.data = d
 	grp, _ := findGroup(d, g.group)
+	if g.deployment == "" {
+		g.region, g.deployment = runner(d, grp)
+	}
 	prefix := sharedPrefix(grp.Members)
 	rows := make([]table.Row, 0, len(grp.Partitions))
 	for _, p := range grp.Partitions {
@@ -493,12 +609,27 @@ func (g *groupDrill) membersHeight() int {
 
 func (g *groupDrill) SetSize(w, h int) {
 	g.w, g.h = w, h
-	used := 1 + g.chartHeight() + len(g.marks()) + g.membersHeight() // summary line, chart, marks, members
+	used := 1 + g.chartHeight() + len(g.marks()) + g.membersHeight() + g.eventsHeight() // summary line, chart, marks, members, events
 	g.members.SetSize(w, g.membersHeight())
 	g.parts.SetSize(w, max(h-used, 0))
 }
 
-func (g *groupDrill) Update(msg tea.Msg) tea.Cmd { return g.parts.Update(msg) }
+func (g *groupDrill) Update(msg tea.Msg) tea.Cmd {
+	if em, ok := msg.(groupEventsMsg); ok {
+		if em.group != g.group || em.deployment != g.deployment {
+			return nil
+		}
+		g.busy, g.eventsRead, g.eventsErr = false, true, ""
+		if em.err != nil {
+			g.eventsErr = em.err.Error()
+		} else {
+			g.events = em.events
+		}
+		g.SetSize(g.w, g.h)
+		return nil
+	}
+	return g.parts.Update(msg)
+}
 
 func (g *groupDrill) Actions() []common.ActionBinding {
 	k := g.parts.SelectedKey()
@@ -547,6 +678,7 @@ func (g *groupDrill) View() string {
 		lines = append(lines, g.members.View())
 	}
 	lines = append(lines, g.parts.View())
+	lines = append(lines, g.eventLines()...)
 	return base.Pad(strings.Split(strings.Join(lines, "\n"), "\n"), g.h)
 }
 

@@ -43,7 +43,7 @@ const (
 func New(ctx *common.Context) *base.TableView {
 	return base.New(ctx, base.Spec{
 		Name: "instances", Title: "Instances", Short: "Inst",
-		Aliases: []string{"inst", "pods", "po", "deploy", "deployments"},
+		Aliases: []string{"inst", "pods", "po"},
 		Sources: []string{"prom", "kube"},
 		Columns: []table.Column{
 			{Title: "POD", Width: 12, Flex: true, Ident: true},

@@ -178,7 +178,7 @@ func instances(s state.Snapshot, th health.Thresholds) Area {
 }
 
 func deployments(s state.Snapshot) Area {
-	a := Area{Name: "Deployments", View: "instances", Level: common.LevelOK, Sources: []string{"kube"}}
+	a := Area{Name: "Deployments", View: "deployments", Level: common.LevelOK, Sources: []string{"kube"}}
 	if len(s.Deployments) == 0 {
 		a.Level, a.Summary = common.LevelNone, "none"
 		return a

@@ -99,7 +99,16 @@ func New(ctx *common.Context) *base.TableView {
 					return lines
 				}
 				return []string{"region " + common.Sanitize(name) + " is gone"}
-			}, func(d *common.Data) []common.ActionBinding { return actions(d, name) })
+			}, func(d *common.Data) []common.ActionBinding { return actions(d, name) }).
+				WithWarnings(func(d *common.Data) (string, bool) {
+					// only a region whose cluster the collector reads
+					for _, m := range d.Snap.Sources {
+						if m.Region == name && strings.HasPrefix(m.Source, "kube") {
+							return name, true
+						}
+					}
+					return "", false
+				})
 		},
 		Actions: func(ctx *common.Context, d *common.Data, name string) []common.ActionBinding { return actions(d, name) },
 	})
