@@ -87,6 +87,13 @@ func TestCtxViewListsTheContexts(t *testing.T) {
 		t.Errorf("unreachable context row: %q", r)
 	}
 
+	// The help screen names Enter for what it does here.
+	press(m, "?")
+	if help := ansi.Strip(m.View()); !strings.Contains(help, "enter switch") || strings.Contains(help, "drill in") {
+		t.Errorf(":ctx help should say enter switch, not drill in:\n%s", help)
+	}
+	press(m, "?")
+
 	// / filters the table; Esc clears the filter, then goes back
 	press(m, "/")
 	typeText(m, "prod")

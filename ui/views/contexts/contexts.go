@@ -169,8 +169,17 @@ func firstLine(s string) string {
 	return s
 }
 
+// switchKey is Enter as this view uses it.
+var switchKey = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "switch"))
+
 // ShortHelp for the footer: Enter switches here.
 func (v *View) ShortHelp() []key.Binding {
 	k := v.ctx.Keys
-	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "switch")), k.Back, k.Filter}
+	return []key.Binding{switchKey, k.Back, k.Filter}
+}
+
+// FullHelp for the help screen: the table keys, with Enter as "switch".
+func (v *View) FullHelp() [][]key.Binding {
+	k := v.ctx.Keys
+	return [][]key.Binding{append(k.TableHelp(), switchKey, k.Back)}
 }
