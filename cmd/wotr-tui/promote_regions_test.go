@@ -147,6 +147,43 @@ func missingInClickHouse(t *testing.T, p *local.Platform, prefix string, ids []s
 	return out
 }
 
+// asConsoleInEachRegion rewrites the demo context so that each region's
+// kube endpoint is its own cluster's console ServiceAccount under the shipped
+// RBAC: every cluster step of the promote, the promote back and the drill is
+// authorized by the Role and ClusterRole alone.
+func asConsoleInEachRegion(t *testing.T, cfgPath string, p *local.Platform) {
+	t.Helper()
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := cfg.Context(demo.ContextName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for i := range cc.Regions {
+		r := &cc.Regions[i]
+		if r.Kube == nil {
+			continue
+		}
+		k := p.KubeFor(r.Name)
+		if k == nil || k.Kubeconfig != r.Kube.Kubeconfig {
+			t.Fatalf("region %s: kube %+v is not its own cluster's", r.Name, r.Kube)
+		}
+		kube := *r.Kube
+		kube.Kubeconfig = consoleKubeconfig(t, k)
+		r.Kube = &kube
+		seen[k.Server] = true
+	}
+	if len(seen) != 2 {
+		t.Fatalf("the context names %d clusters, want each region's own", len(seen))
+	}
+	if err := config.SaveContext(cfgPath, *cc); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func buildPlatformBinaries(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -185,6 +222,7 @@ func TestPromoteAcrossRegionClusters(t *testing.T) {
 	})
 	p := d.Platform
 	prim, sec := p.KubeFor(demo.RegionPrimary), p.KubeFor(demo.RegionSecondary)
+	asConsoleInEachRegion(t, cfgPath, p)
 	// On failure, each region's pods tell which step stalled (runs before the stop).
 	t.Cleanup(func() {
 		if !t.Failed() {
