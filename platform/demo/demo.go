@@ -77,6 +77,9 @@ type Demo struct {
 	Context     config.ContextConfig
 	Endpoints   Endpoints
 	Services    ServiceMap
+	// Stores exports the stores' replication and settings series to
+	// Prometheus (nil without Prometheus).
+	Stores *StoreExporter
 
 	ownPlatform bool
 	cancel      context.CancelFunc
@@ -225,6 +228,11 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 	}
 	d.Services = servicesOf(p)
 	logDir := filepath.Join(p.Dir, "pods")
+	if p.Prometheus != nil && (p.Postgres != nil || p.Redis != nil) {
+		if d.Stores, err = StartStoreExporter(p); err != nil {
+			return nil, err
+		}
+	}
 
 	// Schema and API keys first: API processes authenticate from the first request.
 	if p.Postgres != nil {
@@ -450,6 +458,9 @@ func (d *Demo) syncTargets(byRegion map[string][]Instance) {
 				targets = append(targets, local.Target{Addr: i.Addr, Labels: labels})
 			}
 		}
+		if d.Stores != nil {
+			targets = append(targets, d.Stores.Targets()...)
+		}
 		if err := p.Prometheus.SetTargets(targets); err != nil {
 			d.log.Warn("prometheus targets", "err", err)
 		}
@@ -631,6 +642,7 @@ func (d *Demo) Stop() error {
 		if len(d.Supervisors) > 0 {
 			d.log.Info("pod processes stopped", "took", time.Since(t0).Round(time.Millisecond))
 		}
+		d.Stores.Stop()
 		if d.ownPlatform && d.Platform != nil {
 			t0 := time.Now()
 			if err := d.Platform.Stop(); err != nil {
