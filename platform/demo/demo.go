@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -80,6 +81,8 @@ type Demo struct {
 	// Stores exports the stores' replication and settings series to
 	// Prometheus (nil without Prometheus).
 	Stores *StoreExporter
+	// storesOff: stopping; the exporter's targets are no longer listed.
+	storesOff atomic.Bool
 
 	ownPlatform bool
 	cancel      context.CancelFunc
@@ -458,7 +461,7 @@ func (d *Demo) syncTargets(byRegion map[string][]Instance) {
 				targets = append(targets, local.Target{Addr: i.Addr, Labels: labels})
 			}
 		}
-		if d.Stores != nil {
+		if d.Stores != nil && !d.storesOff.Load() {
 			targets = append(targets, d.Stores.Targets()...)
 		}
 		if err := p.Prometheus.SetTargets(targets); err != nil {
@@ -642,7 +645,22 @@ func (d *Demo) Stop() error {
 		if len(d.Supervisors) > 0 {
 			d.log.Info("pod processes stopped", "took", time.Since(t0).Round(time.Millisecond))
 		}
-		d.Stores.Stop()
+		if d.Stores != nil {
+			// Its targets go with it: Prometheus keeps none of the demo's.
+			d.storesOff.Store(true)
+			if p := d.Platform; p != nil && p.Prometheus != nil {
+				var keep []local.Target
+				for _, tg := range p.Prometheus.Targets() {
+					if tg.Addr != d.Stores.Addr {
+						keep = append(keep, tg)
+					}
+				}
+				if err := p.Prometheus.SetTargets(keep); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			d.Stores.Stop()
+		}
 		if d.ownPlatform && d.Platform != nil {
 			t0 := time.Now()
 			if err := d.Platform.Stop(); err != nil {
