@@ -5,7 +5,7 @@ PKGS      := ./...
 TEST_TIMEOUT ?= 25m
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build install man test unit fuzz chaos demo deps controlplane bench bench-10x lint fmt clean
+.PHONY: all build install install-test man test unit fuzz chaos demo deps controlplane bench bench-10x lint fmt clean
 
 all: build
 
@@ -28,6 +28,11 @@ MANDIR ?= man
 install:
 	$(if $(PREFIX),GOBIN=$(abspath $(PREFIX))/bin) $(GO) install -ldflags '$(LDFLAGS)' ./cmd/...
 	$(if $(PREFIX),$(MAKE) man MANDIR=$(abspath $(PREFIX))/share/man/man1)
+
+## install-test: a real `go install .../cmd/wotr-tui@latest` into a clean module
+## cache, this module served from a local file:// proxy (minutes; not in make test)
+install-test:
+	WOTR_TEST_GO_INSTALL=1 $(GO) test -count=1 -timeout 20m -run '^TestGoInstallLatestFromACleanModuleCache$$' -v ./cmd/internal/version/
 
 ## man: man pages of every wotr-tui command into $(MANDIR)
 man:

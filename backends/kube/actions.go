@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +36,7 @@ var (
 	_ action.Drainer        = (*Client)(nil)
 	_ action.Cordoner       = (*Client)(nil)
 	_ action.EnvSetter      = (*Client)(nil)
+	_ action.Annotator      = (*Client)(nil)
 )
 
 func notFound(err error, what string) error {
@@ -603,4 +605,29 @@ func (c *Client) SetDeploymentEnv(ctx context.Context, deployment string, env ma
 		return err
 	})
 	return changed, err
+}
+
+// DeploymentAnnotation reads one annotation of a Deployment ("" when unset).
+func (c *Client) DeploymentAnnotation(ctx context.Context, deployment, key string) (string, error) {
+	d, err := c.Clientset.AppsV1().Deployments(c.Namespace).Get(ctx, deployment, metav1.GetOptions{})
+	if err != nil {
+		return "", notFound(err, "deployment "+c.Namespace+"/"+deployment)
+	}
+	return d.Annotations[key], nil
+}
+
+// SetDeploymentAnnotation sets (or, with value "", removes) one annotation
+// with a merge patch of the metadata: the pod template is untouched, so no
+// rollout follows.
+func (c *Client) SetDeploymentAnnotation(ctx context.Context, deployment, key, value string) error {
+	v := any(value)
+	if value == "" {
+		v = nil
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{key: v}}})
+	if err != nil {
+		return err
+	}
+	_, err = c.Clientset.AppsV1().Deployments(c.Namespace).Patch(ctx, deployment, types.MergePatchType, patch, metav1.PatchOptions{})
+	return notFound(err, "deployment "+c.Namespace+"/"+deployment)
 }

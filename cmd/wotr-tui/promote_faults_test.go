@@ -35,6 +35,19 @@ type faults struct {
 	// before runs once before the real call, for faults of the moment (a
 	// standby's replay paused after the plan, just before the fence).
 	before map[string]func()
+	// onCall, when set, sees every wrapped call's key before it is made; it
+	// returns an error to end the call with (nil: the call goes on).
+	onCall func(key string) error
+}
+
+func (f *faults) called(key string) error {
+	f.mu.Lock()
+	fn := f.onCall
+	f.mu.Unlock()
+	if fn == nil {
+		return nil
+	}
+	return fn(key)
 }
 
 func (f *faults) set(key string, n int) {
@@ -80,6 +93,13 @@ func (c faultPG) Fence(ctx context.Context, dataDir string) (action.ServerStop, 
 	}
 	c.f.done("fence" + c.key)
 	return c.Client.Fence(ctx, dataDir)
+}
+
+func (c faultPG) FenceState(ctx context.Context, dataDir string) (action.ServerStop, error) {
+	if err := c.f.called("fencestate" + c.key); err != nil {
+		return action.ServerStop{}, err
+	}
+	return c.Client.FenceState(ctx, dataDir)
 }
 
 func (c faultPG) Promote(ctx context.Context, resumeReplay bool) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/wotr/wotr-tui/backends/wire"
+	"github.com/wotr/wotr-tui/ops/action"
 	"github.com/wotr/wotr-tui/ops/config"
 	"github.com/wotr/wotr-tui/ops/runbook"
 	"github.com/wotr/wotr-tui/platform/api"
@@ -147,6 +150,43 @@ func missingInClickHouse(t *testing.T, p *local.Platform, prefix string, ids []s
 	return out
 }
 
+// asConsoleInEachRegion rewrites the demo context so that each region's
+// kube endpoint is its own cluster's console ServiceAccount under the shipped
+// RBAC: every cluster step of the promote, the promote back and the drill is
+// authorized by the Role and ClusterRole alone.
+func asConsoleInEachRegion(t *testing.T, cfgPath string, p *local.Platform) {
+	t.Helper()
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := cfg.Context(demo.ContextName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for i := range cc.Regions {
+		r := &cc.Regions[i]
+		if r.Kube == nil {
+			continue
+		}
+		k := p.KubeFor(r.Name)
+		if k == nil || k.Kubeconfig != r.Kube.Kubeconfig {
+			t.Fatalf("region %s: kube %+v is not its own cluster's", r.Name, r.Kube)
+		}
+		kube := *r.Kube
+		kube.Kubeconfig = consoleKubeconfig(t, k)
+		r.Kube = &kube
+		seen[k.Server] = true
+	}
+	if len(seen) != 2 {
+		t.Fatalf("the context names %d clusters, want each region's own", len(seen))
+	}
+	if err := config.SaveContext(cfgPath, *cc); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func buildPlatformBinaries(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -162,7 +202,11 @@ func buildPlatformBinaries(t *testing.T) string {
 // frontend ends up serving the new primary region, no acknowledged event is
 // lost, an event posted after the promote reaches ClickHouse, and promoting
 // back (rebuilding the old primary) restores the regions as they were.
-func TestPromoteAcrossRegionClusters(t *testing.T) {
+// startRegionsDemo boots the two-region demo (a cluster per region) with
+// the console's ServiceAccount as each region's kube identity, and waits
+// until the secondary's standby API is ready.
+func startRegionsDemo(t *testing.T, timeout time.Duration) (*demo.Demo, *testCLI, string, context.Context) {
+	t.Helper()
 	if err := localtest.Unavailable(local.Options{}); err != nil {
 		if localtest.Required() {
 			t.Fatal(err)
@@ -172,8 +216,8 @@ func TestPromoteAcrossRegionClusters(t *testing.T) {
 	binDir := buildPlatformBinaries(t)
 	app := newCLI(t)
 	cfgPath, _ := runbookHome(t, app)
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
 	d, err := demo.Start(ctx, demo.Options{BinDir: binDir, ConfigPath: cfgPath, NoLoad: true})
 	if err != nil {
 		t.Fatal(err)
@@ -185,6 +229,7 @@ func TestPromoteAcrossRegionClusters(t *testing.T) {
 	})
 	p := d.Platform
 	prim, sec := p.KubeFor(demo.RegionPrimary), p.KubeFor(demo.RegionSecondary)
+	asConsoleInEachRegion(t, cfgPath, p)
 	// On failure, each region's pods tell which step stalled (runs before the stop).
 	t.Cleanup(func() {
 		if !t.Failed() {
@@ -204,6 +249,21 @@ func TestPromoteAcrossRegionClusters(t *testing.T) {
 			t.Logf("process %s %s ready %v restarts %d log %s", in.Pod, in.Addr, in.Ready, in.Restarts, in.LogPath)
 		}
 	})
+	localtest.Eventually(t, 60*time.Second, "secondary's standby API ready", func() error {
+		for _, in := range d.Supervisors[demo.RegionSecondary].Instances() {
+			if in.Deployment == demo.APIDeployment && in.Ready {
+				return nil
+			}
+		}
+		return fmt.Errorf("no ready API instance in the secondary")
+	})
+	return d, app, cfgPath, ctx
+}
+
+func TestPromoteAcrossRegionClusters(t *testing.T) {
+	d, app, cfgPath, ctx := startRegionsDemo(t, 8*time.Minute)
+	p := d.Platform
+	prim, sec := p.KubeFor(demo.RegionPrimary), p.KubeFor(demo.RegionSecondary)
 	lbPrim, lbSec := p.HAProxy.ForRegion(demo.RegionPrimary), p.HAProxy.ForRegion(demo.RegionSecondary)
 	front := "http://" + p.HAProxy.FrontendAddr
 	run := func(args ...string) cliRun {
@@ -216,15 +276,6 @@ func TestPromoteAcrossRegionClusters(t *testing.T) {
 		}
 		return *got.Spec.Replicas
 	}
-	localtest.Eventually(t, 60*time.Second, "secondary's standby API ready", func() error {
-		for _, in := range d.Supervisors[demo.RegionSecondary].Instances() {
-			if in.Deployment == demo.APIDeployment && in.Ready {
-				return nil
-			}
-		}
-		return fmt.Errorf("no ready API instance in the secondary")
-	})
-
 	// The plan names both clusters and the frontend; a dry run changes nothing.
 	r := run("promote", "secondary", "--dry-run", "-o", "json")
 	mustCode(t, r, ExitOK)
@@ -415,4 +466,177 @@ func TestPromoteOneClusterUnderLoad(t *testing.T) {
 	})
 	t.Logf("one-cluster promote: exit after %.2fs; a 202 %.2fs after confirmation (after the promote returned); longest time without a 202 during it %.2fs; %d events acknowledged, 0 lost; %d retried answers; measurements %v",
 		promoteTook.Seconds(), firstAfter.Seconds(), gap.Seconds(), len(acked), l.errors.Load(), doc.Result.Measurements)
+}
+
+// A cross-region promote interrupted right after its warm step (the
+// operator's Ctrl-C as the fence phase begins, the cancel the one-cluster
+// resume tests use) changes nothing but the secondary's sizes; run again, it
+// finishes: one writable primary, the old region at the secondary's former
+// (standby) sizes, no acknowledged event lost under load throughout.
+func TestPromoteAcrossRegionsResumesAfterTheWarmStep(t *testing.T) {
+	d, app, cfgPath, ctx := startRegionsDemo(t, 8*time.Minute)
+	p := d.Platform
+	prim, sec := p.KubeFor(demo.RegionPrimary), p.KubeFor(demo.RegionSecondary)
+	lbPrim, lbSec := p.HAProxy.ForRegion(demo.RegionPrimary), p.HAProxy.ForRegion(demo.RegionSecondary)
+	front := "http://" + p.HAProxy.FrontendAddr
+	replicas := func(k *local.KubeCluster, dep string) int32 {
+		got, err := k.Clientset.AppsV1().Deployments(k.Namespace).Get(ctx, dep, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *got.Spec.Replicas
+	}
+	note := func() string {
+		got, err := sec.Clientset.AppsV1().Deployments(sec.Namespace).Get(ctx, demo.APIDeployment, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Annotations[action.StandbySizesAnnotation]
+	}
+	writable := func() []string {
+		var out []string
+		for name, dsn := range map[string]string{demo.RegionPrimary: p.Postgres.Primary.DSN, demo.RegionSecondary: p.Postgres.Standby.DSN} {
+			if up, rec := pgUp(dsn); up && !rec {
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	standbyAPI, standbyConsumer := replicas(sec, demo.APIDeployment), replicas(sec, demo.ConsumerDeployment)
+
+	prefix := fmt.Sprintf("xresume-%d-", time.Now().UnixNano())
+	l := &ackLedger{}
+	lctx, stopLoad := context.WithCancel(ctx)
+	wg := l.load(lctx, front, prefix, 4)
+	defer func() { stopLoad(); wg.Wait() }()
+	localtest.Eventually(t, 30*time.Second, "load acknowledged by the primary", func() error {
+		if _, ok := l.firstAfter(lbPrim.Backend, time.Time{}); !ok {
+			return fmt.Errorf("no 202 from %s yet (%d errors)", lbPrim.Backend, l.errors.Load())
+		}
+		return nil
+	})
+
+	// The interrupted run: the context of the config (the console's
+	// ServiceAccount in each cluster), over the real backends.
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := cfg.Context(demo.ContextName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wp := wire.Open(ctx, *cc)
+	defer wp.Close()
+	f := &faults{}
+	rctx, interrupt := context.WithCancel(ctx)
+	defer interrupt()
+	var warmed, fired bool
+	f.onCall = func(key string) error {
+		// The fence phase's first call, once the warm step is done.
+		if key == "fencestate@"+demo.RegionPrimary && warmed && !fired {
+			fired = true
+			interrupt()
+			return rctx.Err()
+		}
+		return nil
+	}
+	svc := action.NewService(*cc, faultBackends(wp, f))
+	plan, err := svc.Plan(rctx, action.Request{Kind: action.KindPromote, Target: demo.RegionSecondary})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The warm phase is the only one before the fence; FenceState is called
+	// by the plan and then first by the fence phase.
+	res, err := svc.Execute(rctx, plan, demo.RegionSecondary, func(pg action.Progress) {
+		if strings.HasPrefix(pg.Step, "warm ") {
+			warmed = true
+		}
+	})
+	if !fired || !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: fired %v, err %v, want the cancel; %+v", fired, err, res)
+	}
+	if c := checkByName(res.Verified, demo.RegionSecondary+" sized"); c == nil || c.Status != action.CheckPass {
+		t.Fatalf("the interrupted run was not past its warm step: %+v", res.Verified)
+	}
+	if len(res.Phases) == 0 || !strings.HasPrefix(res.Phases[len(res.Phases)-1].Name, "fence") {
+		t.Errorf("phases of the interrupted run %+v, want to end at the fence", res.Phases)
+	}
+	t.Logf("interrupted: %v", err)
+	// Nothing but the secondary's sizes changed.
+	if w := writable(); len(w) != 1 || w[0] != demo.RegionPrimary {
+		t.Fatalf("writable after the interrupt: %v, want only the primary", w)
+	}
+	if got, err := p.HAProxy.Active(); err != nil || got != demo.RegionPrimary {
+		t.Fatalf("after the interrupt the frontend serves %q (%v)", got, err)
+	}
+	if got := replicas(sec, demo.APIDeployment); got != demo.APIReplicas {
+		t.Fatalf("secondary API replicas %d after the warm step, want the primary's %d", got, demo.APIReplicas)
+	}
+	if got := replicas(prim, demo.APIDeployment); got != demo.APIReplicas {
+		t.Fatalf("primary API replicas %d after the interrupt, want %d untouched", got, demo.APIReplicas)
+	}
+	if note() == "" {
+		t.Fatalf("no %s on the secondary's %s after the warm step", action.StandbySizesAnnotation, demo.APIDeployment)
+	}
+
+	// Run again, as an operator would: the CLI, the same config.
+	run := func(args ...string) cliRun {
+		return app.run(append([]string{"--config", cfgPath, "--context", demo.ContextName}, args...)...)
+	}
+	r := run("promote", "secondary", "--dry-run", "-o", "json")
+	mustCode(t, r, ExitOK)
+	if c := checkByName(r.doc(t).Plan.Checks, "regions' clusters"); c == nil || !strings.Contains(c.Detail, "earlier, unfinished promote") {
+		t.Errorf("the re-run's plan does not show the noted standby sizes: %+v", c)
+	}
+	t0 := time.Now()
+	r = run("promote", "secondary", "--yes", "-o", "json")
+	rerunTook := time.Since(t0)
+	mustCode(t, r, ExitOK)
+	mustVerified(t, r.doc(t), "secondary sized", "old primary fenced", "no data loss", "new primary accepts writes", "global frontend switched", "primary sized")
+	localtest.Eventually(t, 30*time.Second, "a 202 from the secondary's backend", func() error {
+		if _, ok := l.firstAfter(lbSec.Backend, t0); !ok {
+			return fmt.Errorf("no 202 from %s yet", lbSec.Backend)
+		}
+		return nil
+	})
+	stopLoad()
+	wg.Wait()
+	if w := writable(); len(w) != 1 || w[0] != demo.RegionSecondary {
+		t.Fatalf("writable after the re-run: %v, want exactly the secondary", w)
+	}
+	if got, err := p.HAProxy.Active(); err != nil || got != demo.RegionSecondary {
+		t.Fatalf("after the re-run the frontend serves %q (%v)", got, err)
+	}
+	// The old region took the secondary's sizes from before the interrupted
+	// run, not the warmed ones the re-run found.
+	if got := replicas(prim, demo.APIDeployment); got != standbyAPI {
+		t.Errorf("primary API replicas %d, want the secondary's former %d", got, standbyAPI)
+	}
+	if got := replicas(prim, demo.ConsumerDeployment); got != standbyConsumer {
+		t.Errorf("primary consumer replicas %d, want the secondary's former %d", got, standbyConsumer)
+	}
+	if got := replicas(sec, demo.APIDeployment); got != demo.APIReplicas {
+		t.Errorf("secondary API replicas %d, want %d", got, demo.APIReplicas)
+	}
+	if n := note(); n != "" {
+		t.Errorf("the standby note outlived the promote: %s", n)
+	}
+	after := prefix + "after-resume"
+	localtest.Eventually(t, 30*time.Second, "202 after the re-run", func() error {
+		code, _, err := postEvent(ctx, &http.Client{Timeout: 5 * time.Second}, front, after)
+		if err != nil || code != http.StatusAccepted {
+			return fmt.Errorf("POST after the re-run: %d, %v", code, err)
+		}
+		return nil
+	})
+	acked := append(l.ids(), after)
+	localtest.Eventually(t, 120*time.Second, "every acknowledged event in ClickHouse", func() error {
+		if missing := missingInClickHouse(t, p, prefix, acked); len(missing) > 0 {
+			return fmt.Errorf("%d of %d acknowledged events not in ClickHouse (first %s)", len(missing), len(acked), missing[0])
+		}
+		return nil
+	})
+	t.Logf("interrupted after the warm step and run again: %d events acknowledged, 0 lost; %d retried answers; re-run took %.2fs",
+		len(acked), l.errors.Load(), rerunTook.Seconds())
 }

@@ -113,6 +113,8 @@ func TestConsoleRBAC(t *testing.T) {
 		{"apps", "deployments", "scale", "update", "wotr-consumer", true},
 		{"autoscaling", "horizontalpodautoscalers", "", "patch", "wotr-api-hpa", true},
 		{"apps", "deployments", "", "update", "wotr-api", true},
+		// promote across regions notes the standby sizes on it (an annotation)
+		{"apps", "deployments", "", "patch", "wotr-api", true},
 		{"", "pods", "eviction", "create", "any-pod", false},
 		{"", "nodes", "", "patch", "node-0", false},
 		{"", "pods", "", "watch", "", false},

@@ -2,6 +2,7 @@ package action
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -36,6 +37,72 @@ type regionSize struct {
 	replicas int32
 	hpa      string // empty without an HPA
 	min, max int32
+}
+
+// Annotator reads and sets one annotation of a Deployment ("" removes it).
+type Annotator interface {
+	DeploymentAnnotation(ctx context.Context, deployment, key string) (string, error)
+	SetDeploymentAnnotation(ctx context.Context, deployment, key, value string) error
+}
+
+// StandbySizesAnnotation, on the target region's API Deployment, holds the
+// region's sizes from before a promote warmed it, until the old region has
+// taken them. A promote stopped after the warm step finds them there when it
+// runs again: read from the warmed Deployments, the old region would keep the
+// primary's sizes.
+const StandbySizesAnnotation = "wotr.io/standby-sizes"
+
+type sizeNote struct {
+	Replicas int32  `json:"replicas"`
+	HPA      string `json:"hpa,omitempty"`
+	Min      int32  `json:"min,omitempty"`
+	Max      int32  `json:"max,omitempty"`
+}
+
+// standbyNote is the region's noted standby sizes; nil when none is noted or
+// the backend cannot keep notes.
+func standbyNote(ctx context.Context, a *Service, r config.RegionConfig) (map[string]regionSize, error) {
+	an, err := capability[Annotator](a, state.SystemKube, r)
+	if err != nil {
+		return nil, nil
+	}
+	v, err := an.DeploymentAnnotation(ctx, serviceDeployments["api"], StandbySizesAnnotation)
+	if err != nil || v == "" {
+		return nil, err
+	}
+	var notes map[string]sizeNote
+	if err := json.Unmarshal([]byte(v), &notes); err != nil {
+		return nil, fmt.Errorf("region %s: annotation %s of %s is not a sizes note (%v): remove it by hand", r.Name, StandbySizesAnnotation, serviceDeployments["api"], err)
+	}
+	out := map[string]regionSize{}
+	for dep, n := range notes {
+		out[dep] = regionSize{replicas: n.Replicas, hpa: n.HPA, min: n.Min, max: n.Max}
+	}
+	return out, nil
+}
+
+// noteStandby writes sizes as the region's note; nil sizes remove it.
+func noteStandby(ctx context.Context, a *Service, r config.RegionConfig, sizes map[string]regionSize) error {
+	an, err := capability[Annotator](a, state.SystemKube, r)
+	if err != nil {
+		return nil
+	}
+	v := ""
+	if sizes != nil {
+		notes := map[string]sizeNote{}
+		for dep, s := range sizes {
+			notes[dep] = sizeNote{Replicas: s.replicas, HPA: s.hpa, Min: s.min, Max: s.max}
+		}
+		b, err := json.Marshal(notes)
+		if err != nil {
+			return err
+		}
+		v = string(b)
+	}
+	if err := an.SetDeploymentAnnotation(ctx, serviceDeployments["api"], StandbySizesAnnotation, v); err != nil {
+		return fmt.Errorf("region %s: note the standby sizes on %s: %w", r.Name, serviceDeployments["api"], err)
+	}
+	return nil
 }
 
 // readSizes reads the platform Deployments' sizes in region r; a
@@ -103,8 +170,14 @@ func planRegions(ctx context.Context, a *Service, pr promoteRegions, p *Plan) {
 		p.Checks = append(p.Checks, Check{Name: "target region's cluster", Status: CheckFail, Hard: true, Detail: err.Error()})
 		return
 	}
-	p.Checks = append(p.Checks, Check{Name: "regions' clusters", Status: CheckPass,
-		Detail: fmt.Sprintf("%s: context %s, %s; %s: context %s, %s", old.Name, old.Kube.Context, describeSizes(oldSizes), target.Name, target.Kube.Context, describeSizes(targetSizes))})
+	detail := fmt.Sprintf("%s: context %s, %s; %s: context %s, %s", old.Name, old.Kube.Context, describeSizes(oldSizes), target.Name, target.Kube.Context, describeSizes(targetSizes))
+	if noted, err := standbyNote(ctx, a, target); err != nil {
+		p.Checks = append(p.Checks, Check{Name: "regions' clusters", Status: CheckFail, Hard: true, Detail: err.Error()})
+		return
+	} else if noted != nil {
+		detail += fmt.Sprintf("; %s's standby sizes noted by an earlier, unfinished promote: %s", target.Name, describeSizes(noted))
+	}
+	p.Checks = append(p.Checks, Check{Name: "regions' clusters", Status: CheckPass, Detail: detail})
 	p.Steps = append(p.Steps, fmt.Sprintf("before the fence, scale %s's Deployments (context %s) to %s's sizes and wait until they are ready", target.Name, target.Kube.Context, old.Name))
 	if fs, err := capability[FrontendSwitcher](a, state.SystemHAProxy, target); err == nil {
 		active, err := fs.ActiveBackend(ctx)
@@ -126,8 +199,20 @@ func (r *promoteRun) warmTarget(ctx context.Context, detail func(string)) error 
 	if err != nil {
 		return err
 	}
-	if r.standbySizes, err = readSizes(ctx, r.a, target); err != nil {
+	// An earlier run may have warmed the target already: its sizes from
+	// before that run are in the note.
+	if r.standbySizes, err = standbyNote(ctx, r.a, target); err != nil {
 		return err
+	}
+	if r.standbySizes == nil {
+		if r.standbySizes, err = readSizes(ctx, r.a, target); err != nil {
+			return err
+		}
+		if err := noteStandby(ctx, r.a, target, r.standbySizes); err != nil {
+			return err
+		}
+	} else {
+		detail(fmt.Sprintf("%s's standby sizes from an earlier run: %s", target.Name, describeSizes(r.standbySizes)))
 	}
 	if err := applySizes(ctx, r.a, target, oldSizes); err != nil {
 		return err
@@ -280,7 +365,11 @@ func (r *promoteRun) standbyOld(ctx context.Context, detail func(string)) error 
 		return err
 	}
 	detail(fmt.Sprintf("%s: %s", old.Name, describeSizes(sizes)))
-	return r.waitSizes(ctx, old, sizes)
+	if err := r.waitSizes(ctx, old, sizes); err != nil {
+		return err
+	}
+	// The old region has the sizes: the note has served.
+	return noteStandby(ctx, r.a, r.pr.target, nil)
 }
 
 // regionPhases are the workload moves of a promote between clusters of

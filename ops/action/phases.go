@@ -3,6 +3,7 @@ package action
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -40,6 +41,10 @@ func runPhases(ctx context.Context, phases []phase, res *Result, progress func(P
 		}
 	}
 	for _, p := range phases {
+		// A Ctrl-C between phases stops before the next one begins.
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("interrupted before %s: %w", p.name, err)
+		}
 		emit := func(d string) { progress(Progress{Step: p.name, Detail: d, Done: done, Total: total}) }
 		start := time.Now()
 		skipped := p.skip
@@ -48,6 +53,10 @@ func runPhases(ctx context.Context, phases []phase, res *Result, progress func(P
 				emit(p.detail)
 			}
 			err := p.run(ctx, emit)
+			if err != nil && !errors.Is(err, errSkipped) && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+				// Interrupted inside the phase: say so, whatever the phase made of it.
+				err = fmt.Errorf("interrupted during %s (%w): %v", p.name, ctx.Err(), err)
+			}
 			switch {
 			case errors.Is(err, errSkipped):
 				skipped = true

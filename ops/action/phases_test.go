@@ -83,3 +83,31 @@ func TestPromotePhasesCountAsBefore(t *testing.T) {
 		}
 	}
 }
+
+// A cancel that lands as a phase ends stops the run before the next phase;
+// one that a phase turns into its own error is still reported as an interrupt.
+func TestRunPhasesStopsAtTheBoundaryAfterACancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var ran []string
+	phases := []phase{
+		{name: "warm", run: func(context.Context, func(string)) error { ran = append(ran, "warm"); cancel(); return nil }},
+		{name: "fence", run: func(context.Context, func(string)) error { ran = append(ran, "fence"); return nil }},
+	}
+	res := &Result{}
+	err := runPhases(ctx, phases, res, func(Progress) {})
+	if !errors.Is(err, context.Canceled) || err.Error() != "interrupted before fence: context canceled" {
+		t.Fatalf("err %v, want interrupted before fence", err)
+	}
+	if len(ran) != 1 || len(res.Phases) != 1 || res.Phases[0].Name != "warm" {
+		t.Fatalf("ran %v, timings %+v: want warm only", ran, res.Phases)
+	}
+
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	refused := Refusedf("the old primary cannot be fenced")
+	err = runPhases(ctx2, []phase{{name: "fence", run: func(context.Context, func(string)) error { cancel2(); return refused }}}, &Result{}, func(Progress) {})
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrRefused) {
+		t.Fatalf("err %v: want an interrupt, not a refusal", err)
+	}
+}

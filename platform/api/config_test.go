@@ -147,6 +147,15 @@ func TestMissingAPIKeyAndHealth(t *testing.T) {
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	body := rec.Body.String()
+	// Probes and scrapes are counted apart from the API's requests.
+	for _, probe := range []string{`endpoint="/health"`, `endpoint="/ready"`} {
+		if !strings.Contains(body, `wotr_api_probe_requests_total{`+probe) {
+			t.Errorf("/metrics lacks wotr_api_probe_requests_total{%s}", probe)
+		}
+		if strings.Contains(body, `fastapi_requests_total{`+probe) {
+			t.Errorf("fastapi_requests_total counts %s: a probe is not an API request", probe)
+		}
+	}
 	for _, want := range []string{
 		`fastapi_requests_total{endpoint="/v1/events",method="POST",pod=`,
 		"fastapi_request_duration_seconds_bucket", "postgres_pool_size", "postgres_pool_available",

@@ -14,6 +14,7 @@ import (
 type metrics struct {
 	reg        *prometheus.Registry
 	requests   *prometheus.CounterVec
+	probes     *prometheus.CounterVec
 	duration   prometheus.Histogram
 	shed       prometheus.Counter
 	events     *prometheus.CounterVec
@@ -38,9 +39,11 @@ func (m *metrics) request(method, endpoint string, status int) *requestHandles {
 	if h, ok := m.reqHandles.Load(k); ok {
 		return h.(*requestHandles)
 	}
-	h := &requestHandles{count: m.requests.WithLabelValues(k.method, k.endpoint, k.status)}
-	if !unobserved[endpoint] {
-		h.duration = m.duration
+	var h *requestHandles
+	if unobserved[endpoint] {
+		h = &requestHandles{count: m.probes.WithLabelValues(k.method, k.endpoint, k.status)}
+	} else {
+		h = &requestHandles{count: m.requests.WithLabelValues(k.method, k.endpoint, k.status), duration: m.duration}
 	}
 	// Methods and endpoints are bounded by the mux's patterns ("unmatched"
 	// covers the rest), statuses by what handlers write.
@@ -48,8 +51,12 @@ func (m *metrics) request(method, endpoint string, status int) *requestHandles {
 	return h
 }
 
-// unobserved endpoints are probes and scrapes: their latency is not the
-// API's, and per-label series idle within a rate window would make
+// unobserved endpoints are probes and scrapes: not the API's traffic. They
+// are counted apart (wotr_api_probe_requests_total), not in
+// fastapi_requests_total or the latency histogram: an idle instance would
+// otherwise show its load balancer's checks and Prometheus' scrapes (about
+// 2 req/s at 1s intervals) as requests, a draining one its failing /ready
+// as 5xx errors, and per-label series idle within a rate window would make
 // rate(_sum)/rate(_count) 0/0, so the scaling guide's average would be NaN.
 var unobserved = map[string]bool{"/ready": true, "/health": true, "/metrics": true}
 
@@ -61,7 +68,10 @@ func newMetrics(s *Server) *metrics {
 	r := prometheus.WrapRegistererWith(prometheus.Labels{"pod": s.cfg.PodName}, reg)
 	m := &metrics{reg: reg}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "fastapi_requests_total", Help: "HTTP requests by method, endpoint and status code.",
+		Name: "fastapi_requests_total", Help: "API requests by method, endpoint and status code (probes and scrapes are wotr_api_probe_requests_total).",
+	}, []string{"method", "endpoint", "status"})
+	m.probes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wotr_api_probe_requests_total", Help: "Health checks, readiness probes and scrapes (/health, /ready, /metrics) by method, endpoint and status code; not in fastapi_requests_total.",
 	}, []string{"method", "endpoint", "status"})
 	// One series per instance: the guide's average and p99 aggregate it by
 	// instance anyway, and it is defined whenever the instance served any
@@ -86,7 +96,7 @@ func newMetrics(s *Server) *metrics {
 	m.pending = m.events.WithLabelValues("pending")
 	m.rejected = m.events.WithLabelValues("rejected")
 	m.failed = m.events.WithLabelValues("failed")
-	r.MustRegister(m.requests, m.duration, m.shed, m.events, m.depErrors, m.dedupFails,
+	r.MustRegister(m.requests, m.probes, m.duration, m.shed, m.events, m.depErrors, m.dedupFails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	gauge := func(name, help string, f func() float64) {

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -77,6 +78,11 @@ type Demo struct {
 	Context     config.ContextConfig
 	Endpoints   Endpoints
 	Services    ServiceMap
+	// Stores exports the stores' replication and settings series to
+	// Prometheus (nil without Prometheus).
+	Stores *StoreExporter
+	// storesOff: stopping; the exporter's targets are no longer listed.
+	storesOff atomic.Bool
 
 	ownPlatform bool
 	cancel      context.CancelFunc
@@ -225,6 +231,11 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 	}
 	d.Services = servicesOf(p)
 	logDir := filepath.Join(p.Dir, "pods")
+	if p.Prometheus != nil && (p.Postgres != nil || p.Redis != nil) {
+		if d.Stores, err = StartStoreExporter(p); err != nil {
+			return nil, err
+		}
+	}
 
 	// Schema and API keys first: API processes authenticate from the first request.
 	if p.Postgres != nil {
@@ -450,6 +461,9 @@ func (d *Demo) syncTargets(byRegion map[string][]Instance) {
 				targets = append(targets, local.Target{Addr: i.Addr, Labels: labels})
 			}
 		}
+		if d.Stores != nil && !d.storesOff.Load() {
+			targets = append(targets, d.Stores.Targets()...)
+		}
 		if err := p.Prometheus.SetTargets(targets); err != nil {
 			d.log.Warn("prometheus targets", "err", err)
 		}
@@ -630,6 +644,22 @@ func (d *Demo) Stop() error {
 		}
 		if len(d.Supervisors) > 0 {
 			d.log.Info("pod processes stopped", "took", time.Since(t0).Round(time.Millisecond))
+		}
+		if d.Stores != nil {
+			// Its targets go with it: Prometheus keeps none of the demo's.
+			d.storesOff.Store(true)
+			if p := d.Platform; p != nil && p.Prometheus != nil {
+				var keep []local.Target
+				for _, tg := range p.Prometheus.Targets() {
+					if tg.Addr != d.Stores.Addr {
+						keep = append(keep, tg)
+					}
+				}
+				if err := p.Prometheus.SetTargets(keep); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			d.Stores.Stop()
 		}
 		if d.ownPlatform && d.Platform != nil {
 			t0 := time.Now()

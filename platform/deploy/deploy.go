@@ -31,7 +31,7 @@ import (
 // Files holds every deployment file, paths relative to this directory:
 // k8s/base/*.yaml (and the kustomize overlays), grafana/, nginx/, haproxy/, clickhouse/, docker-compose.yml, Dockerfile.*.
 //
-//go:embed k8s/base/*.yaml k8s/overlays/*/kustomization.yaml grafana/*.json nginx/*.conf haproxy/*.cfg clickhouse/*.sql clickhouse/*.xml docker-compose.yml Dockerfile.api Dockerfile.consumer
+//go:embed k8s/base/*.yaml k8s/overlays/*/kustomization.yaml k8s/components/*/*.yaml k8s/crds/*.yaml grafana/*.json nginx/*.conf haproxy/*.cfg clickhouse/*.sql clickhouse/*.xml docker-compose.yml Dockerfile.api Dockerfile.consumer
 var Files embed.FS
 
 // Namespace is where the manifests put the platform.
@@ -151,7 +151,9 @@ func Apply(ctx context.Context, cfg *rest.Config, opts ApplyOptions) ([]Applied,
 		return nil, err
 	}
 	force := true
-	po := metav1.PatchOptions{FieldManager: opts.FieldManager, Force: &force}
+	// Strict, as kubectl apply: a field the schema does not know is an error,
+	// not a warning.
+	po := metav1.PatchOptions{FieldManager: opts.FieldManager, Force: &force, FieldValidation: "Strict"}
 	if opts.DryRun {
 		po.DryRun = []string{metav1.DryRunAll}
 	}

@@ -17,6 +17,10 @@ const (
 	KustomizeProductionSecondary = "k8s/overlays/production-secondary"
 )
 
+// PrometheusRuleCRD is the optional minimal CRD of the monitoring
+// component's kind, for apiservers without the Prometheus Operator (tests).
+const PrometheusRuleCRD = "k8s/crds/prometheusrule-crd.yaml"
+
 // Kustomizations lists every kustomization directory of Files.
 func Kustomizations() []string {
 	return []string{KustomizeBase, KustomizeLocal, KustomizeProduction, KustomizeProductionSecondary}

@@ -92,6 +92,16 @@ func TestKustomizeOverlays(t *testing.T) {
 			t.Errorf("%s: %d, want %d", c.what, got, c.want)
 		}
 	}
+	// The alert rules ride with the production overlays (the monitoring
+	// component), not with the local one: no operator there.
+	for name, objs := range map[string]map[string]*unstructured.Unstructured{"production": prod, "production-secondary": sec} {
+		if groups := nested[[]any](t, objs["PrometheusRule/wotr-console-thresholds"], "spec", "groups"); len(groups) == 0 {
+			t.Errorf("%s: the PrometheusRule has no groups", name)
+		}
+	}
+	if _, ok := l["PrometheusRule/wotr-console-thresholds"]; ok {
+		t.Error("local overlay carries the PrometheusRule: the local apiserver has no operator")
+	}
 	if !nested[bool](t, sec["CronJob/wotr-hpa-peak"], "spec", "suspend") {
 		t.Error("secondary: the peak CronJob would raise the standby's HPA")
 	}
@@ -140,6 +150,7 @@ func TestKustomizeServerSideDryRun(t *testing.T) {
 	p := localtest.Platform(t, local.Kube)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	installPrometheusRuleCRD(t, ctx, p.Kube)
 	for _, dir := range Kustomizations() {
 		ms := mustKustomize(t, dir)
 		applied, err := Apply(ctx, p.Kube.RestConfig(), ApplyOptions{Manifests: ms, DryRun: true})
@@ -153,5 +164,39 @@ func TestKustomizeServerSideDryRun(t *testing.T) {
 	}
 	if _, err := p.Kube.Clientset.AppsV1().Deployments(Namespace).Get(ctx, "wotr-api", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("dry run persisted wotr-api (get: %v)", err)
+	}
+}
+
+// installPrometheusRuleCRD applies the optional minimal CRD
+// (k8s/crds/prometheusrule-crd.yaml) and waits until the apiserver serves
+// the kind; a rule the schema rejects is then refused by the dry run.
+func installPrometheusRuleCRD(t *testing.T, ctx context.Context, k *local.KubeCluster) {
+	t.Helper()
+	if _, err := Apply(ctx, k.RestConfig(), ApplyOptions{Files: []string{PrometheusRuleCRD}}); err != nil {
+		t.Fatalf("install the PrometheusRule CRD: %v", err)
+	}
+	rule := func(forValue string) []Manifest {
+		t.Helper()
+		ms, err := parseManifests("test", []byte(`apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata: {name: crd-check, namespace: `+Namespace+`}
+spec:
+  groups:
+  - name: g
+    rules:
+    - {alert: A, expr: up == 0, for: `+forValue+`}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ms
+	}
+	localtest.Eventually(t, 30*time.Second, "PrometheusRule served", func() error {
+		_, err := Apply(ctx, k.RestConfig(), ApplyOptions{Manifests: rule("2m"), DryRun: true})
+		return err
+	})
+	_, err := Apply(ctx, k.RestConfig(), ApplyOptions{Manifests: rule(`"2 minutes"`), DryRun: true})
+	if err == nil || !strings.Contains(err.Error(), "spec.groups[0].rules[0].for") {
+		t.Fatalf("a rule with for: \"2 minutes\" passed the dry run (%v): the CRD does not validate", err)
 	}
 }

@@ -155,6 +155,10 @@ type KubeCluster struct {
 	Clientset *kubernetes.Clientset
 	// Dir holds the cluster's data, certificates and logs.
 	Dir string
+	// BootPhases are the steps of its last boot, each with the time since
+	// the boot began when it ended (etcd, apiserver, controllers, kwok,
+	// serviceaccount, nodes).
+	BootPhases []BootPhase
 	// Nodes are the kwok node names, in creation order. AddNode and
 	// RemoveNode update it; do not read it while they run.
 	Nodes []string
@@ -278,6 +282,12 @@ func (p *Platform) KubeFor(region string) *KubeCluster {
 	return p.Kube
 }
 
+// BootPhase is one step of a control plane's boot.
+type BootPhase struct {
+	Name string
+	At   time.Duration // since the boot began
+}
+
 // boot starts the control plane in dir and waits until it is ready.
 func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins map[string]string, stages []string) error {
 	opts := k.opts
@@ -288,7 +298,12 @@ func (k *KubeCluster) boot(ctx context.Context, p *Platform, dir string, bins ma
 	// Phase timings go to the log, to tell a slow start's cause.
 	t0 := time.Now()
 	var phases []any
-	mark := func(phase string) { phases = append(phases, phase, time.Since(t0).Round(time.Millisecond)) }
+	k.BootPhases = nil
+	mark := func(phase string) {
+		at := time.Since(t0)
+		phases = append(phases, phase, at.Round(time.Millisecond))
+		k.BootPhases = append(k.BootPhases, BootPhase{Name: phase, At: at})
+	}
 	// Ports are picked right before their process binds them, to keep the
 	// window in which another process can take them short.
 	ports, err := portPicker(Kube, 3)

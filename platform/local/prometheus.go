@@ -145,10 +145,13 @@ func (s *PrometheusServer) SetTargets(targets []Target) error {
 		if _, _, err := net.SplitHostPort(t.Addr); err != nil {
 			return fmt.Errorf("target address %q: must be host:port", t.Addr)
 		}
-		if seen[t.Addr] {
-			return fmt.Errorf("target address %q: listed twice", t.Addr)
+		// A multi-target exporter is one address with a target per
+		// __param_target (and path): those make a target, not the address alone.
+		key := t.Addr + " " + t.Labels["__metrics_path__"] + " " + t.Labels["__param_target"]
+		if seen[key] {
+			return fmt.Errorf("target address %q: listed twice", strings.TrimSpace(key))
 		}
-		seen[t.Addr] = true
+		seen[key] = true
 		for k := range t.Labels {
 			if !promLabelName.MatchString(k) {
 				return fmt.Errorf("target %s label %q: must match %s", t.Addr, k, promLabelName)
@@ -156,7 +159,7 @@ func (s *PrometheusServer) SetTargets(targets []Target) error {
 		}
 		groups = append(groups, group{Targets: []string{t.Addr}, Labels: t.Labels})
 	}
-	sort.Slice(groups, func(i, j int) bool { return groups[i].Targets[0] < groups[j].Targets[0] })
+	sort.SliceStable(groups, func(i, j int) bool { return groups[i].Targets[0] < groups[j].Targets[0] })
 	b, err := json.MarshalIndent(groups, "", "  ")
 	if err != nil {
 		return err

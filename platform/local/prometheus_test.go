@@ -102,3 +102,18 @@ func TestPrometheusSetTargetsRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// One address may serve several targets (a multi-target exporter's
+// __param_target); the same target twice is refused.
+func TestPrometheusSetTargetsMultiTargetExporter(t *testing.T) {
+	p := localtest.Platform(t, local.Prometheus)
+	t.Cleanup(func() { _ = p.Prometheus.SetTargets(nil) })
+	a := local.Target{Addr: "127.0.0.1:1", Labels: map[string]string{"__param_target": "127.0.0.1:5432"}}
+	b := local.Target{Addr: "127.0.0.1:1", Labels: map[string]string{"__param_target": "127.0.0.1:6379"}}
+	if err := p.Prometheus.SetTargets([]local.Target{a, b}); err != nil {
+		t.Fatalf("two targets of one exporter: %v", err)
+	}
+	if err := p.Prometheus.SetTargets([]local.Target{a, a}); err == nil || !strings.Contains(err.Error(), "127.0.0.1:5432\": listed twice") {
+		t.Fatalf("the same target twice: %v", err)
+	}
+}
