@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -156,12 +157,21 @@ func (x *windows) grow(p int) {
 		return
 	}
 	n := p + 1
-	x.buf = append(x.buf, make([]sample, (n-len(x.next))*x.w)...)
-	x.next = append(x.next, make([]int32, n-len(x.next))...)
-	x.count = append(x.count, make([]int32, n-len(x.count))...)
-	x.round = append(x.round, make([]uint64, n-len(x.round))...)
-	x.rate = append(x.rate, make([]float64, n-len(x.rate))...)
-	x.owner = append(x.owner, make([]string, n-len(x.owner))...)
+	x.buf = extend(x.buf, n*x.w)
+	x.next = extend(x.next, n)
+	x.count = extend(x.count, n)
+	x.round = extend(x.round, n)
+	x.rate = extend(x.rate, n)
+	x.owner = extend(x.owner, n)
+}
+
+// extend s to length n with zero values, growing its capacity geometrically
+// (partitions arrive one by one on the first read).
+func extend[T any](s []T, n int) []T {
+	old := len(s)
+	s = slices.Grow(s, n-old)[:n]
+	clear(s[old:])
+	return s
 }
 
 func (x *windows) push(p int, s sample) {
