@@ -264,13 +264,16 @@ type topicCache struct {
 	w    *windows
 }
 
-func (c *topicCache) get(m map[string]*windows, topic string, window int, create bool) *windows {
+func (c *topicCache) get(m map[string]*windows, topic string, window int, create bool, size func(string) int) *windows {
 	if c.w != nil && c.name == topic {
 		return c.w
 	}
 	w := m[topic]
 	if w == nil && create {
 		w = &windows{w: window}
+		if n := size(topic); n > 0 && n <= maxPartitionIndex {
+			w.grow(n - 1) // the topic's partition count: one allocation
+		}
 		m[topic] = w
 	}
 	c.name, c.w = topic, w
@@ -288,13 +291,19 @@ func (e *lagEvaluator) apply(k *state.KafkaState, now time.Time) {
 		topicIdx[k.Topics[i].Name] = i
 		k.Topics[i].ProduceRate = 0
 	}
+	size := func(topic string) int {
+		if i, ok := topicIdx[topic]; ok {
+			return int(k.Topics[i].Partitions)
+		}
+		return 0
+	}
 	var tc topicCache
 	for _, g := range k.Groups {
 		for _, p := range g.Partitions {
 			if p.Partition < 0 || p.Partition >= maxPartitionIndex {
 				continue
 			}
-			w := tc.get(e.ends, p.Topic, e.window, true)
+			w := tc.get(e.ends, p.Topic, e.window, true, size)
 			pi := int(p.Partition)
 			w.grow(pi)
 			if w.round[pi] == round {
@@ -333,7 +342,7 @@ func (e *lagEvaluator) apply(k *state.KafkaState, now time.Time) {
 				if !ok || tp.partition < 0 || tp.partition >= maxPartitionIndex {
 					continue
 				}
-				w := oc.get(gl.topics, tp.topic, e.window, true)
+				w := oc.get(gl.topics, tp.topic, e.window, true, size)
 				w.grow(int(tp.partition))
 				w.owner[tp.partition] = m.ID
 			}
@@ -357,7 +366,7 @@ func (e *lagEvaluator) apply(k *state.KafkaState, now time.Time) {
 				}
 			} else {
 				idx := int(p.Partition)
-				w := gc.get(gl.topics, p.Topic, e.window, true)
+				w := gc.get(gl.topics, p.Topic, e.window, true, size)
 				w.grow(idx)
 				w.round[idx] = round
 				if p.Member == "" {
@@ -369,7 +378,7 @@ func (e *lagEvaluator) apply(k *state.KafkaState, now time.Time) {
 					consume += rate(buf, committedOf)
 					p.Status = evaluate(buf, at, p.Member != "")
 				}
-				if ew := ec.get(e.ends, p.Topic, e.window, false); ew != nil && idx < len(ew.rate) {
+				if ew := ec.get(e.ends, p.Topic, e.window, false, size); ew != nil && idx < len(ew.rate) {
 					pr = ew.rate[idx]
 				}
 			}
