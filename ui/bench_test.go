@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/charmbracelet/lipgloss"
@@ -120,6 +121,22 @@ func BenchmarkFilterKeystroke(b *testing.B) {
 				m.Update(keyMsg(keys[i%2]))
 				_ = m.View()
 				i++
+			}
+		})
+	}
+}
+
+// BenchmarkViewEveryArea: View() of each tab (and the group drill-in) with
+// 10,000 instances and 100,000 partitions, to find the largest; each should
+// be about the same as at a tenth of the rows.
+func BenchmarkViewEveryArea(b *testing.B) {
+	for _, keys := range [][]string{{"1"}, {"2"}, {"3"}, {"3", "enter"}, {"4"}, {"5"}, {"6"}, {"7"}, {"8"}, {"9"}, {"0"}} {
+		b.Run(fmt.Sprintf("keys=%s", strings.Join(keys, "+")), func(b *testing.B) {
+			m := benchModelOf(b, 10000, 100000)
+			press(m, keys...)
+			b.ResetTimer()
+			for b.Loop() {
+				_ = m.View()
 			}
 		})
 	}

@@ -48,15 +48,23 @@ func (c *Client) ReadKafka(ctx context.Context) (state.KafkaState, error) {
 	req.ReplicaID = -1
 	topicNames := md.Topics.Names()
 	sort.Strings(topicNames)
+	// Each topic's partitions, sorted once: every group on the topic reuses
+	// them. Offsets and owners are then kept in slices by partition index
+	// (Kafka numbers a topic's partitions 0..n-1; idx maps the rare other
+	// case), not in maps that grow and rehash with the cluster.
+	parts := make(map[string]*topicParts, len(topicNames))
 	for _, name := range topicNames {
 		td := md.Topics[name]
 		if td.IsInternal || td.Err != nil {
 			continue
 		}
+		tp := newTopicParts(td.Partitions.Sorted())
+		parts[name] = tp
 		rf := 0
 		rt := kmsg.NewListOffsetsRequestTopic()
 		rt.Topic = name
-		for _, p := range td.Partitions.Sorted() {
+		rt.Partitions = make([]kmsg.ListOffsetsRequestTopicPartition, 0, len(tp.sorted))
+		for _, p := range tp.sorted {
 			if len(p.Replicas) > rf {
 				rf = len(p.Replicas)
 			}
@@ -70,13 +78,9 @@ func (c *Client) ReadKafka(ctx context.Context) (state.KafkaState, error) {
 		st.Topics = append(st.Topics, state.Topic{Name: name, Partitions: int32(len(td.Partitions)), Replicas: rf})
 	}
 
-	type endOffset struct {
-		offset int64
-		err    error
-	}
-	ends := map[string]map[int32]endOffset{}
 	var listed kadm.ListedGroups
 	var listErr, endErr error
+	gotEnds := false
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -96,13 +100,15 @@ func (c *Client) ReadKafka(ctx context.Context) (state.KafkaState, error) {
 			}
 			resp := shard.Resp.(*kmsg.ListOffsetsResponse)
 			for _, t := range resp.Topics {
-				m := ends[t.Topic]
-				if m == nil {
-					m = map[int32]endOffset{}
-					ends[t.Topic] = m
+				tp := parts[t.Topic]
+				if tp == nil {
+					continue
 				}
 				for _, p := range t.Partitions {
-					m[p.Partition] = endOffset{p.Offset, kerr.ErrorForCode(p.ErrorCode)}
+					if i, ok := tp.index(p.Partition); ok {
+						tp.ends[i] = endOffset{p.Offset, kerr.ErrorForCode(p.ErrorCode), true}
+						gotEnds = true
+					}
 				}
 			}
 		}
@@ -112,7 +118,7 @@ func (c *Client) ReadKafka(ctx context.Context) (state.KafkaState, error) {
 	if listErr != nil && len(listed) == 0 {
 		return st, fmt.Errorf("kafka: list groups: %w", listErr)
 	}
-	if endErr != nil && len(ends) == 0 {
+	if endErr != nil && !gotEnds {
 		return st, fmt.Errorf("kafka: list end offsets: %w", endErr)
 	}
 
@@ -140,13 +146,31 @@ func (c *Client) ReadKafka(ctx context.Context) (state.KafkaState, error) {
 	if descErr != nil && len(described) == 0 {
 		return st, fmt.Errorf("kafka: describe groups: %w", descErr)
 	}
-	wanted := map[string]bool{}
-	for _, t := range st.Topics {
-		wanted[t.Name] = true
-	}
 	for _, name := range groups {
 		g := state.Group{Name: name, Status: state.StatusOK}
-		assigned := map[string]map[int32]string{}
+		// The group's topics among the read ones, with the owner and the
+		// committed offset of each partition by index.
+		type groupTopic struct {
+			tp        *topicParts
+			owner     []string
+			committed []int64
+		}
+		var gts map[string]*groupTopic
+		topicOf := func(t string) *groupTopic {
+			if gt := gts[t]; gt != nil {
+				return gt
+			}
+			tp := parts[t]
+			if tp == nil {
+				return nil
+			}
+			gt := &groupTopic{tp: tp}
+			if gts == nil {
+				gts = map[string]*groupTopic{}
+			}
+			gts[t] = gt
+			return gt
+		}
 		if d, ok := described[name]; ok {
 			g.State, g.Protocol = d.State, d.Protocol
 			if d.Err != nil {
@@ -156,12 +180,18 @@ func (c *Client) ReadKafka(ctx context.Context) (state.KafkaState, error) {
 				gm := state.GroupMember{ID: m.MemberID, ClientID: m.ClientID, Host: m.ClientHost}
 				if ca, ok := m.Assigned.AsConsumer(); ok {
 					for _, t := range ca.Topics {
+						gt := topicOf(t.Topic)
 						for _, p := range t.Partitions {
 							gm.Assigned = append(gm.Assigned, t.Topic+"/"+strconv.Itoa(int(p)))
-							if assigned[t.Topic] == nil {
-								assigned[t.Topic] = map[int32]string{}
+							if gt == nil {
+								continue
 							}
-							assigned[t.Topic][p] = m.MemberID
+							if i, ok := gt.tp.index(p); ok {
+								if gt.owner == nil {
+									gt.owner = make([]string, len(gt.tp.sorted))
+								}
+								gt.owner[i] = m.MemberID
+							}
 						}
 					}
 				}
@@ -170,41 +200,45 @@ func (c *Client) ReadKafka(ctx context.Context) (state.KafkaState, error) {
 		} else {
 			g.Status = state.StatusErr
 		}
-		committed := map[string]map[int32]int64{}
 		if f, ok := fetched[name]; ok && f.Err == nil {
 			f.Fetched.Each(func(o kadm.OffsetResponse) {
-				if committed[o.Topic] == nil {
-					committed[o.Topic] = map[int32]int64{}
+				gt := topicOf(o.Topic)
+				if gt == nil {
+					return
 				}
-				committed[o.Topic][o.Partition] = o.At
+				if i, ok := gt.tp.index(o.Partition); ok {
+					if gt.committed == nil {
+						gt.committed = make([]int64, len(gt.tp.sorted))
+						for j := range gt.committed {
+							gt.committed[j] = -1
+						}
+					}
+					gt.committed[i] = o.At
+				}
 			})
 		} else {
 			g.Status = state.StatusErr
 		}
-		// Partitions of every topic the group committed to or is assigned.
-		topics := map[string]bool{}
-		for t := range committed {
-			topics[t] = true
-		}
-		for t := range assigned {
-			topics[t] = true
-		}
-		var tnames []string
-		for t := range topics {
-			if wanted[t] {
-				tnames = append(tnames, t)
-			}
+		// Partitions of every read topic the group committed to or is assigned.
+		tnames := make([]string, 0, len(gts))
+		n := 0
+		for t, gt := range gts {
+			tnames = append(tnames, t)
+			n += len(gt.tp.sorted)
 		}
 		sort.Strings(tnames)
+		g.Partitions = make([]state.PartitionLag, 0, n)
 		for _, t := range tnames {
-			td := md.Topics[t]
-			for _, p := range td.Partitions.Sorted() {
-				pl := state.PartitionLag{Topic: t, Partition: p.Partition, Committed: -1, Member: assigned[t][p.Partition]}
-				if o, ok := committed[t][p.Partition]; ok {
-					pl.Committed = o
+			gt := gts[t]
+			for i, p := range gt.tp.sorted {
+				pl := state.PartitionLag{Topic: t, Partition: p.Partition, Committed: -1}
+				if gt.owner != nil {
+					pl.Member = gt.owner[i]
 				}
-				e, ok := ends[t][p.Partition]
-				if !ok || e.err != nil {
+				if gt.committed != nil {
+					pl.Committed = gt.committed[i]
+				}
+				if e := gt.tp.ends[i]; !e.ok || e.err != nil {
 					pl.Status = state.StatusErr
 				} else {
 					pl.End = e.offset
@@ -222,3 +256,43 @@ func (c *Client) ReadKafka(ctx context.Context) (state.KafkaState, error) {
 // and coordinators k: Metadata + ListGroups per broker + ListOffsets per
 // leader + FindCoordinator + DescribeGroups and OffsetFetch per coordinator.
 func RoundTripsPerCollection(b, l, k int) int { return 1 + b + l + 1 + 2*k }
+
+type endOffset struct {
+	offset int64
+	err    error
+	ok     bool // answered
+}
+
+// topicParts is one topic's partitions in order, with their end offsets.
+type topicParts struct {
+	sorted []kadm.PartitionDetail
+	ends   []endOffset
+	dense  bool            // sorted[i].Partition == i
+	idx    map[int32]int32 // partition -> index when not dense
+}
+
+func newTopicParts(sorted []kadm.PartitionDetail) *topicParts {
+	tp := &topicParts{sorted: sorted, ends: make([]endOffset, len(sorted)), dense: true}
+	for i, p := range sorted {
+		if p.Partition != int32(i) {
+			tp.dense = false
+			break
+		}
+	}
+	if !tp.dense {
+		tp.idx = make(map[int32]int32, len(sorted))
+		for i, p := range sorted {
+			tp.idx[p.Partition] = int32(i)
+		}
+	}
+	return tp
+}
+
+// index of partition p in sorted, if the topic has it.
+func (tp *topicParts) index(p int32) (int, bool) {
+	if tp.dense {
+		return int(p), p >= 0 && int(p) < len(tp.sorted)
+	}
+	i, ok := tp.idx[p]
+	return int(i), ok
+}

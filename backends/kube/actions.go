@@ -241,16 +241,21 @@ func (c *Client) PreviewDrain(ctx context.Context, node string, o action.DrainOp
 		}
 		pv.Move = append(pv.Move, dp)
 	}
-	// Everything on the node not moved stays; say why.
-	all, err := c.Clientset.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	// Everything on the node not moved stays; say why. The pods (unfinished,
+	// cluster-wide) and the PDBs come from the shared informers' caches: a
+	// preview per keystroke of the console lists nothing.
+	w, err := c.cached(ctx, "pods", "poddisruptionbudgets")
 	if err != nil {
 		return nil, err
+	}
+	all, err := w.podLister.List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("kube: pods: %w", err)
 	}
 	perOwner := map[types.UID]int{}
 	onNode := map[types.UID]int{}
 	ownerName := map[types.UID]string{}
-	for i := range all.Items {
-		p := &all.Items[i]
+	for _, p := range all {
 		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
@@ -283,11 +288,17 @@ func (c *Client) PreviewDrain(ctx context.Context, node string, o action.DrainOp
 	}
 	sort.Strings(pv.SoleHolders)
 	if !o.DisableEviction {
-		pdbs, err := c.Clientset.PolicyV1().PodDisruptionBudgets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+		pdbs, err := w.pdbLister.List(labels.Everything())
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("kube: poddisruptionbudgets: %w", err)
 		}
-		for _, b := range pdbs.Items {
+		sort.Slice(pdbs, func(i, j int) bool {
+			if pdbs[i].Namespace != pdbs[j].Namespace {
+				return pdbs[i].Namespace < pdbs[j].Namespace
+			}
+			return pdbs[i].Name < pdbs[j].Name
+		})
+		for _, b := range pdbs {
 			sel, err := metav1.LabelSelectorAsSelector(b.Spec.Selector)
 			if err != nil || sel.Empty() {
 				continue

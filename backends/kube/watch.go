@@ -17,6 +17,7 @@ import (
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	autoscalinglisters "k8s.io/client-go/listers/autoscaling/v2"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	policylisters "k8s.io/client-go/listers/policy/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
@@ -30,18 +31,22 @@ const unfinishedPods = "status.phase!=Succeeded,status.phase!=Failed"
 // LIST per resource at start, then WATCH, so a console left open costs the
 // apiserver no periodic LIST. Deployments and HPAs are watched in the
 // namespace only; nodes and unfinished pods cluster-wide, since a node's pod
-// count covers every namespace.
+// count covers every namespace; PodDisruptionBudgets cluster-wide, as a
+// drain evicts pods of every namespace. Each informer starts on the first
+// read that needs it: a console that never drains never lists PDBs.
 type watcher struct {
 	stop    chan struct{}
-	started sync.Once
+	mu      sync.Mutex
+	running map[string]bool
 
-	pods, nodes, deps, hpas cache.SharedIndexInformer
-	podLister               corelisters.PodLister
-	nodeLister              corelisters.NodeLister
-	depLister               appslisters.DeploymentLister
-	hpaLister               autoscalinglisters.HorizontalPodAutoscalerLister
-	instances               labels.Selector
-	namespace               string
+	pods, nodes, deps, hpas, pdbs cache.SharedIndexInformer
+	podLister                     corelisters.PodLister
+	nodeLister                    corelisters.NodeLister
+	depLister                     appslisters.DeploymentLister
+	hpaLister                     autoscalinglisters.HorizontalPodAutoscalerLister
+	pdbLister                     policylisters.PodDisruptionBudgetLister
+	instances                     labels.Selector
+	namespace                     string
 
 	health *watchHealth
 }
@@ -101,6 +106,8 @@ func newWatcher(cs kubernetes.Interface, namespace string, health *watchHealth) 
 		nodes:     cluster.Core().V1().Nodes().Informer(),
 		deps:      nsf.Apps().V1().Deployments().Informer(),
 		hpas:      nsf.Autoscaling().V2().HorizontalPodAutoscalers().Informer(),
+		pdbs:      cluster.Policy().V1().PodDisruptionBudgets().Informer(),
+		running:   map[string]bool{},
 		namespace: namespace,
 		health:    health,
 	}
@@ -110,6 +117,7 @@ func newWatcher(cs kubernetes.Interface, namespace string, health *watchHealth) 
 	w.nodeLister = corelisters.NewNodeLister(w.nodes.GetIndexer())
 	w.depLister = appslisters.NewDeploymentLister(w.deps.GetIndexer())
 	w.hpaLister = autoscalinglisters.NewHorizontalPodAutoscalerLister(w.hpas.GetIndexer())
+	w.pdbLister = policylisters.NewPodDisruptionBudgetLister(w.pdbs.GetIndexer())
 	for name, inf := range w.informers() {
 		_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
 			cache.DefaultWatchErrorHandler(ctx, r, err)
@@ -120,7 +128,8 @@ func newWatcher(cs kubernetes.Interface, namespace string, health *watchHealth) 
 }
 
 func (w *watcher) informers() map[string]cache.SharedIndexInformer {
-	return map[string]cache.SharedIndexInformer{"pods": w.pods, "nodes": w.nodes, "deployments": w.deps, "horizontalpodautoscalers": w.hpas}
+	return map[string]cache.SharedIndexInformer{"pods": w.pods, "nodes": w.nodes, "deployments": w.deps,
+		"horizontalpodautoscalers": w.hpas, "poddisruptionbudgets": w.pdbs}
 }
 
 // dropManagedFields keeps the caches small: nothing reads them.
@@ -131,20 +140,30 @@ func dropManagedFields(obj any) (any, error) {
 	return obj, nil
 }
 
-func (w *watcher) start() {
-	w.started.Do(func() {
-		for _, inf := range w.informers() {
+// start runs the named informers that are not running yet.
+func (w *watcher) start(names ...string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	infs := w.informers()
+	for _, n := range names {
+		if inf := infs[n]; inf != nil && !w.running[n] {
+			w.running[n] = true
 			go inf.Run(w.stop)
 		}
-	})
+	}
 }
 
 // ready waits until the named caches have listed and their watches are not
 // broken; a broken one answers with its error (the collector marks the
 // source stale and keeps the last good value) until its re-list succeeds.
 func (w *watcher) ready(ctx context.Context, names ...string) error {
-	w.start()
 	infs := w.informers()
+	for _, n := range names {
+		if infs[n] == nil {
+			return fmt.Errorf("kube: no informer for %q", n)
+		}
+	}
+	w.start(names...)
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {

@@ -50,6 +50,7 @@ func benchReadKafka(b *testing.B, benchGroups int) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu0 := localtest.ProcessCPU()
 	var trips, parts int
 	for i := 0; i < b.N; i++ {
 		st, err := kc.ReadKafka(ctx)
@@ -67,10 +68,14 @@ func benchReadKafka(b *testing.B, benchGroups int) {
 	if parts != benchGroups*benchPerTopic {
 		b.Fatalf("read %d partitions in the bench groups, want %d", parts, benchGroups*benchPerTopic)
 	}
+	// CPU time of the process (client and the in-process kfake brokers):
+	// wall time on a shared machine also holds the waits for a core.
+	cpu := localtest.ProcessCPU() - cpu0
 	nb := len(p.Kafka.Brokers)
 	b.ReportMetric(float64(trips)/float64(b.N), "roundtrips/op")
 	b.ReportMetric(float64(kafka.RoundTripsPerCollection(nb, nb, nb)), "protocol-min(worst)")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(parts), "ns/partition")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/float64(parts), "cpu-ns/partition")
 }
 
 const benchPerTopic = 500

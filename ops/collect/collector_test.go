@@ -255,3 +255,21 @@ func TestConnectionBudgetCountsEachRegionAgainstItsOwnServer(t *testing.T) {
 		t.Fatalf("postgres budget %+v, want 16 instances (primary and third, not secondary), 160 of 200 OK", b)
 	}
 }
+
+// A round of several sources makes one snapshot: one history point per
+// CollectOnce, not one per source that answered.
+func TestCollectOnceRebuildsOncePerRound(t *testing.T) {
+	nodes := &fakeNodes{nodes: []state.Node{{Name: "n1"}}}
+	c := New(Options{}, RegionSources{Region: "a", Nodes: nodes, CHReplicas: fakeCH{},
+		Deployments: fakeDeployments{{Name: "wotr-api"}}, PGPool: fakePool{Store: "postgres", Limit: 100}})
+	for i := 0; i < 4; i++ {
+		s := c.CollectOnce(context.Background())
+		if len(s.Nodes) != 1 || len(s.Replication.ClickHouse) != 1 || len(s.Deployments) != 1 {
+			t.Fatalf("round %d: snapshot lacks a source: %d nodes, %d replicas, %d deployments",
+				i, len(s.Nodes), len(s.Replication.ClickHouse), len(s.Deployments))
+		}
+	}
+	if h := c.History(state.SeriesTotalRPS); len(h) != 4 {
+		t.Fatalf("%d history points after 4 rounds of 4 sources, want 4 (one snapshot per round)", len(h))
+	}
+}

@@ -178,7 +178,9 @@ func (c *Collector) HistoryPoints(series string) []state.Point {
 	defer c.mu.Unlock()
 	var live []state.Point
 	if r := c.hist[series]; r != nil {
-		live = r.appendTo(nil)
+		for _, p := range r.appendTo(nil) {
+			live = append(live, state.Point{At: time.Unix(0, p.at), Value: p.v})
+		}
 	}
 	back, ok := c.back.series[series]
 	if !ok || len(back) == 0 {

@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -27,9 +28,30 @@ func (s OffsetSample) Lag() int64 {
 	return 0
 }
 
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// sample is an OffsetSample as the windows keep it: Unix nanoseconds instead
+// of a time.Time, so the windows hold no pointers for the GC to scan.
+type sample struct{ at, committed, end int64 }
+
+func (s sample) lag() int64 { return OffsetSample{Committed: s.committed, End: s.end}.Lag() }
+
 // EvaluatePartition applies Burrow's consumer lag rules to a window of samples
 // (oldest first) observed at now. owned says whether a live group member is
-// assigned the partition.
+// assigned the partition. The rules are those of evaluate.
+func EvaluatePartition(w []OffsetSample, now time.Time, owned bool) state.Status {
+	s := make([]sample, len(w))
+	for i, x := range w {
+		s[i] = sample{x.At.UnixNano(), x.Committed, x.End}
+	}
+	return evaluate(s, now.UnixNano(), owned)
+}
+
+// evaluate judges window w (oldest first, Unix nanoseconds; filtered in
+// place) at now.
 //
 // Burrow sees every offset commit with its timestamp; a poller sees only the
 // committed offset at each poll, so a consumer re-committing the same offset
@@ -48,10 +70,10 @@ func (s OffsetSample) Lag() int64 {
 //     rises and falls with the batch, so two or three polls cannot tell a
 //     batch in progress from falling behind;
 //  6. otherwise OK.
-func EvaluatePartition(w []OffsetSample, now time.Time, owned bool) state.Status {
-	var s []OffsetSample
+func evaluate(w []sample, now int64, owned bool) state.Status {
+	s := w[:0]
 	for _, x := range w {
-		if x.Committed >= 0 {
+		if x.committed >= 0 {
 			s = append(s, x)
 		}
 	}
@@ -59,7 +81,7 @@ func EvaluatePartition(w []OffsetSample, now time.Time, owned bool) state.Status
 		return state.StatusOK
 	}
 	for _, x := range s {
-		if x.Lag() == 0 {
+		if x.lag() == 0 {
 			return state.StatusOK
 		}
 	}
@@ -67,17 +89,16 @@ func EvaluatePartition(w []OffsetSample, now time.Time, owned bool) state.Status
 		return state.StatusOK
 	}
 	for i := 1; i < len(s); i++ {
-		if s[i].Committed < s[i-1].Committed {
+		if s[i].committed < s[i-1].committed {
 			return state.StatusRewind
 		}
 	}
 	n := len(s)
 	lastChange := n - 1
-	for lastChange > 0 && s[lastChange-1].Committed == s[n-1].Committed {
+	for lastChange > 0 && s[lastChange-1].committed == s[n-1].committed {
 		lastChange--
 	}
-	stopped := lastChange == 0 ||
-		now.Sub(s[lastChange].At) > s[lastChange].At.Sub(s[0].At)
+	stopped := lastChange == 0 || now-s[lastChange].at > s[lastChange].at-s[0].at
 	if stopped {
 		if owned {
 			return state.StatusStall
@@ -88,7 +109,7 @@ func EvaluatePartition(w []OffsetSample, now time.Time, owned bool) state.Status
 		return state.StatusOK
 	}
 	for i := 1; i < n; i++ {
-		if s[i].Lag() < s[i-1].Lag() {
+		if s[i].lag() < s[i-1].lag() {
 			return state.StatusOK
 		}
 	}
@@ -113,14 +134,83 @@ func GroupStatus(parts []state.PartitionLag) state.Status {
 	return st
 }
 
-type topicPartition struct {
-	topic     string
-	partition int32
+// maxPartitionIndex bounds the dense per-partition arrays: Kafka numbers a
+// topic's partitions 0..n-1, so a number beyond this is not a real partition
+// and gets no window (judged on its current sample alone).
+const maxPartitionIndex = 1 << 20
+
+// windows keeps the newest w samples of each partition of one topic in one
+// block indexed by partition number: no map lookup and no allocation per
+// partition and read.
+type windows struct {
+	w     int
+	buf   []sample // partition p's ring is buf[p*w : (p+1)*w]
+	next  []int32
+	count []int32
+	round []uint64 // the last read that saw the partition
+	rate  []float64
+	owner []string
 }
 
-type groupPartition struct {
-	group string
-	topicPartition
+func (x *windows) grow(p int) {
+	if p < len(x.next) {
+		return
+	}
+	n := p + 1
+	x.buf = extend(x.buf, n*x.w)
+	x.next = extend(x.next, n)
+	x.count = extend(x.count, n)
+	x.round = extend(x.round, n)
+	x.rate = extend(x.rate, n)
+	x.owner = extend(x.owner, n)
+}
+
+// extend s to length n with zero values, growing its capacity geometrically
+// (partitions arrive one by one on the first read).
+func extend[T any](s []T, n int) []T {
+	old := len(s)
+	s = slices.Grow(s, n-old)[:n]
+	clear(s[old:])
+	return s
+}
+
+func (x *windows) push(p int, s sample) {
+	r := x.buf[p*x.w : (p+1)*x.w]
+	r[x.next[p]] = s
+	x.next[p] = (x.next[p] + 1) % int32(x.w)
+	if x.count[p] < int32(x.w) {
+		x.count[p]++
+	}
+}
+
+// appendTo appends partition p's samples, oldest first.
+func (x *windows) appendTo(p int, dst []sample) []sample {
+	r := x.buf[p*x.w : (p+1)*x.w]
+	if x.count[p] == int32(x.w) {
+		dst = append(dst, r[x.next[p]:]...)
+	}
+	return append(dst, r[:x.next[p]]...)
+}
+
+// sweep forgets the partitions the read of round did not see, and says
+// whether any was seen.
+func (x *windows) sweep(round uint64) bool {
+	seen := false
+	for p, r := range x.round {
+		if r == round {
+			seen = true
+			continue
+		}
+		x.next[p], x.count[p] = 0, 0
+	}
+	return seen
+}
+
+// groupLag is what the evaluator keeps of one group between reads.
+type groupLag struct {
+	topics  map[string]*windows
+	tracker *lagstate.Tracker
+	round   uint64
 }
 
 // lagEvaluator keeps a sliding window per partition and group and derives
@@ -128,10 +218,10 @@ type groupPartition struct {
 // successive reads.
 type lagEvaluator struct {
 	window int
-	groups map[groupPartition]*ring[OffsetSample]
-	ends   map[topicPartition]*ring[OffsetSample]
+	round  uint64
+	groups map[string]*groupLag
+	ends   map[string]*windows // per topic: end offsets and produce rates
 	rule   lagstate.Rule
-	states map[string]*lagstate.Tracker
 }
 
 func newLagEvaluator(window int) *lagEvaluator {
@@ -140,19 +230,18 @@ func newLagEvaluator(window int) *lagEvaluator {
 	}
 	return &lagEvaluator{
 		window: window,
-		groups: map[groupPartition]*ring[OffsetSample]{},
-		ends:   map[topicPartition]*ring[OffsetSample]{},
-		states: map[string]*lagstate.Tracker{},
+		groups: map[string]*groupLag{},
+		ends:   map[string]*windows{},
 	}
 }
 
 // rate per second between the first and last samples of w using val.
-func rate(w []OffsetSample, val func(OffsetSample) int64) float64 {
+func rate(w []sample, val func(sample) int64) float64 {
 	if len(w) < 2 {
 		return 0
 	}
 	a, b := w[0], w[len(w)-1]
-	dt := b.At.Sub(a.At).Seconds()
+	dt := float64(b.at-a.at) / 1e9
 	if dt <= 0 || val(a) < 0 {
 		return 0
 	}
@@ -163,88 +252,138 @@ func rate(w []OffsetSample, val func(OffsetSample) int64) float64 {
 	return d / dt
 }
 
-func endOf(s OffsetSample) int64 { return s.End }
+func endOf(s sample) int64 { return s.end }
 
-func committedOf(s OffsetSample) int64 { return s.Committed }
+func committedOf(s sample) int64 { return s.committed }
+
+// topicCache remembers the last topic looked up: a group's partitions and a
+// member's assignments come topic by topic, so most lookups are a string
+// compare instead of a hash.
+type topicCache struct {
+	name string
+	w    *windows
+}
+
+func (c *topicCache) get(m map[string]*windows, topic string, window int, create bool, size func(string) int) *windows {
+	if c.w != nil && c.name == topic {
+		return c.w
+	}
+	w := m[topic]
+	if w == nil && create {
+		w = &windows{w: window}
+		if n := size(topic); n > 0 && n <= maxPartitionIndex {
+			w.grow(n - 1) // the topic's partition count: one allocation
+		}
+		m[topic] = w
+	}
+	c.name, c.w = topic, w
+	return w
+}
 
 // apply records k's offsets taken at now and fills in the derived fields.
 func (e *lagEvaluator) apply(k *state.KafkaState, now time.Time) {
-	var buf []OffsetSample
-	partRate := map[topicPartition]float64{}
-	liveTP := map[topicPartition]bool{}
+	e.round++
+	round, at := e.round, now.UnixNano()
+	var buf []sample
 	// Produce rates from end offsets, per partition and per topic.
-	topicIdx := map[string]int{}
+	topicIdx := make(map[string]int, len(k.Topics))
 	for i := range k.Topics {
 		topicIdx[k.Topics[i].Name] = i
 		k.Topics[i].ProduceRate = 0
 	}
+	size := func(topic string) int {
+		if i, ok := topicIdx[topic]; ok {
+			return int(k.Topics[i].Partitions)
+		}
+		return 0
+	}
+	var tc topicCache
 	for _, g := range k.Groups {
 		for _, p := range g.Partitions {
-			tp := topicPartition{p.Topic, p.Partition}
-			if liveTP[tp] {
+			if p.Partition < 0 || p.Partition >= maxPartitionIndex {
 				continue
 			}
-			liveTP[tp] = true
-			r := e.ends[tp]
-			if r == nil {
-				r = newRing[OffsetSample](e.window)
-				e.ends[tp] = r
+			w := tc.get(e.ends, p.Topic, e.window, true, size)
+			pi := int(p.Partition)
+			w.grow(pi)
+			if w.round[pi] == round {
+				continue
 			}
-			r.push(OffsetSample{At: now, Committed: 0, End: p.End})
-			buf = r.appendTo(buf[:0])
+			w.round[pi] = round
+			w.push(pi, sample{at: at, end: p.End})
+			buf = w.appendTo(pi, buf[:0])
 			pr := rate(buf, endOf)
-			partRate[tp] = pr
+			w.rate[pi] = pr
 			if i, ok := topicIdx[p.Topic]; ok {
 				k.Topics[i].ProduceRate += pr
 			}
 		}
 	}
-	for tp := range e.ends {
-		if !liveTP[tp] {
-			delete(e.ends, tp)
+	for t, w := range e.ends {
+		if !w.sweep(round) {
+			delete(e.ends, t)
 		}
 	}
-	seen := map[groupPartition]bool{}
 	for gi := range k.Groups {
 		g := &k.Groups[gi]
-		owned := map[topicPartition]string{}
+		gl := e.groups[g.Name]
+		if gl == nil {
+			gl = &groupLag{topics: map[string]*windows{}, tracker: lagstate.NewTracker(e.rule)}
+			e.groups[g.Name] = gl
+		}
+		gl.round = round
+		for _, w := range gl.topics {
+			clear(w.owner)
+		}
+		var oc topicCache
 		for _, m := range g.Members {
 			for _, a := range m.Assigned {
-				if tp, ok := parseTopicPartition(a); ok {
-					owned[tp] = m.ID
+				tp, ok := parseTopicPartition(a)
+				if !ok || tp.partition < 0 || tp.partition >= maxPartitionIndex {
+					continue
 				}
+				w := oc.get(gl.topics, tp.topic, e.window, true, size)
+				w.grow(int(tp.partition))
+				w.owner[tp.partition] = m.ID
 			}
 		}
 		var total int64
 		var consume, produce, maxLagSec float64
 		unknownLagSec := false
+		var gc, ec topicCache
 		for pi := range g.Partitions {
 			p := &g.Partitions[pi]
-			tp := topicPartition{p.Topic, p.Partition}
-			gp := groupPartition{g.Name, tp}
-			seen[gp] = true
-			if p.Member == "" {
-				p.Member = owned[tp]
-			}
-			s := OffsetSample{At: now, Committed: p.Committed, End: p.End}
-			p.Lag = s.Lag()
+			s := sample{at: at, committed: p.Committed, end: p.End}
+			p.Lag = s.lag()
 			if p.Lag < 0 {
 				p.Lag = 0
 			}
 			total += p.Lag
-			r := e.groups[gp]
-			if r == nil {
-				r = newRing[OffsetSample](e.window)
-				e.groups[gp] = r
+			var pr float64
+			if p.Partition < 0 || p.Partition >= maxPartitionIndex {
+				if p.Status != state.StatusErr {
+					p.Status = evaluate([]sample{s}, at, p.Member != "")
+				}
+			} else {
+				idx := int(p.Partition)
+				w := gc.get(gl.topics, p.Topic, e.window, true, size)
+				w.grow(idx)
+				w.round[idx] = round
+				if p.Member == "" {
+					p.Member = w.owner[idx]
+				}
+				if p.Status != state.StatusErr {
+					w.push(idx, s)
+					buf = w.appendTo(idx, buf[:0])
+					consume += rate(buf, committedOf)
+					p.Status = evaluate(buf, at, p.Member != "")
+				}
+				if ew := ec.get(e.ends, p.Topic, e.window, false, size); ew != nil && idx < len(ew.rate) {
+					pr = ew.rate[idx]
+				}
 			}
-			if p.Status != state.StatusErr {
-				r.push(s)
-				buf = r.appendTo(buf[:0])
-				p.Status = EvaluatePartition(buf, now, p.Member != "")
-				consume += rate(buf, committedOf)
-			}
-			produce += partRate[tp]
-			switch pr := partRate[tp]; {
+			produce += pr
+			switch {
 			case p.Lag == 0:
 				p.LagSeconds = 0
 			case pr > 0:
@@ -257,35 +396,41 @@ func (e *lagEvaluator) apply(k *state.KafkaState, now time.Time) {
 				maxLagSec = p.LagSeconds
 			}
 		}
-		sort.Slice(g.Partitions, func(i, j int) bool {
-			a, b := g.Partitions[i], g.Partitions[j]
+		// Readers list partitions in order; sort only when one did not.
+		less := func(a, b state.PartitionLag) bool {
 			if a.Topic != b.Topic {
 				return a.Topic < b.Topic
 			}
 			return a.Partition < b.Partition
-		})
+		}
+		for i := 1; i < len(g.Partitions); i++ {
+			if less(g.Partitions[i], g.Partitions[i-1]) {
+				sort.Slice(g.Partitions, func(i, j int) bool { return less(g.Partitions[i], g.Partitions[j]) })
+				break
+			}
+		}
 		g.TotalLag = total
 		g.LagSeconds = maxLagSec
 		if unknownLagSec && maxLagSec == 0 {
 			g.LagSeconds = -1
 		}
-		tr := e.states[g.Name]
-		if tr == nil {
-			tr = lagstate.NewTracker(e.rule)
-			e.states[g.Name] = tr
-		}
 		obs := lagstate.Observation{Lag: float64(total), Produce: produce, Consume: consume}
-		g.LagState = string(tr.Observe(obs))
+		g.LagState = string(gl.tracker.Observe(obs))
 		g.ProduceRate, g.ConsumeRate = produce, consume
 		g.ETASeconds = e.rule.ETA(obs)
 		if g.Status != state.StatusErr {
 			g.Status = GroupStatus(g.Partitions)
 		}
 	}
-	for gp := range e.groups {
-		if !seen[gp] {
-			delete(e.groups, gp)
-			delete(e.states, gp.group)
+	for name, gl := range e.groups {
+		if gl.round != round {
+			delete(e.groups, name)
+			continue
+		}
+		for t, w := range gl.topics {
+			if !w.sweep(round) {
+				delete(gl.topics, t)
+			}
 		}
 	}
 }

@@ -190,3 +190,37 @@ func BenchmarkLagApply(b *testing.B) {
 		})
 	}
 }
+
+// A partition that leaves the read and comes back starts a fresh window (its
+// old samples would judge it stopped); partitions read out of order come out
+// sorted; a partition number no topic can have is judged without a window.
+func TestLagEvaluatorForgetsVanishedPartitions(t *testing.T) {
+	e := newLagEvaluator(10)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	read := func(i int, parts ...int32) state.Group {
+		k := state.KafkaState{Groups: []state.Group{{Name: "g"}}}
+		for _, p := range parts {
+			k.Groups[0].Partitions = append(k.Groups[0].Partitions,
+				state.PartitionLag{Topic: "t", Partition: p, Committed: 100, End: 200 + int64(i)})
+		}
+		e.apply(&k, t0.Add(time.Duration(i)*time.Second))
+		return k.Groups[0]
+	}
+	var g state.Group
+	for i := 0; i < 3; i++ {
+		g = read(i, 1, 0)
+	}
+	if g.Partitions[0].Partition != 0 || g.Partitions[1].Partition != 1 {
+		t.Fatalf("partitions not sorted: %+v", g.Partitions)
+	}
+	if g.Partitions[1].Status != state.StatusStop {
+		t.Fatalf("unchanged unowned offset over 3 reads: %s, want STOP", g.Partitions[1].Status)
+	}
+	read(3, 0)
+	if g = read(4, 0, 1); g.Partitions[1].Status != state.StatusOK {
+		t.Errorf("partition back after a read without it: %s, want OK (fresh window)", g.Partitions[1].Status)
+	}
+	if g = read(5, 0, maxPartitionIndex); g.Partitions[1].Lag != 105 || g.Partitions[1].Status != state.StatusOK {
+		t.Errorf("partition %d: lag %d status %s, want 105 OK", maxPartitionIndex, g.Partitions[1].Lag, g.Partitions[1].Status)
+	}
+}
