@@ -128,25 +128,26 @@ func nodeNames(ctx context.Context, c any) []string {
 }
 
 func topicNames(ctx context.Context, c any) []string {
-	k, ok := c.(interface {
-		ReadKafka(context.Context) (state.KafkaState, error)
+	return kafkaNames(ctx, c, func(ks state.KafkaState) (out []string) {
+		for _, t := range ks.Topics {
+			out = append(out, t.Name)
+		}
+		return out
 	})
-	if !ok {
-		return nil
-	}
-	ks, err := k.ReadKafka(ctx)
-	if err != nil {
-		return nil
-	}
-	out := make([]string, 0, len(ks.Topics))
-	for _, t := range ks.Topics {
-		out = append(out, t.Name)
-	}
-	return out
 }
 
 // groupNames are the consumer groups Kafka lists (the reset's target).
 func groupNames(ctx context.Context, c any) []string {
+	return kafkaNames(ctx, c, func(ks state.KafkaState) (out []string) {
+		for _, g := range ks.Groups {
+			out = append(out, g.Name)
+		}
+		return out
+	})
+}
+
+// kafkaNames reads Kafka once and picks names from it; nil when it cannot.
+func kafkaNames(ctx context.Context, c any, pick func(state.KafkaState) []string) []string {
 	k, ok := c.(interface {
 		ReadKafka(context.Context) (state.KafkaState, error)
 	})
@@ -157,9 +158,5 @@ func groupNames(ctx context.Context, c any) []string {
 	if err != nil {
 		return nil
 	}
-	out := make([]string, 0, len(ks.Groups))
-	for _, g := range ks.Groups {
-		out = append(out, g.Name)
-	}
-	return out
+	return pick(ks)
 }
