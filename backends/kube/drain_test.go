@@ -25,11 +25,7 @@ func TestDrainPreviewServesPDBsFromTheInformer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	admin := p.Kube.Clientset
-	ns := fmt.Sprintf("pdb-%d", time.Now().UnixNano())
-	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = admin.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	ns := tempNamespace(ctx, t, admin, "pdb")
 	node, err := p.Kube.AddNode(ctx, fmt.Sprintf("pdb-node-%d", time.Now().UnixNano()%100000), local.KubeZone{Region: "primary", Zone: "primary-a"})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/wotr/wotr-tui/ops/collect"
@@ -76,11 +77,7 @@ func TestInformersListOnceAndGoStaleWhenTheWatchBreaks(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	admin := p.Kube.Clientset
-	ns := fmt.Sprintf("watch-%d", time.Now().UnixNano())
-	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = admin.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	ns := tempNamespace(ctx, t, admin, "watch")
 	if _, err := admin.AppsV1().Deployments(ns).Create(ctx, deploymentNamed(ns, "before"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -162,4 +159,16 @@ func TestInformersListOnceAndGoStaleWhenTheWatchBreaks(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// tempNamespace creates a namespace of its own for one test and deletes it
+// when the test ends.
+func tempNamespace(ctx context.Context, t *testing.T, cs kubernetes.Interface, prefix string) string {
+	t.Helper()
+	ns := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	return ns
 }
