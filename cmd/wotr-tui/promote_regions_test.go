@@ -120,6 +120,17 @@ func (l *ackLedger) firstAfter(backend string, t0 time.Time) (time.Duration, boo
 	return time.Unix(0, v.(int64)).Sub(t0), true
 }
 
+// requireInClickHouse waits until every acknowledged id is in ClickHouse.
+func requireInClickHouse(t *testing.T, p *local.Platform, prefix string, acked []string) {
+	t.Helper()
+	localtest.Eventually(t, 120*time.Second, "every acknowledged event in ClickHouse", func() error {
+		if missing := missingInClickHouse(t, p, prefix, acked); len(missing) > 0 {
+			return fmt.Errorf("%d of %d acknowledged events not in ClickHouse (first %s)", len(missing), len(acked), missing[0])
+		}
+		return nil
+	})
+}
+
 // missingInClickHouse lists the ids not (yet) in ClickHouse.
 func missingInClickHouse(t *testing.T, p *local.Platform, prefix string, ids []string) []string {
 	t.Helper()
@@ -348,13 +359,7 @@ func TestPromoteAcrossRegionClusters(t *testing.T) {
 		return nil
 	})
 	acked := append(l.ids(), after)
-	var missing []string
-	localtest.Eventually(t, 120*time.Second, "every acknowledged event in ClickHouse", func() error {
-		if missing = missingInClickHouse(t, p, prefix, acked); len(missing) > 0 {
-			return fmt.Errorf("%d of %d acknowledged events not in ClickHouse (first %s)", len(missing), len(acked), missing[0])
-		}
-		return nil
-	})
+	requireInClickHouse(t, p, prefix, acked)
 	t.Logf("cross-region promote: exit after %.2fs; first 202 from %s %.2fs after confirmation; longest time without a 202 during it %.2fs; %d events acknowledged, 0 lost; %d retried answers; measurements %v",
 		promoteTook.Seconds(), lbSec.Backend, first202.Seconds(), gap.Seconds(), len(acked), l.errors.Load(), doc.Result.Measurements)
 
@@ -458,12 +463,7 @@ func TestPromoteOneClusterUnderLoad(t *testing.T) {
 	stopLoad()
 	wg.Wait()
 	acked := l.ids()
-	localtest.Eventually(t, 120*time.Second, "every acknowledged event in ClickHouse", func() error {
-		if missing := missingInClickHouse(t, p, prefix, acked); len(missing) > 0 {
-			return fmt.Errorf("%d of %d acknowledged events not in ClickHouse (first %s)", len(missing), len(acked), missing[0])
-		}
-		return nil
-	})
+	requireInClickHouse(t, p, prefix, acked)
 	t.Logf("one-cluster promote: exit after %.2fs; a 202 %.2fs after confirmation (after the promote returned); longest time without a 202 during it %.2fs; %d events acknowledged, 0 lost; %d retried answers; measurements %v",
 		promoteTook.Seconds(), firstAfter.Seconds(), gap.Seconds(), len(acked), l.errors.Load(), doc.Result.Measurements)
 }
@@ -631,12 +631,7 @@ func TestPromoteAcrossRegionsResumesAfterTheWarmStep(t *testing.T) {
 		return nil
 	})
 	acked := append(l.ids(), after)
-	localtest.Eventually(t, 120*time.Second, "every acknowledged event in ClickHouse", func() error {
-		if missing := missingInClickHouse(t, p, prefix, acked); len(missing) > 0 {
-			return fmt.Errorf("%d of %d acknowledged events not in ClickHouse (first %s)", len(missing), len(acked), missing[0])
-		}
-		return nil
-	})
+	requireInClickHouse(t, p, prefix, acked)
 	t.Logf("interrupted after the warm step and run again: %d events acknowledged, 0 lost; %d retried answers; re-run took %.2fs",
 		len(acked), l.errors.Load(), rerunTook.Seconds())
 }
